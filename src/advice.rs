@@ -1,0 +1,65 @@
+//! What a mismatch will break and how to fix it, in words a DevOps engineer can act on.
+
+use crate::platform::Platform;
+use crate::verdict::Verdict;
+
+/// Which AWS runtimes will refuse the image, for each missing platform.
+pub fn consequences(missing: &[Platform]) -> Vec<String> {
+    missing
+        .iter()
+        .map(|m| match (m.os.as_str(), m.architecture.as_str()) {
+            ("linux", "amd64") => "linux/amd64 hosts fail to start it with `exec format error`: App Runner \
+                (x86_64 only), ECS tasks with runtimePlatform.cpuArchitecture X86_64 or unset, Lambda \
+                functions on x86_64 (the default), AWS Batch and EC2 on x86."
+                .to_string(),
+            ("linux", "arm64") => "linux/arm64 hosts fail to start it with `exec format error`: ECS/Fargate \
+                tasks on ARM64, Lambda functions on arm64, AWS Batch and EC2 on Graviton."
+                .to_string(),
+            _ => format!("{m} hosts fail to start it with `exec format error`."),
+        })
+        .collect()
+}
+
+/// Commands that fix the image, with the real image reference. `image` is what the consumers
+/// pull (e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:latest`).
+pub fn fix_commands(image: &str, verdict: &Verdict) -> Vec<String> {
+    let needed: Vec<String> = {
+        let mut all: Vec<String> = verdict
+            .platforms
+            .iter()
+            .chain(verdict.missing.iter())
+            .map(ToString::to_string)
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    };
+    let first_missing = verdict
+        .missing
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "linux/amd64".into());
+    let mut out = vec![
+        format!("See what was pushed:  docker buildx imagetools inspect {image}"),
+        format!(
+            "Re-pushed a public image from a Mac? Pull the right platform, then tag and push again:\n      \
+             docker pull --platform {first_missing} SOURCE_IMAGE && docker tag SOURCE_IMAGE {image} && docker push {image}"
+        ),
+        format!("Or copy every platform of it:  docker buildx imagetools create --tag {image} SOURCE_IMAGE"),
+        format!(
+            "Building it yourself? Build for every platform:\n      docker buildx build --platform {} --tag {image} --push .",
+            needed.join(",")
+        ),
+        format!("Check a local image:  docker inspect --format '{{{{.Os}}}}/{{{{.Architecture}}}}' {image}"),
+    ];
+    let arm64_only = !verdict.platforms.is_empty()
+        && verdict.platforms.iter().all(|p| p.architecture == "arm64");
+    if arm64_only {
+        out.push(
+            "Or run the consumers on arm64 (Graviton): ECS runtimePlatform.cpuArchitecture ARM64, \
+             Lambda Architectures [arm64] (App Runner has no arm64)."
+                .to_string(),
+        );
+    }
+    out
+}

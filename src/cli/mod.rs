@@ -1,0 +1,84 @@
+//! The command line. One `Args` struct with a `run()` per subcommand; exit codes are a contract:
+//! 0 fits or not-an-image, 1 mismatch, 2 any error.
+
+mod inspect;
+pub mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::verdict::{Verdict, VerdictKind};
+
+/// Checks that container images run on the platforms their consumers need, before
+/// `exec format error` does.
+#[derive(Debug, Parser)]
+#[command(name = "ecr-arch-guard", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect an image on disk: an OCI layout directory, a tar of one, or a `docker save` tar.
+    Inspect(inspect::InspectArgs),
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable summary, with the fix when it is a mismatch.
+    #[default]
+    Text,
+    /// One JSON object (the verdict).
+    Json,
+}
+
+/// Parses the arguments, runs the command, and maps the outcome to the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Inspect(args) => args.run().await,
+        }
+    });
+    match result {
+        Ok(verdict) => exit_code(&verdict),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// 0 fits / not-an-image / skipped, 1 mismatch.
+pub fn exit_code(verdict: &Verdict) -> ExitCode {
+    match verdict.verdict {
+        VerdictKind::Mismatch => ExitCode::from(1),
+        VerdictKind::Fits | VerdictKind::NotAnImage | VerdictKind::Skipped => ExitCode::SUCCESS,
+    }
+}
+
+/// Prints a verdict in the chosen format on stdout.
+pub fn print(verdict: &Verdict, image: &str, format: Format) -> Result<(), crate::Error> {
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(verdict)
+                .map_err(|e| crate::Error::Permanent(format!("cannot encode the verdict: {e}")))?;
+            println!("{json}");
+        }
+        Format::Text => print!("{}", render::text(verdict, image)),
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! # ecr-arch-guard
+//!
+//! Stops `exec format error` before it reaches production: works out which
+//! `os/architecture/variant` an image pushed to Amazon ECR really runs on, compares that with
+//! what its consumers need, and says so.
+//!
+//! The pure core (no AWS in it):
+//! - [`platform`]: `os/arch[/variant]`, containerd-style normalisation, what runs on what.
+//! - [`digest`]: `sha256:` digests, verification of everything read.
+//! - [`manifest`]: lenient OCI/Docker manifest, index and schema1 parsing; media types.
+//! - [`image_config`]: the config blob's platform fields.
+//! - [`resolve`]: digest → platforms through the [`ports::Fetch`] trait (skips attestations).
+//! - [`policy`]: required platforms and where they come from.
+//! - [`verdict`]: fits / mismatch / not-an-image / skipped, as one JSON object.
+//! - [`advice`]: what a mismatch breaks and the commands that fix it.
+//!
+//! Sources and entry points: [`layout`] (OCI layout / docker save tar), [`cli`].
+
+pub mod advice;
+pub mod cli;
+pub mod digest;
+pub mod error;
+pub mod image_config;
+pub mod layout;
+pub mod manifest;
+pub mod memory;
+pub mod platform;
+pub mod policy;
+pub mod ports;
+pub mod resolve;
+pub mod verdict;
+
+pub use error::Error;

@@ -1,0 +1,78 @@
+//! An in-memory [`Fetch`] source: the test fake, and a cache front for real sources.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::digest::Digest;
+use crate::error::Error;
+use crate::ports::{Fetch, Fetched};
+
+/// A stored document: its bytes and the media type the source reports for it.
+type Stored = (Vec<u8>, Option<String>);
+
+/// Documents by digest, with counters of the reads made.
+#[derive(Debug, Default)]
+pub struct MemoryFetch {
+    docs: Mutex<HashMap<Digest, Stored>>,
+    pub manifest_reads: AtomicUsize,
+    pub blob_reads: AtomicUsize,
+}
+
+impl MemoryFetch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores `bytes` under their own digest, returning it.
+    pub fn put(&self, bytes: &[u8], media_type: Option<&str>) -> Digest {
+        let d = Digest::of(bytes);
+        self.put_as(d.clone(), bytes, media_type);
+        d
+    }
+
+    /// Stores `bytes` under any digest (to test tampering).
+    pub fn put_as(&self, digest: Digest, bytes: &[u8], media_type: Option<&str>) {
+        if let Ok(mut docs) = self.docs.lock() {
+            docs.insert(digest, (bytes.to_vec(), media_type.map(str::to_string)));
+        }
+    }
+
+    pub fn reads(&self) -> (usize, usize) {
+        (
+            self.manifest_reads.load(Ordering::Relaxed),
+            self.blob_reads.load(Ordering::Relaxed),
+        )
+    }
+
+    fn get(&self, digest: &Digest) -> Result<Stored, Error> {
+        let docs = self
+            .docs
+            .lock()
+            .map_err(|_| Error::Permanent("memory store poisoned".into()))?;
+        docs.get(digest)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(digest.to_string()))
+    }
+}
+
+impl Fetch for MemoryFetch {
+    async fn manifest(
+        &self,
+        digest: &Digest,
+        hint: Option<&str>,
+        _max: u64,
+    ) -> Result<Fetched, Error> {
+        self.manifest_reads.fetch_add(1, Ordering::Relaxed);
+        let (bytes, mt) = self.get(digest)?;
+        Ok(Fetched {
+            bytes,
+            media_type: mt.or_else(|| hint.map(str::to_string)),
+        })
+    }
+
+    async fn blob(&self, digest: &Digest, _max: u64) -> Result<Vec<u8>, Error> {
+        self.blob_reads.fetch_add(1, Ordering::Relaxed);
+        Ok(self.get(digest)?.0)
+    }
+}

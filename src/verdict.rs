@@ -1,0 +1,157 @@
+//! The judgement: `fits` | `mismatch` (with `missing`) | `not-an-image` | `skipped`, and the
+//! JSON object the Lambda returns and logs and the CLI prints.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::platform::Platform;
+use crate::policy::{Decision, RequiredFrom};
+use crate::resolve::{Outcome, Resolution};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictKind {
+    Fits,
+    Mismatch,
+    Skipped,
+    NotAnImage,
+}
+
+impl fmt::Display for VerdictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VerdictKind::Fits => "fits",
+            VerdictKind::Mismatch => "mismatch",
+            VerdictKind::Skipped => "skipped",
+            VerdictKind::NotAnImage => "not-an-image",
+        })
+    }
+}
+
+/// What happened to one action taken on a mismatch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ActionReport {
+    /// `alert` or `tag`.
+    pub action: String,
+    /// `sent`, `tagged`, `already-tagged`, `failed`, `would-send`, `would-tag`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The verdict object. Every field is always present (null or empty when it does not apply),
+/// so subscribers and scripts can rely on the shape.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub verdict: VerdictKind,
+    pub repository: Option<String>,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    pub media_type: Option<String>,
+    /// Normalised `os/arch[/variant]`, sorted, de-duplicated.
+    pub platforms: Vec<Platform>,
+    pub required: Vec<Platform>,
+    pub required_from: Option<RequiredFrom>,
+    pub missing: Vec<Platform>,
+    pub actions: Vec<ActionReport>,
+    pub reason: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Verdict {
+    /// A verdict for an event that was not inspected.
+    pub fn skipped(reason: impl Into<String>) -> Verdict {
+        Verdict {
+            verdict: VerdictKind::Skipped,
+            repository: None,
+            tag: None,
+            digest: None,
+            media_type: None,
+            platforms: Vec::new(),
+            required: Vec::new(),
+            required_from: None,
+            missing: Vec::new(),
+            actions: Vec::new(),
+            reason: Some(reason.into()),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Judges a resolved image against the policy's decision.
+    pub fn judge(resolution: &Resolution, decision: &Decision) -> Verdict {
+        let mut v = Verdict::skipped(String::new());
+        v.reason = None;
+        v.digest = Some(resolution.digest.to_string());
+        v.media_type = Some(resolution.media_type.clone());
+        v.platforms = resolution.platforms();
+        match (&resolution.outcome, decision) {
+            (Outcome::NotAnImage(why), _) => {
+                v.verdict = VerdictKind::NotAnImage;
+                v.reason = Some(why.clone());
+            }
+            (Outcome::Image(_), Decision::Off(from)) => {
+                v.verdict = VerdictKind::Skipped;
+                v.required_from = Some(from.clone());
+                v.reason = Some(format!("checking is off for this repository ({from})"));
+            }
+            (Outcome::Image(_), Decision::Check(req)) => {
+                v.required = req.platforms.clone();
+                v.required_from = Some(req.from.clone());
+                v.missing = missing(&v.platforms, &req.platforms);
+                let have = crate::platform::join(&v.platforms);
+                if v.missing.is_empty() {
+                    v.verdict = VerdictKind::Fits;
+                    v.reason = Some(format!(
+                        "image provides {have}, which serves every required platform ({})",
+                        crate::platform::join(&req.platforms)
+                    ));
+                } else {
+                    v.verdict = VerdictKind::Mismatch;
+                    v.reason = Some(format!(
+                        "image provides only {have}; required {} ({}) is not served",
+                        crate::platform::join(&v.missing),
+                        req.from
+                    ));
+                }
+            }
+        }
+        v
+    }
+
+    /// `arm64` for an image that provides only arm64 variants, `amd64+arm64` otherwise.
+    pub fn architectures(&self) -> String {
+        let mut archs: Vec<&str> = self
+            .platforms
+            .iter()
+            .map(|p| p.architecture.as_str())
+            .collect();
+        archs.dedup();
+        archs.join("+")
+    }
+}
+
+/// Required platforms that no image platform serves.
+pub fn missing(image: &[Platform], required: &[Platform]) -> Vec<Platform> {
+    required
+        .iter()
+        .filter(|r| !image.iter().any(|p| p.runs_on(r)))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::parse_list;
+
+    #[test]
+    fn arm64_variants_serve_arm64_and_nothing_serves_amd64() {
+        let image = parse_list("linux/arm64/v8,linux/arm/v7").unwrap();
+        assert!(missing(&image, &parse_list("linux/arm64").unwrap()).is_empty());
+        assert_eq!(
+            missing(&image, &parse_list("linux/amd64,linux/arm64").unwrap()),
+            parse_list("linux/amd64").unwrap()
+        );
+    }
+}
