@@ -17,17 +17,23 @@
 //! Sources and entry points: [`layout`] (OCI layout / docker save tar), [`cli`].
 
 pub mod advice;
+pub mod alert;
+pub mod aws;
 pub mod cli;
 pub mod digest;
 pub mod error;
+pub mod event;
+pub mod handler;
 pub mod image_config;
 pub mod layout;
 pub mod manifest;
+pub mod marker;
 pub mod memory;
 pub mod platform;
 pub mod policy;
 pub mod ports;
 pub mod resolve;
+pub mod settings;
 pub mod verdict;
 
 pub use error::Error;

@@ -31,3 +31,86 @@ pub trait Fetch: Sync {
         max_bytes: u64,
     ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
 }
+
+/// A repository in a registry (an ECR registry is an account in a region).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RepoRef {
+    /// The registry id (account). `None`: the caller's own registry.
+    pub registry_id: Option<String>,
+    pub region: Option<String>,
+    pub name: String,
+}
+
+/// What happened when a marker tag was put.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TagOutcome {
+    Tagged,
+    /// The tag already points at this digest (a redelivered event): nothing to do.
+    AlreadyTagged,
+}
+
+/// A registry: reads manifests and blobs of a repository, its policy tags, and retags.
+pub trait Registry: Sync {
+    fn manifest(
+        &self,
+        repo: &RepoRef,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Fetched, Error>> + Send;
+
+    fn blob(
+        &self,
+        repo: &RepoRef,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
+
+    /// The repository's resource tags (`ecr-arch-guard:platforms` among them).
+    fn repository_tags(
+        &self,
+        repo: &RepoRef,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, Error>> + Send;
+
+    /// Puts `tag` on the manifest `bytes` (same digest) of the repository.
+    fn put_tag(
+        &self,
+        repo: &RepoRef,
+        manifest: &[u8],
+        media_type: &str,
+        digest: &Digest,
+        tag: &str,
+    ) -> impl Future<Output = Result<TagOutcome, Error>> + Send;
+}
+
+/// Sends an alert.
+pub trait Notify: Sync {
+    fn publish(
+        &self,
+        alert: &crate::alert::Alert,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// A [`Fetch`] view of one repository of a [`Registry`].
+pub struct RepoFetch<'a, R: Registry> {
+    pub registry: &'a R,
+    pub repo: &'a RepoRef,
+}
+
+impl<R: Registry> Fetch for RepoFetch<'_, R> {
+    async fn manifest(
+        &self,
+        digest: &Digest,
+        hint: Option<&str>,
+        max_bytes: u64,
+    ) -> Result<Fetched, Error> {
+        let mut f = self.registry.manifest(self.repo, digest, max_bytes).await?;
+        if f.media_type.is_none() {
+            f.media_type = hint.map(str::to_string);
+        }
+        Ok(f)
+    }
+
+    async fn blob(&self, digest: &Digest, max_bytes: u64) -> Result<Vec<u8>, Error> {
+        self.registry.blob(self.repo, digest, max_bytes).await
+    }
+}

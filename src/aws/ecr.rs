@@ -1,0 +1,213 @@
+//! [`Registry`] over the ECR API: BatchGetImage by digest (never by a tag that may have
+//! moved), GetDownloadUrlForLayer + one GET for config blobs, ListTagsForResource for the
+//! repository policy, PutImage for marker tags.
+
+use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier};
+
+use super::download::Download;
+use super::map_sdk_error;
+use crate::digest::Digest;
+use crate::error::Error;
+use crate::manifest::media_type;
+use crate::ports::{Fetched, Registry, RepoRef, TagOutcome};
+
+#[derive(Clone, Debug)]
+pub struct Ecr {
+    client: aws_sdk_ecr::Client,
+    download: Download,
+}
+
+impl Ecr {
+    pub fn new(client: aws_sdk_ecr::Client, download: Download) -> Ecr {
+        Ecr { client, download }
+    }
+
+    async fn repository_arn(&self, repo: &RepoRef) -> Result<String, Error> {
+        if let (Some(account), Some(region)) = (&repo.registry_id, &repo.region) {
+            return Ok(format!(
+                "arn:{}:ecr:{region}:{account}:repository/{}",
+                partition(region),
+                repo.name
+            ));
+        }
+        let out = self
+            .client
+            .describe_repositories()
+            .repository_names(&repo.name)
+            .set_registry_id(repo.registry_id.clone())
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("ecr:DescribeRepositories", e))?;
+        out.repositories()
+            .first()
+            .and_then(|r| r.repository_arn())
+            .map(str::to_string)
+            .ok_or_else(|| Error::NotFound(format!("repository {}", repo.name)))
+    }
+}
+
+/// The ARN partition of a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+impl Registry for Ecr {
+    async fn manifest(
+        &self,
+        repo: &RepoRef,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> Result<Fetched, Error> {
+        let out = self
+            .client
+            .batch_get_image()
+            .repository_name(&repo.name)
+            .set_registry_id(repo.registry_id.clone())
+            .image_ids(
+                ImageIdentifier::builder()
+                    .image_digest(digest.as_str())
+                    .build(),
+            )
+            .set_accepted_media_types(Some(
+                media_type::ACCEPTED.iter().map(|m| m.to_string()).collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| {
+                use aws_sdk_ecr::operation::batch_get_image::BatchGetImageError as E;
+                match e.as_service_error() {
+                    Some(E::RepositoryNotFoundException(_)) => {
+                        Error::NotFound(format!("repository {}", repo.name))
+                    }
+                    _ => map_sdk_error("ecr:BatchGetImage", e),
+                }
+            })?;
+        if let Some(image) = out.images().first() {
+            let manifest = image.image_manifest().ok_or_else(|| {
+                Error::Malformed(format!(
+                    "BatchGetImage returned {digest} without a manifest"
+                ))
+            })?;
+            if manifest.len() as u64 > max_bytes {
+                return Err(Error::TooLarge {
+                    what: format!("manifest {digest}"),
+                    size: manifest.len() as u64,
+                    limit: max_bytes,
+                });
+            }
+            return Ok(Fetched {
+                bytes: manifest.as_bytes().to_vec(),
+                media_type: image.image_manifest_media_type().map(str::to_string),
+            });
+        }
+        let failure = out.failures().first();
+        let code = failure.and_then(|f| f.failure_code());
+        let reason = failure
+            .and_then(|f| f.failure_reason())
+            .unwrap_or("no image returned");
+        Err(match code {
+            Some(ImageFailureCode::ImageNotFound) | None => {
+                Error::NotFound(format!("image {digest} in {}: {reason}", repo.name))
+            }
+            Some(ImageFailureCode::UpstreamTooManyRequests)
+            | Some(ImageFailureCode::UpstreamUnavailable) => {
+                Error::Transient(format!("BatchGetImage {digest}: {reason}"))
+            }
+            Some(other) => Error::Permanent(format!(
+                "BatchGetImage {digest}: {}: {reason}",
+                other.as_str()
+            )),
+        })
+    }
+
+    async fn blob(
+        &self,
+        repo: &RepoRef,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, Error> {
+        let out = self
+            .client
+            .get_download_url_for_layer()
+            .repository_name(&repo.name)
+            .set_registry_id(repo.registry_id.clone())
+            .layer_digest(digest.as_str())
+            .send()
+            .await
+            .map_err(|e| {
+                use aws_sdk_ecr::operation::get_download_url_for_layer::GetDownloadUrlForLayerError as E;
+                match e.as_service_error() {
+                    Some(E::LayerInaccessibleException(_)) | Some(E::LayersNotFoundException(_)) => {
+                        Error::NotFound(format!("config blob {digest} in {}: {e}", repo.name))
+                    }
+                    Some(E::RepositoryNotFoundException(_)) => Error::NotFound(format!("repository {}", repo.name)),
+                    _ => map_sdk_error("ecr:GetDownloadUrlForLayer", e),
+                }
+            })?;
+        let url = out.download_url().ok_or_else(|| {
+            Error::Malformed(format!(
+                "GetDownloadUrlForLayer returned no URL for {digest}"
+            ))
+        })?;
+        self.download.get(url, max_bytes).await
+    }
+
+    async fn repository_tags(&self, repo: &RepoRef) -> Result<Vec<(String, String)>, Error> {
+        let arn = self.repository_arn(repo).await?;
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("ecr:ListTagsForResource", e))?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect())
+    }
+
+    async fn put_tag(
+        &self,
+        repo: &RepoRef,
+        manifest: &[u8],
+        media_type: &str,
+        digest: &Digest,
+        tag: &str,
+    ) -> Result<TagOutcome, Error> {
+        let manifest = std::str::from_utf8(manifest).map_err(|_| {
+            Error::Malformed(format!("manifest {digest} is not UTF-8; cannot retag it"))
+        })?;
+        let result = self
+            .client
+            .put_image()
+            .repository_name(&repo.name)
+            .set_registry_id(repo.registry_id.clone())
+            .image_manifest(manifest)
+            .image_manifest_media_type(media_type)
+            .image_digest(digest.as_str())
+            .image_tag(tag)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(TagOutcome::Tagged),
+            Err(e) => {
+                use aws_sdk_ecr::operation::put_image::PutImageError as E;
+                match e.as_service_error() {
+                    Some(E::ImageAlreadyExistsException(_)) => Ok(TagOutcome::AlreadyTagged),
+                    Some(E::ImageTagAlreadyExistsException(_)) => Err(Error::Permanent(format!(
+                        "tag {tag} already exists on another image and the repository's tags are immutable"
+                    ))),
+                    _ => Err(map_sdk_error("ecr:PutImage", e)),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! AWS adapters: the only code that imports `aws-sdk-*`. Each implements a port of the core.
+//!
+//! - [`ecr`]: [`crate::ports::Registry`] over BatchGetImage, GetDownloadUrlForLayer,
+//!   ListTagsForResource and PutImage.
+//! - [`download`]: the one HTTPS GET of a config blob from its presigned URL.
+//! - [`sns`]: [`crate::ports::Notify`] over SNS Publish.
+
+pub mod download;
+pub mod ecr;
+pub mod sns;
+
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
+
+use crate::error::Error;
+
+/// The ECR and SNS API actions the guard calls. The SAM template must grant exactly these
+/// (checked by a test).
+pub const IAM_ACTIONS: [&str; 5] = [
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:ListTagsForResource",
+    "ecr:PutImage",
+    "sns:Publish",
+];
+
+/// Error codes that mean "try again later".
+const TRANSIENT_CODES: [&str; 9] = [
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "ServerException",
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+    "KMSThrottlingException",
+    "RequestTimeout",
+];
+
+/// Error codes that mean "it is not there (any more)".
+const NOT_FOUND_CODES: [&str; 5] = [
+    "ImageNotFoundException",
+    "RepositoryNotFoundException",
+    "LayersNotFoundException",
+    "LayerInaccessibleException",
+    "NotFound",
+];
+
+/// Maps an SDK error to the core's error kinds: transient (retry), not found, or permanent.
+pub(crate) fn map_sdk_error<E, R>(operation: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("Unknown");
+            let message = se.err().message().unwrap_or("");
+            let text = format!("{operation}: {code}: {message}");
+            if NOT_FOUND_CODES.contains(&code) {
+                Error::NotFound(text)
+            } else if TRANSIENT_CODES.contains(&code) {
+                Error::Transient(text)
+            } else {
+                Error::Permanent(text)
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            Error::Transient(format!("{operation}: {}", aws_smithy_error_chain(&err)))
+        }
+        _ => {
+            // 5xx without a modelled error body, or anything else unexpected.
+            let text = format!("{operation}: {}", aws_smithy_error_chain(&err));
+            if err
+                .raw_response()
+                .is_some_and(|r| format!("{r:?}").contains("status: 5"))
+            {
+                Error::Transient(text)
+            } else {
+                Error::Permanent(text)
+            }
+        }
+    }
+}
+
+fn aws_smithy_error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

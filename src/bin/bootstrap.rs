@@ -1,0 +1,46 @@
+//! The Lambda function: EventBridge "ECR Image Action" events in, verdicts out.
+//!
+//! Init reads the settings and builds the AWS clients once; each invocation is
+//! `Guard::handle`. A failed event (alert not sent, transient ECR error) fails the invocation
+//! so Lambda retries it and, after the retries, sends it to the dead-letter queue.
+
+#![recursion_limit = "256"]
+
+use ecr_arch_guard::aws::download::Download;
+use ecr_arch_guard::aws::ecr::Ecr;
+use ecr_arch_guard::aws::sns::Sns;
+use ecr_arch_guard::event::EcrEvent;
+use ecr_arch_guard::handler::Guard;
+use ecr_arch_guard::settings::Settings;
+use ecr_arch_guard::Error;
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let config = aws_config::load_from_env().await;
+    let download = Download::new(settings.allow_http_downloads)?;
+    let ecr = Ecr::new(aws_sdk_ecr::Client::new(&config), download);
+    let topic = settings.alert_topic_arn.clone().unwrap_or_default();
+    let sns = Sns::new(aws_sdk_sns::Client::new(&config), topic);
+    let guard = Guard::new(settings, ecr, sns);
+    let guard = &guard;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<EcrEvent>| async move {
+        guard.handle(&event.payload).await.map_err(diagnostic)
+    }))
+    .await
+}
+
+fn diagnostic(e: Error) -> Diagnostic {
+    Diagnostic {
+        error_type: if e.is_retryable() {
+            "Retryable"
+        } else {
+            "NonRetryable"
+        }
+        .to_string(),
+        error_message: e.to_string(),
+    }
+}

@@ -1,0 +1,353 @@
+//! The guard: ECR push event → verdict → actions. Glue only; every rule lives in the core.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::alert::{self, ImageName};
+use crate::digest::Digest;
+use crate::error::Error;
+use crate::event::{self, Classified, EcrEvent, Push};
+use crate::manifest::Manifest;
+use crate::policy::{self, Inputs, Setting, REPOSITORY_TAG_KEY};
+use crate::ports::{Notify, Registry, RepoFetch, RepoRef, TagOutcome};
+use crate::resolve::{self, Limits, Resolution};
+use crate::settings::Settings;
+use crate::verdict::{ActionReport, Verdict, VerdictKind};
+
+/// How many digests and events a warm environment remembers.
+const CACHE_ENTRIES: usize = 512;
+
+/// The guard with its ports and its warm-environment caches.
+pub struct Guard<R: Registry, N: Notify> {
+    pub settings: Settings,
+    pub limits: Limits,
+    registry: R,
+    notifier: N,
+    resolutions: Mutex<HashMap<Digest, Arc<Resolution>>>,
+    policies: Mutex<HashMap<RepoRef, (Instant, Option<Setting>)>>,
+    handled: Mutex<HashMap<String, Verdict>>,
+}
+
+enum Read {
+    Resolved(Arc<Resolution>),
+    Skip(String),
+}
+
+impl<R: Registry, N: Notify> Guard<R, N> {
+    pub fn new(settings: Settings, registry: R, notifier: N) -> Self {
+        Guard {
+            settings,
+            limits: Limits::default(),
+            registry,
+            notifier,
+            resolutions: Mutex::new(HashMap::new()),
+            policies: Mutex::new(HashMap::new()),
+            handled: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn registry(&self) -> &R {
+        &self.registry
+    }
+
+    /// Handles one event and logs the verdict as one line. An error means the invocation must
+    /// fail (so Lambda retries and the event ends in the dead-letter queue).
+    pub async fn handle(&self, event: &EcrEvent) -> Result<Verdict, Error> {
+        let result = self.judge(event).await;
+        match &result {
+            Ok(v) => log_verdict(v),
+            Err(e) => tracing::error!(
+                error = %e,
+                retryable = e.is_retryable(),
+                event_id = event.id.as_deref().unwrap_or(""),
+                "event failed; the invocation fails so that Lambda retries it"
+            ),
+        }
+        result
+    }
+
+    async fn judge(&self, event: &EcrEvent) -> Result<Verdict, Error> {
+        let push = match event::classify(event)? {
+            Classified::Skip(reason) => return Ok(skipped_event(event, reason)),
+            Classified::Inspect(push) => push,
+        };
+        let skip = |reason: String| Ok(with_push(Verdict::skipped(reason), &push));
+        if let Some(tag) = &push.tag {
+            if self.settings.tag_template.is_marker(tag) {
+                return skip(format!(
+                    "tag {tag:?} is an ecr-arch-guard marker tag (template {:?}); not judged again",
+                    self.settings.tag_template.as_str()
+                ));
+            }
+        }
+        if self.untagged_child_skipped(&push, push.is_single_manifest()) {
+            return skip(untagged_reason());
+        }
+        if let Some(previous) = self.already_handled(&push) {
+            return Ok(previous);
+        }
+        let repo = RepoRef {
+            registry_id: push.account.clone(),
+            region: push.region.clone(),
+            name: push.repository.clone(),
+        };
+        let resolution = match self.read(&repo, &push).await {
+            Ok(Read::Resolved(r)) => r,
+            Ok(Read::Skip(reason)) => return skip(reason),
+            Err(Error::NotFound(what)) => {
+                return skip(format!("image deleted before it could be read ({what})"));
+            }
+            Err(e) => return Err(e),
+        };
+        let mut warnings = Vec::new();
+        let repository_tag = match &resolution.outcome {
+            resolve::Outcome::Image(_) => self.repository_setting(&repo, &mut warnings).await?,
+            resolve::Outcome::NotAnImage(_) => None,
+        };
+        let decision = policy::decide(
+            &push.repository,
+            &Inputs {
+                flag: None,
+                repository_tag: repository_tag.as_ref(),
+                consumers: None,
+                rules: &self.settings.rules,
+                default: &self.settings.required,
+            },
+        );
+        let mut verdict = with_push(Verdict::judge(&resolution, &decision), &push);
+        verdict.warnings = warnings;
+        if verdict.verdict == VerdictKind::Mismatch {
+            self.act(&repo, &push, &resolution, &mut verdict).await?;
+        }
+        self.remember(&push, &verdict);
+        Ok(verdict)
+    }
+
+    fn untagged_child_skipped(&self, push: &Push, single: Option<bool>) -> bool {
+        push.tag.is_none() && !self.settings.inspect_untagged && single == Some(true)
+    }
+
+    /// Reads and resolves the pushed digest, from the warm cache when possible.
+    async fn read(&self, repo: &RepoRef, push: &Push) -> Result<Read, Error> {
+        if let Some(r) = lock(&self.resolutions).get(&push.digest).cloned() {
+            if self.untagged_child_skipped(push, Some(!r.is_index())) {
+                return Ok(Read::Skip(untagged_reason()));
+            }
+            return Ok(Read::Resolved(r));
+        }
+        let src = RepoFetch {
+            registry: &self.registry,
+            repo,
+        };
+        let hint = push.manifest_media_type.as_deref();
+        let (manifest, bytes) =
+            resolve::fetch_manifest(&src, &push.digest, hint, &self.limits).await?;
+        let single = !matches!(manifest, Manifest::Index { .. });
+        if self.untagged_child_skipped(push, Some(single)) {
+            return Ok(Read::Skip(untagged_reason()));
+        }
+        let r = Arc::new(
+            resolve::resolve_parsed(&src, push.digest.clone(), manifest, bytes, &self.limits)
+                .await?,
+        );
+        let mut cache = lock(&self.resolutions);
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(push.digest.clone(), r.clone());
+        Ok(Read::Resolved(r))
+    }
+
+    /// The repository's `ecr-arch-guard:platforms` tag, cached for the policy TTL. A transient
+    /// failure fails the event (it will be retried); a permanent one (e.g. access denied) is a
+    /// warning and the next policy source decides.
+    async fn repository_setting(
+        &self,
+        repo: &RepoRef,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Setting>, Error> {
+        if let Some((at, s)) = lock(&self.policies).get(repo) {
+            if at.elapsed() < self.settings.policy_ttl {
+                return Ok(s.clone());
+            }
+        }
+        let tags = match self.registry.repository_tags(repo).await {
+            Ok(t) => t,
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => {
+                warnings.push(format!(
+                    "could not read the repository's {REPOSITORY_TAG_KEY} tag ({e}); rules and default decide"
+                ));
+                return Ok(None);
+            }
+        };
+        let setting = match tags.iter().find(|(k, _)| k == REPOSITORY_TAG_KEY) {
+            None => None,
+            Some((_, v)) => match Setting::parse(v) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    warnings.push(format!(
+                        "repository tag {REPOSITORY_TAG_KEY}={v:?} is invalid ({e}); ignored"
+                    ));
+                    None
+                }
+            },
+        };
+        let mut cache = lock(&self.policies);
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(repo.clone(), (Instant::now(), setting.clone()));
+        Ok(setting)
+    }
+
+    /// Tag first (so the alert can say what happened to the tag), then alert. A tag failure is
+    /// reported and never stops the alert; an alert failure fails the event.
+    async fn act(
+        &self,
+        repo: &RepoRef,
+        push: &Push,
+        r: &Resolution,
+        verdict: &mut Verdict,
+    ) -> Result<(), Error> {
+        let dry = self.settings.dry_run;
+        if self.settings.actions.tag {
+            let archs: Vec<String> = {
+                let mut a: Vec<String> = verdict
+                    .platforms
+                    .iter()
+                    .map(|p| p.architecture.clone())
+                    .collect();
+                a.dedup();
+                a
+            };
+            let report = match self.settings.tag_template.render(
+                push.tag.as_deref(),
+                &push.digest,
+                &archs,
+            ) {
+                Err(e) => failed("tag", e.to_string()),
+                Ok(marker) if dry => report("tag", "would-tag", Some(marker)),
+                Ok(marker) => match self
+                    .registry
+                    .put_tag(
+                        repo,
+                        &r.manifest_bytes,
+                        &r.media_type,
+                        &push.digest,
+                        &marker,
+                    )
+                    .await
+                {
+                    Ok(TagOutcome::Tagged) => report("tag", "tagged", Some(marker)),
+                    Ok(TagOutcome::AlreadyTagged) => report("tag", "already-tagged", Some(marker)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, tag = %marker, "marker tag failed; the alert still goes out");
+                        failed("tag", format!("{marker}: {e}"))
+                    }
+                },
+            };
+            verdict.actions.push(report);
+        }
+        if self.settings.actions.alert {
+            let image = ImageName {
+                account: push.account.clone(),
+                region: push.region.clone(),
+                repository: push.repository.clone(),
+                tag: push.tag.clone(),
+                digest: push.digest.to_string(),
+            };
+            let topic = self.settings.alert_topic_arn.clone();
+            if dry {
+                verdict.actions.push(report("alert", "would-send", topic));
+            } else {
+                // The alert's JSON shows the action as sent: it is, if this returns Ok.
+                let mut shown = verdict.clone();
+                shown.actions.push(report("alert", "sent", topic.clone()));
+                let alert = alert::compose(&shown, &image);
+                self.notifier.publish(&alert).await?;
+                verdict.actions.push(report("alert", "sent", topic));
+            }
+        }
+        Ok(())
+    }
+
+    fn already_handled(&self, push: &Push) -> Option<Verdict> {
+        let id = push.event_id.as_ref()?;
+        let mut v = lock(&self.handled).get(id).cloned()?;
+        v.reason = Some(format!(
+            "duplicate delivery of event {id}: already handled ({})",
+            v.reason.unwrap_or_default()
+        ));
+        for a in &mut v.actions {
+            a.status = format!("{} (earlier delivery)", a.status);
+        }
+        Some(v)
+    }
+
+    fn remember(&self, push: &Push, verdict: &Verdict) {
+        if let Some(id) = &push.event_id {
+            let mut done = lock(&self.handled);
+            if done.len() >= CACHE_ENTRIES {
+                done.clear();
+            }
+            done.insert(id.clone(), verdict.clone());
+        }
+    }
+}
+
+fn untagged_reason() -> String {
+    "untagged single-image push: a child of a multi-platform push, judged with its index \
+     (set INSPECT_UNTAGGED=true for repositories that push by digest)"
+        .to_string()
+}
+
+fn report(action: &str, status: &str, detail: Option<String>) -> ActionReport {
+    ActionReport {
+        action: action.into(),
+        status: status.into(),
+        detail,
+    }
+}
+
+fn failed(action: &str, detail: String) -> ActionReport {
+    report(action, "failed", Some(detail))
+}
+
+fn with_push(mut v: Verdict, push: &Push) -> Verdict {
+    v.repository = Some(push.repository.clone());
+    v.tag = push.tag.clone();
+    v.digest = Some(push.digest.to_string());
+    if v.media_type.is_none() {
+        v.media_type = push.manifest_media_type.clone();
+    }
+    v
+}
+
+fn skipped_event(event: &EcrEvent, reason: String) -> Verdict {
+    let mut v = Verdict::skipped(reason);
+    v.repository = event.detail.repository_name.clone();
+    v.tag = event.detail.image_tag.clone().filter(|t| !t.is_empty());
+    v.digest = event.detail.image_digest.clone();
+    v.media_type = event.detail.manifest_media_type.clone();
+    v
+}
+
+fn log_verdict(v: &Verdict) {
+    let json = serde_json::to_string(v).unwrap_or_default();
+    tracing::info!(
+        verdict = %v.verdict,
+        repository = v.repository.as_deref().unwrap_or(""),
+        tag = v.tag.as_deref().unwrap_or(""),
+        digest = v.digest.as_deref().unwrap_or(""),
+        detail = %json,
+        "verdict"
+    );
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding a cache lock cannot leave it inconsistent in a way that matters:
+    // recover the data rather than fail every later event.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

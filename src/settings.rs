@@ -1,0 +1,193 @@
+//! The guard's configuration, read once at init from environment variables.
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::marker::TagTemplate;
+use crate::platform::{self, Platform};
+use crate::policy::{self, Rule};
+
+/// What to do on a mismatch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Actions {
+    pub alert: bool,
+    pub tag: bool,
+}
+
+impl Actions {
+    /// `alert`, `tag`, `alert,tag` or `none`.
+    pub fn parse(s: &str) -> Result<Actions, Error> {
+        let mut a = Actions::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.to_ascii_lowercase().as_str() {
+                "alert" => a.alert = true,
+                "tag" => a.tag = true,
+                "none" => {}
+                other => {
+                    return Err(Error::Usage(format!(
+                        "ACTIONS: unknown action {other:?}; use alert, tag, alert,tag or none"
+                    )))
+                }
+            }
+        }
+        Ok(a)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `REQUIRED_PLATFORMS`, default `linux/amd64`.
+    pub required: Vec<Platform>,
+    /// `RULES`: `glob=platforms;…`.
+    pub rules: Vec<Rule>,
+    /// `ACTIONS`, default `alert`.
+    pub actions: Actions,
+    /// `TAG_TEMPLATE`, default `{tag}-{arch}-only`.
+    pub tag_template: TagTemplate,
+    /// `INSPECT_UNTAGGED`: also judge untagged single-manifest pushes (repos that push by digest).
+    pub inspect_untagged: bool,
+    /// `ALERT_TOPIC_ARN`: required when `alert` is an action.
+    pub alert_topic_arn: Option<String>,
+    /// `ALLOW_HTTP_DOWNLOADS`: accept plain-http layer URLs (local tests only).
+    pub allow_http_downloads: bool,
+    /// `POLICY_TTL_SECONDS`: how long a repository's tags are cached, default 300.
+    pub policy_ttl: Duration,
+    /// Take no action; report what would be done (CLI `event --dry-run`).
+    pub dry_run: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            required: policy::default_platforms(),
+            rules: Vec::new(),
+            actions: Actions {
+                alert: true,
+                tag: false,
+            },
+            tag_template: TagTemplate::default(),
+            inspect_untagged: false,
+            alert_topic_arn: None,
+            allow_http_downloads: false,
+            policy_ttl: Duration::from_secs(300),
+            dry_run: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Settings, Error> {
+        Settings::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `get` (testable without touching the environment).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut s = Settings::default();
+        if let Some(v) = get("REQUIRED_PLATFORMS") {
+            s.required = platform::parse_list(&v)
+                .map_err(|e| Error::Usage(format!("REQUIRED_PLATFORMS: {e}")))?;
+        }
+        if let Some(v) = get("RULES") {
+            s.rules = policy::parse_rules(&v).map_err(|e| Error::Usage(format!("RULES: {e}")))?;
+        }
+        if let Some(v) = get("ACTIONS") {
+            s.actions = Actions::parse(&v)?;
+        }
+        if let Some(v) = get("TAG_TEMPLATE") {
+            s.tag_template = TagTemplate::parse(&v)?;
+        }
+        s.inspect_untagged = flag(get("INSPECT_UNTAGGED"), "INSPECT_UNTAGGED")?;
+        s.allow_http_downloads = flag(get("ALLOW_HTTP_DOWNLOADS"), "ALLOW_HTTP_DOWNLOADS")?;
+        s.alert_topic_arn = get("ALERT_TOPIC_ARN");
+        if let Some(v) = get("POLICY_TTL_SECONDS") {
+            let secs: u64 = v.parse().map_err(|_| {
+                Error::Usage(format!(
+                    "POLICY_TTL_SECONDS: {v:?} is not a number of seconds"
+                ))
+            })?;
+            s.policy_ttl = Duration::from_secs(secs);
+        }
+        if s.actions.alert && s.alert_topic_arn.is_none() {
+            return Err(Error::Usage(
+                "ALERT_TOPIC_ARN is required when ACTIONS includes alert".into(),
+            ));
+        }
+        Ok(s)
+    }
+}
+
+fn flag(v: Option<String>, name: &str) -> Result<bool, Error> {
+    match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") | Some("0") | Some("no") => Ok(false),
+        Some("true") | Some("1") | Some("yes") => Ok(true),
+        Some(other) => Err(Error::Usage(format!(
+            "{name}: {other:?} is not true or false"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, Error> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_only_a_topic() {
+        assert!(
+            from(&[]).is_err(),
+            "alert without a topic is a configuration error"
+        );
+        let s = from(&[("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t")]).unwrap();
+        assert_eq!(platform::join(&s.required), "linux/amd64");
+        assert_eq!(
+            s.actions,
+            Actions {
+                alert: true,
+                tag: false
+            }
+        );
+        assert!(!s.inspect_untagged && !s.allow_http_downloads);
+    }
+
+    #[test]
+    fn every_variable_is_read_and_validated() {
+        let s = from(&[
+            ("ACTIONS", "tag"),
+            ("REQUIRED_PLATFORMS", "linux/amd64,linux/arm64"),
+            ("RULES", "team-a/*=linux/arm64"),
+            ("TAG_TEMPLATE", "{tag}-only-{arch}"),
+            ("INSPECT_UNTAGGED", "true"),
+            ("POLICY_TTL_SECONDS", "60"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.actions,
+            Actions {
+                alert: false,
+                tag: true
+            }
+        );
+        assert_eq!(s.required.len(), 2);
+        assert_eq!(s.rules.len(), 1);
+        assert!(s.inspect_untagged);
+        assert_eq!(s.policy_ttl, Duration::from_secs(60));
+        assert!(from(&[("ACTIONS", "page")]).is_err());
+        assert!(from(&[("ACTIONS", "none"), ("INSPECT_UNTAGGED", "maybe")]).is_err());
+        assert!(from(&[("ACTIONS", "none"), ("REQUIRED_PLATFORMS", "arm64")]).is_err());
+        assert!(from(&[("ACTIONS", "none"), ("POLICY_TTL_SECONDS", "5m")]).is_err());
+    }
+}

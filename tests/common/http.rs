@@ -1,0 +1,85 @@
+//! A tiny loopback HTTP/1.1 server that serves fixed bodies by path (stands in for the presigned
+//! S3 URL that GetDownloadUrlForLayer returns). Counts requests.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+pub struct BlobServer {
+    pub base: String,
+    bodies: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    pub requests: Arc<AtomicUsize>,
+}
+
+impl BlobServer {
+    pub fn start() -> BlobServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = BlobServer {
+            base,
+            ..BlobServer::default()
+        };
+        let s = server.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                s.requests.fetch_add(1, Ordering::SeqCst);
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .to_string();
+                let path = path.split('?').next().unwrap_or("/").to_string();
+                let body = s.bodies.lock().unwrap().get(&path).cloned();
+                let response = match body {
+                    Some(b) => {
+                        let mut r = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            b.len()
+                        )
+                        .into_bytes();
+                        r.extend(b);
+                        r
+                    }
+                    None => {
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_vec()
+                    }
+                };
+                let _ = stream.write_all(&response);
+            }
+        });
+        server
+    }
+
+    /// Serves `bytes` at `/blobs/<digest>` and returns a presigned-looking URL for it.
+    pub fn put(&self, digest: &str, bytes: &[u8]) -> String {
+        let path = format!("/blobs/{digest}");
+        self.bodies
+            .lock()
+            .unwrap()
+            .insert(path.clone(), bytes.to_vec());
+        format!(
+            "{}{path}?X-Amz-Signature=secret-signature&X-Amz-Credential=AKIAEXAMPLE",
+            self.base
+        )
+    }
+
+    pub fn count(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
