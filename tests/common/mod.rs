@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod local_aws;
 
 use std::path::PathBuf;
 

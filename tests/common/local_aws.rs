@@ -1,0 +1,581 @@
+//! Local AWS for end-to-end runs, no account needed:
+//!
+//! - [`Moto`]: `moto_server` (from the project's `.venv`, see `requirements-dev.txt`) on a free
+//!   127.0.0.1 port, stopped when dropped (also when a test panics).
+//! - [`GapFiller`]: a loopback proxy in front of moto that fills the one ECR gap moto has:
+//!   `GetDownloadUrlForLayer` (moto answers HTTP 500). It stores blobs per repository the way
+//!   `docker push` uploads them (`PUT /upload/<digest>?repository=<name>`, digest verified),
+//!   answers GetDownloadUrlForLayer like ECR (a download URL, or `LayersNotFoundException`), and
+//!   serves the blob over plain http on loopback. Every other request goes to moto untouched.
+//! - [`RuntimeApi`]: a Lambda Runtime API emulator (`/2018-06-01/runtime/invocation/next`,
+//!   `…/response`, `…/error`, `/init/error`) that drives the real `bootstrap` binary.
+//! - push helpers that put images into moto ECR like docker/buildx do, and the EventBridge
+//!   events ECR would emit for those pushes.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::Digest as _;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// A running `moto_server`, killed on drop.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let bin = project().join(".venv/bin/moto_server");
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/test (or scripts/demo), which creates .venv from requirements-dev.txt",
+            bin.display()
+        );
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = s.write_all(
+                    b"GET /moto-api/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                );
+                let mut buf = [0u8; 12];
+                if s.read(&mut buf).map(|n| n > 0).unwrap_or(false) {
+                    return moto;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not answer within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP/1.1 request as read off the wire.
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn read(stream: &TcpStream) -> Option<Request> {
+        let mut reader = BufReader::new(stream.try_clone().ok()?);
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let mut parts = line.split_whitespace();
+        let method = parts.next()?.to_string();
+        let target = parts.next()?.to_string();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).ok()? == 0 || h == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = h.trim_end().split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body).ok()?;
+        Some(Request {
+            method,
+            target,
+            headers,
+            body,
+        })
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn query(&self, key: &str) -> Option<String> {
+        let q = self.target.split_once('?')?.1;
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.replace("%2F", "/"))
+    }
+
+    fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("/")
+    }
+}
+
+fn respond(
+    mut stream: &TcpStream,
+    status: &str,
+    content_type: &str,
+    extra: &[(&str, String)],
+    body: &[u8],
+) {
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+    let _ = stream.flush();
+}
+
+/// Blobs by (repository, digest), as ECR keeps layers per repository.
+type BlobStore = Mutex<HashMap<(String, String), Vec<u8>>>;
+
+/// The loopback proxy that fills moto's GetDownloadUrlForLayer gap.
+pub struct GapFiller {
+    pub endpoint: String,
+    blobs: Arc<BlobStore>,
+    pub downloads: Arc<Mutex<usize>>,
+}
+
+impl GapFiller {
+    pub fn start(moto: &Moto) -> GapFiller {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let blobs: Arc<BlobStore> = Arc::default();
+        let downloads: Arc<Mutex<usize>> = Arc::default();
+        let moto_port = moto.port;
+        let (b, d, base) = (blobs.clone(), downloads.clone(), endpoint.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (b, d, base) = (b.clone(), d.clone(), base.clone());
+                std::thread::spawn(move || {
+                    if let Some(req) = Request::read(&stream) {
+                        serve_gap(&stream, req, moto_port, &b, &d, &base);
+                    }
+                });
+            }
+        });
+        GapFiller {
+            endpoint,
+            blobs,
+            downloads,
+        }
+    }
+
+    /// Uploads a blob into a repository as `docker push` would (digest checked by the store).
+    pub fn upload(&self, repository: &str, bytes: &[u8]) -> String {
+        let digest = sha256(bytes);
+        let mut s = TcpStream::connect(self.endpoint.trim_start_matches("http://")).unwrap();
+        let head = format!(
+            "PUT /upload/{digest}?repository={} HTTP/1.1\r\nHost: local\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            repository.replace('/', "%2F"),
+            bytes.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(bytes).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 201"), "upload failed: {out}");
+        digest
+    }
+
+    pub fn download_count(&self) -> usize {
+        *self.downloads.lock().unwrap()
+    }
+}
+
+fn serve_gap(
+    stream: &TcpStream,
+    req: Request,
+    moto_port: u16,
+    blobs: &BlobStore,
+    downloads: &Mutex<usize>,
+    base: &str,
+) {
+    let path = req.path().to_string();
+    if req.method == "PUT" && path.starts_with("/upload/") {
+        let digest = path.trim_start_matches("/upload/").to_string();
+        let repo = req.query("repository").unwrap_or_default();
+        if sha256(&req.body) != digest {
+            return respond(
+                stream,
+                "400 Bad Request",
+                "text/plain",
+                &[],
+                b"digest mismatch",
+            );
+        }
+        blobs.lock().unwrap().insert((repo, digest), req.body);
+        return respond(stream, "201 Created", "text/plain", &[], b"");
+    }
+    if req.method == "GET" && path.starts_with("/blobs/") {
+        let digest = path.trim_start_matches("/blobs/").to_string();
+        let repo = req.query("repository").unwrap_or_default();
+        *downloads.lock().unwrap() += 1;
+        return match blobs.lock().unwrap().get(&(repo, digest)) {
+            Some(b) => respond(stream, "200 OK", "application/octet-stream", &[], b),
+            None => respond(stream, "404 Not Found", "text/plain", &[], b""),
+        };
+    }
+    if req
+        .header("x-amz-target")
+        .is_some_and(|t| t.ends_with(".GetDownloadUrlForLayer"))
+    {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let repo = body["repositoryName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let digest = body["layerDigest"].as_str().unwrap_or_default().to_string();
+        let found = blobs
+            .lock()
+            .unwrap()
+            .contains_key(&(repo.clone(), digest.clone()));
+        let ct = "application/x-amz-json-1.1";
+        return if found {
+            let url = format!(
+                "{base}/blobs/{digest}?repository={}&X-Amz-Signature=local-presigned-secret",
+                repo.replace('/', "%2F")
+            );
+            let out = serde_json::json!({"downloadUrl": url, "layerDigest": digest});
+            respond(stream, "200 OK", ct, &[], out.to_string().as_bytes())
+        } else {
+            let out = serde_json::json!({
+                "__type": "LayersNotFoundException",
+                "message": format!("The specified layers could not be found in repository {repo}.")
+            });
+            respond(
+                stream,
+                "400 Bad Request",
+                ct,
+                &[("x-amzn-ErrorType", "LayersNotFoundException".into())],
+                out.to_string().as_bytes(),
+            )
+        };
+    }
+    forward(stream, req, moto_port);
+}
+
+/// Sends the request to moto as it came and relays the answer.
+fn forward(mut client: &TcpStream, req: Request, moto_port: u16) {
+    let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", moto_port)) else {
+        return respond(
+            client,
+            "502 Bad Gateway",
+            "text/plain",
+            &[],
+            b"moto is not running",
+        );
+    };
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
+    for (k, v) in req.headers.iter().filter(|(k, _)| k != "connection") {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("connection: close\r\n\r\n");
+    if upstream.write_all(head.as_bytes()).is_err() || upstream.write_all(&req.body).is_err() {
+        return;
+    }
+    let mut response = Vec::new();
+    let _ = upstream.read_to_end(&mut response);
+    let _ = client.write_all(&response);
+    let _ = client.flush();
+}
+
+/// What the function answered for one invocation.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Response(serde_json::Value),
+    Error(serde_json::Value),
+}
+
+#[derive(Default)]
+struct RuntimeState {
+    queue: VecDeque<(String, Vec<u8>)>,
+    outcomes: HashMap<String, Outcome>,
+    init_error: Option<String>,
+}
+
+/// The Lambda Runtime API, with the real `bootstrap` binary running against it.
+pub struct RuntimeApi {
+    state: Arc<(Mutex<RuntimeState>, Condvar)>,
+    child: Child,
+    counter: usize,
+}
+
+impl RuntimeApi {
+    /// Starts the emulator and `bootstrap` with `env` (plus the Lambda and AWS variables).
+    pub fn start(endpoint: &str, env: &[(&str, &str)]) -> RuntimeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let state: Arc<(Mutex<RuntimeState>, Condvar)> = Arc::default();
+        let s = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    if let Some(req) = Request::read(&stream) {
+                        serve_runtime(&stream, req, &s);
+                    }
+                });
+            }
+        });
+        let bin = option_env!("CARGO_BIN_EXE_bootstrap")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| project().join("target/debug/bootstrap"));
+        let mut cmd = Command::new(bin);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", &addr)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "ecr-arch-guard-guard")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                "/aws/lambda/ecr-arch-guard-guard",
+            )
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("ALLOW_HTTP_DOWNLOADS", "true")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .expect("start bootstrap (cargo build --bin bootstrap)");
+        RuntimeApi {
+            state,
+            child,
+            counter: 0,
+        }
+    }
+
+    /// Invokes the function with `event` and waits for its response or error.
+    pub fn invoke(&mut self, event: &serde_json::Value) -> Outcome {
+        self.counter += 1;
+        let id = format!("req-{}", self.counter);
+        let (lock, cv) = &*self.state;
+        lock.lock()
+            .unwrap()
+            .queue
+            .push_back((id.clone(), event.to_string().into_bytes()));
+        cv.notify_all();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut st = lock.lock().unwrap();
+        loop {
+            if let Some(o) = st.outcomes.remove(&id) {
+                return o;
+            }
+            if let Some(e) = &st.init_error {
+                panic!("bootstrap failed to initialise: {e}");
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no answer from bootstrap for {id} in 120 s"
+            );
+            st = cv
+                .wait_timeout(st, left.min(Duration::from_millis(200)))
+                .unwrap()
+                .0;
+        }
+    }
+
+    /// Stops the function and returns what it logged on stdout.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let mut out = String::new();
+        if let Some(mut o) = self.child.stdout.take() {
+            let _ = o.read_to_string(&mut out);
+        }
+        let _ = self.child.wait();
+        out
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_runtime(stream: &TcpStream, req: Request, state: &(Mutex<RuntimeState>, Condvar)) {
+    let (lock, cv) = state;
+    let path = req.path().to_string();
+    if req.method == "GET" && path == "/2018-06-01/runtime/invocation/next" {
+        let mut st = lock.lock().unwrap();
+        loop {
+            if let Some((id, body)) = st.queue.pop_front() {
+                drop(st);
+                let deadline = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis()
+                    + 30_000;
+                return respond(
+                    stream,
+                    "200 OK",
+                    "application/json",
+                    &[
+                        ("Lambda-Runtime-Aws-Request-Id", id),
+                        ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
+                        (
+                            "Lambda-Runtime-Invoked-Function-Arn",
+                            format!(
+                                "arn:aws:lambda:{REGION}:{ACCOUNT}:function:ecr-arch-guard-guard"
+                            ),
+                        ),
+                        (
+                            "Lambda-Runtime-Trace-Id",
+                            "Root=1-00000000-000000000000000000000000".into(),
+                        ),
+                    ],
+                    &body,
+                );
+            }
+            st = cv.wait(st).unwrap();
+        }
+    }
+    let parse = |b: &[u8]| {
+        serde_json::from_slice(b)
+            .unwrap_or_else(|_| serde_json::Value::from(String::from_utf8_lossy(b).into_owned()))
+    };
+    if req.method == "POST" && path == "/2018-06-01/runtime/init/error" {
+        lock.lock().unwrap().init_error = Some(String::from_utf8_lossy(&req.body).into_owned());
+        cv.notify_all();
+        return respond(stream, "202 Accepted", "application/json", &[], b"{}");
+    }
+    if req.method == "POST" {
+        if let Some(rest) = path.strip_prefix("/2018-06-01/runtime/invocation/") {
+            if let Some((id, kind)) = rest.rsplit_once('/') {
+                let outcome = match kind {
+                    "response" => Outcome::Response(parse(&req.body)),
+                    _ => Outcome::Error(parse(&req.body)),
+                };
+                lock.lock()
+                    .unwrap()
+                    .outcomes
+                    .insert(id.to_string(), outcome);
+                cv.notify_all();
+                return respond(stream, "202 Accepted", "application/json", &[], b"{}");
+            }
+        }
+    }
+    respond(stream, "404 Not Found", "application/json", &[], b"{}");
+}
+
+/// SDK clients pointed at the local endpoint.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+            "testing", "testing", None, None, "local",
+        ))
+        .load()
+        .await
+}
+
+/// The event ECR sends for a push.
+pub fn push_event(
+    repository: &str,
+    digest: &str,
+    tag: &str,
+    manifest_media_type: &str,
+    config_media_type: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "version": "0",
+        "id": format!("evt-{}-{}", &digest[7..19], if tag.is_empty() { "untagged" } else { tag }),
+        "detail-type": "ECR Image Action",
+        "source": "aws.ecr",
+        "account": ACCOUNT,
+        "time": "2026-11-25T10:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "result": "SUCCESS",
+            "repository-name": repository,
+            "image-digest": digest,
+            "action-type": "PUSH",
+            "image-tag": tag,
+            "manifest-media-type": manifest_media_type,
+            "artifact-media-type": config_media_type
+        }
+    })
+}
+
+/// Pushes like docker/buildx: blobs first, then the manifest by digest with its tag (if any).
+pub async fn put_manifest(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &str,
+    manifest: &[u8],
+    media_type: &str,
+    tag: Option<&str>,
+) -> String {
+    let digest = sha256(manifest);
+    ecr.put_image()
+        .repository_name(repository)
+        .image_manifest(std::str::from_utf8(manifest).unwrap())
+        .image_manifest_media_type(media_type)
+        .image_digest(&digest)
+        .set_image_tag(tag.map(str::to_string))
+        .send()
+        .await
+        .expect("PutImage");
+    digest
+}

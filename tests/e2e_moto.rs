@@ -1,0 +1,320 @@
+//! End to end: the real `bootstrap` binary under a local Lambda Runtime API, against moto
+//! (ECR, SNS, SQS) with moto's one gap (GetDownloadUrlForLayer) filled by the harness.
+//! Needs `.venv` (created by scripts/test from requirements-dev.txt).
+
+mod common;
+
+use common::fixture;
+use common::local_aws::*;
+use serde_json::Value;
+
+const ARM_MANIFEST: &str = "oci-manifest-hello-world-arm64-platform-in-config-descriptor.json";
+const ARM_CONFIG: &str = "image-config-hello-world-arm64-no-variant.json";
+const AMD_MANIFEST: &str = "oci-manifest-hello-world-amd64-dockerhub.json";
+const AMD_CONFIG: &str = "image-config-hello-world-amd64-oci-dockerhub.json";
+const INDEX: &str = "oci-index-hello-world-dockerhub-attestations-windows.json";
+
+struct Local {
+    // Field order: the function stops before the servers it talks to.
+    gap: GapFiller,
+    moto: Moto,
+    ecr: aws_sdk_ecr::Client,
+    sqs: aws_sdk_sqs::Client,
+    topic_arn: String,
+    queue_url: String,
+}
+
+impl Local {
+    async fn start(repository: &str) -> Local {
+        let moto = Moto::start();
+        let gap = GapFiller::start(&moto);
+        let config = sdk_config(&gap.endpoint).await;
+        let ecr = aws_sdk_ecr::Client::new(&config);
+        let sns = aws_sdk_sns::Client::new(&config);
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        ecr.create_repository()
+            .repository_name(repository)
+            .send()
+            .await
+            .unwrap();
+        let topic_arn = sns
+            .create_topic()
+            .name("ecr-arch-guard-alerts")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name("alerts")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap();
+        let queue_arn =
+            attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .unwrap();
+        Local {
+            gap,
+            moto,
+            ecr,
+            sqs,
+            topic_arn,
+            queue_url,
+        }
+    }
+
+    fn guard(&self, extra: &[(&str, &str)]) -> RuntimeApi {
+        let mut env = vec![
+            ("ALERT_TOPIC_ARN", self.topic_arn.as_str()),
+            ("ACTIONS", "alert,tag"),
+        ];
+        env.extend_from_slice(extra);
+        RuntimeApi::start(&self.gap.endpoint, &env)
+    }
+
+    /// Pushes a single-image manifest with its config, as `docker push` does.
+    async fn push_single(
+        &self,
+        repository: &str,
+        manifest: &str,
+        config: &str,
+        tag: &str,
+    ) -> Value {
+        self.gap.upload(repository, &fixture(config));
+        let digest = put_manifest(
+            &self.ecr,
+            repository,
+            &fixture(manifest),
+            OCI_MANIFEST,
+            Some(tag),
+        )
+        .await;
+        push_event(repository, &digest, tag, OCI_MANIFEST, OCI_CONFIG)
+    }
+
+    /// Alerts as an SQS subscriber receives them (SNS envelope).
+    async fn alerts(&self) -> Vec<Value> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        out.messages()
+            .iter()
+            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+            .collect()
+    }
+
+    async fn tags_of(&self, repository: &str) -> Vec<String> {
+        let out = self
+            .ecr
+            .list_images()
+            .repository_name(repository)
+            .send()
+            .await
+            .unwrap();
+        out.image_ids()
+            .iter()
+            .filter_map(|i| i.image_tag().map(str::to_string))
+            .collect()
+    }
+}
+
+fn response(o: Outcome) -> Value {
+    match o {
+        Outcome::Response(v) => v,
+        Outcome::Error(e) => panic!("invocation failed: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mac_pulled_arm64_image_alerts_once_and_is_tagged() {
+    let local = Local::start("grafana").await;
+    let mut guard = local.guard(&[]);
+    let event = local
+        .push_single("grafana", ARM_MANIFEST, ARM_CONFIG, "latest")
+        .await;
+
+    let v = response(guard.invoke(&event));
+    assert_eq!(v["verdict"], "mismatch", "{v:#}");
+    assert_eq!(v["platforms"], serde_json::json!(["linux/arm64"]));
+    assert_eq!(v["missing"], serde_json::json!(["linux/amd64"]));
+    assert_eq!(v["actions"][0]["status"], "tagged");
+    assert_eq!(v["actions"][1]["status"], "sent");
+    assert_eq!(local.gap.download_count(), 1, "one HTTPS GET of the config");
+
+    let alerts = local.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(a["Subject"], "arm64-only image pushed: grafana:latest");
+    let body = a["Message"].as_str().unwrap();
+    assert!(
+        body.contains("docker pull --platform linux/amd64"),
+        "{body}"
+    );
+    assert!(body.contains("123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:latest"));
+    assert!(body.contains("linux/arm64") && body.contains("exec format error"));
+    assert_eq!(a["MessageAttributes"]["verdict"]["Value"], "mismatch");
+    assert_eq!(a["MessageAttributes"]["architectures"]["Value"], "arm64");
+
+    let tags = local.tags_of("grafana").await;
+    assert!(tags.contains(&"latest-arm64-only".to_string()), "{tags:?}");
+
+    // ECR then emits a push event for the marker tag: recognised, nothing sent.
+    let digest = event["detail"]["image-digest"].as_str().unwrap();
+    let marker = push_event(
+        "grafana",
+        digest,
+        "latest-arm64-only",
+        OCI_MANIFEST,
+        OCI_CONFIG,
+    );
+    let v = response(guard.invoke(&marker));
+    assert_eq!(v["verdict"], "skipped");
+    assert!(local.alerts().await.is_empty());
+
+    let logs = guard.stop();
+    assert!(logs.contains("\"verdict\""), "verdicts are logged: {logs}");
+    assert!(!logs.contains("X-Amz-Signature") && !logs.contains("local-presigned-secret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buildx_multi_platform_push_fits_without_alert_or_tag() {
+    let local = Local::start("hello-world").await;
+    let mut guard = local.guard(&[]);
+    // buildx pushes the children untagged, then the index under the tag.
+    local.gap.upload("hello-world", &fixture(AMD_CONFIG));
+    let child = put_manifest(
+        &local.ecr,
+        "hello-world",
+        &fixture(AMD_MANIFEST),
+        OCI_MANIFEST,
+        None,
+    )
+    .await;
+    let index = put_manifest(
+        &local.ecr,
+        "hello-world",
+        &fixture(INDEX),
+        OCI_INDEX,
+        Some("latest"),
+    )
+    .await;
+
+    let v = response(guard.invoke(&push_event(
+        "hello-world",
+        &child,
+        "",
+        OCI_MANIFEST,
+        OCI_CONFIG,
+    )));
+    assert_eq!(v["verdict"], "skipped");
+    let v = response(guard.invoke(&push_event(
+        "hello-world",
+        &index,
+        "latest",
+        OCI_INDEX,
+        OCI_INDEX,
+    )));
+    assert_eq!(v["verdict"], "fits", "{v:#}");
+    assert!(v["platforms"].as_array().unwrap().len() > 5);
+    assert!(local.alerts().await.is_empty());
+    assert_eq!(
+        local.tags_of("hello-world").await,
+        vec!["latest".to_string()]
+    );
+    assert_eq!(
+        local.gap.download_count(),
+        0,
+        "platforms came from the index alone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_and_failure_events_are_skipped_and_send_nothing() {
+    let local = Local::start("grafana").await;
+    let mut guard = local.guard(&[]);
+    let push = local
+        .push_single("grafana", ARM_MANIFEST, ARM_CONFIG, "latest")
+        .await;
+    for (field, value) in [("action-type", "DELETE"), ("result", "FAILURE")] {
+        let mut e = push.clone();
+        e["detail"][field] = value.into();
+        e["id"] = format!("evt-{value}").into();
+        let v = response(guard.invoke(&e));
+        assert_eq!(v["verdict"], "skipped", "{value}");
+    }
+    assert!(local.alerts().await.is_empty());
+    assert_eq!(local.tags_of("grafana").await, vec!["latest".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repository_tag_for_arm64_makes_the_arm64_image_fit() {
+    let local = Local::start("edge-agent").await;
+    let arn = format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/edge-agent");
+    local
+        .ecr
+        .tag_resource()
+        .resource_arn(arn)
+        .tags(
+            aws_sdk_ecr::types::Tag::builder()
+                .key("ecr-arch-guard:platforms")
+                .value("linux/arm64")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut guard = local.guard(&[]);
+    let event = local
+        .push_single("edge-agent", ARM_MANIFEST, ARM_CONFIG, "v1")
+        .await;
+    let v = response(guard.invoke(&event));
+    assert_eq!(v["verdict"], "fits", "{v:#}");
+    assert_eq!(v["required_from"], "repository-tag");
+    assert!(local.alerts().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_unavailable_fails_the_invocation_so_lambda_retries() {
+    let local = Local::start("grafana").await;
+    let missing_topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:no-such-topic");
+    let mut guard = RuntimeApi::start(
+        &local.gap.endpoint,
+        &[
+            ("ALERT_TOPIC_ARN", missing_topic.as_str()),
+            ("ACTIONS", "alert"),
+        ],
+    );
+    let event = local
+        .push_single("grafana", ARM_MANIFEST, ARM_CONFIG, "latest")
+        .await;
+    match guard.invoke(&event) {
+        Outcome::Error(e) => {
+            let text = e.to_string();
+            assert!(text.contains("alert not sent"), "{text}");
+        }
+        Outcome::Response(v) => panic!("expected an invocation error, got {v:#}"),
+    }
+    let _ = &local.moto;
+}
