@@ -1,0 +1,201 @@
+//! The local demo behind `scripts/demo`: the accident and the guard, end to end, no AWS account.
+//!
+//! Starts moto (ECR, SNS, SQS) with the GetDownloadUrlForLayer gap filled, creates a
+//! repository, pushes a correct multi-platform image and then a Mac-pulled arm64-only image,
+//! runs the real `bootstrap` on the events ECR would send (exactly as Lambda would, through a
+//! local Runtime API), and prints what the user sees. Everything is stopped at the end.
+
+#[path = "../tests/common/local_aws.rs"]
+mod local_aws;
+
+use local_aws::*;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn show(label: &str, outcome: Outcome) {
+    match outcome {
+        Outcome::Response(v) => println!(
+            "  {label:<44} -> {:<10} platforms={} {}",
+            v["verdict"].as_str().unwrap_or("?"),
+            v["platforms"],
+            v["reason"]
+                .as_str()
+                .map(|r| format!("({r})"))
+                .unwrap_or_default()
+        ),
+        Outcome::Error(e) => println!("  {label:<44} -> invocation error {e}"),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    println!("== Starting local AWS: moto (ECR, SNS, SQS) + GetDownloadUrlForLayer gap filler, on 127.0.0.1");
+    let moto = Moto::start();
+    let gap = GapFiller::start(&moto);
+    let config = sdk_config(&gap.endpoint).await;
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    ecr.create_repository()
+        .repository_name("grafana")
+        .send()
+        .await
+        .expect("CreateRepository");
+    let topic = sns
+        .create_topic()
+        .name("ecr-arch-guard-alerts")
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn
+        .unwrap();
+    let queue = sqs
+        .create_queue()
+        .queue_name("platform-team")
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url
+        .unwrap();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("Subscribe");
+    println!("   repository grafana, topic {topic} -> SQS queue platform-team");
+
+    println!("== Starting the guard (target/debug/bootstrap) under a local Lambda Runtime API");
+    println!("   REQUIRED_PLATFORMS=linux/amd64 ACTIONS=alert,tag");
+    let mut guard = RuntimeApi::start(
+        &gap.endpoint,
+        &[
+            ("ALERT_TOPIC_ARN", topic.as_str()),
+            ("ACTIONS", "alert,tag"),
+        ],
+    );
+
+    println!("\n== 1. CI pushes a proper multi-platform image (buildx: children untagged, then the index as grafana:multi)");
+    gap.upload(
+        "grafana",
+        &fixture("image-config-hello-world-amd64-oci-dockerhub.json"),
+    );
+    let child = put_manifest(
+        &ecr,
+        "grafana",
+        &fixture("oci-manifest-hello-world-amd64-dockerhub.json"),
+        OCI_MANIFEST,
+        None,
+    )
+    .await;
+    let index = put_manifest(
+        &ecr,
+        "grafana",
+        &fixture("oci-index-hello-world-dockerhub-attestations-windows.json"),
+        OCI_INDEX,
+        Some("multi"),
+    )
+    .await;
+    show(
+        "PUSH grafana@<amd64 child> (untagged)",
+        guard.invoke(&push_event("grafana", &child, "", OCI_MANIFEST, OCI_CONFIG)),
+    );
+    show(
+        "PUSH grafana:multi (index)",
+        guard.invoke(&push_event(
+            "grafana", &index, "multi", OCI_INDEX, OCI_INDEX,
+        )),
+    );
+
+    println!("\n== 2. Someone on an Apple Silicon Mac: docker pull grafana/grafana; docker tag; docker push …/grafana:latest");
+    gap.upload(
+        "grafana",
+        &fixture("image-config-hello-world-arm64-no-variant.json"),
+    );
+    let arm = put_manifest(
+        &ecr,
+        "grafana",
+        &fixture("oci-manifest-hello-world-arm64-platform-in-config-descriptor.json"),
+        OCI_MANIFEST,
+        Some("latest"),
+    )
+    .await;
+    show(
+        "PUSH grafana:latest (single manifest)",
+        guard.invoke(&push_event(
+            "grafana",
+            &arm,
+            "latest",
+            OCI_MANIFEST,
+            OCI_CONFIG,
+        )),
+    );
+    show(
+        "PUSH grafana:latest-arm64-only (our marker)",
+        guard.invoke(&push_event(
+            "grafana",
+            &arm,
+            "latest-arm64-only",
+            OCI_MANIFEST,
+            OCI_CONFIG,
+        )),
+    );
+
+    println!("\n== 3. What the platform team's queue received (SNS -> SQS)");
+    let msgs = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    println!("   {} alert(s)", msgs.messages().len());
+    for m in msgs.messages() {
+        let envelope: serde_json::Value =
+            serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
+        println!("   Subject: {}", envelope["Subject"].as_str().unwrap_or(""));
+        println!("   Attributes: {}", envelope["MessageAttributes"]);
+        for line in envelope["Message"].as_str().unwrap_or("").lines() {
+            println!("   | {line}");
+        }
+    }
+
+    println!("\n== 4. Tags in grafana now");
+    let images = ecr
+        .list_images()
+        .repository_name("grafana")
+        .send()
+        .await
+        .expect("ListImages");
+    let mut tags: Vec<&str> = images
+        .image_ids()
+        .iter()
+        .filter_map(|i| i.image_tag())
+        .collect();
+    tags.sort();
+    println!("   {}", tags.join(", "));
+
+    let _ = guard.stop();
+    drop(gap);
+    drop(moto);
+    println!("\n== Done: moto and the guard are stopped.");
+}
