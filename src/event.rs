@@ -108,3 +108,50 @@ pub fn classify(event: &EcrEvent) -> Result<Classified, Error> {
         manifest_media_type: d.manifest_media_type.clone(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(detail: serde_json::Value) -> EcrEvent {
+        serde_json::from_value(serde_json::json!({
+            "detail-type": "ECR Image Action", "source": "aws.ecr", "id": "e1",
+            "account": "123456789012", "region": "eu-west-1", "detail": detail
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn push_with_unknown_fields_and_missing_optional_ones_is_inspected() {
+        let e = ev(serde_json::json!({
+            "result": "SUCCESS", "repository-name": "team/app", "action-type": "PUSH",
+            "image-digest": format!("sha256:{}", "a".repeat(64)), "image-tag": "", "new-field": 1
+        }));
+        let Classified::Inspect(p) = classify(&e).unwrap() else {
+            panic!("inspected")
+        };
+        assert_eq!(p.repository, "team/app");
+        assert_eq!(p.tag, None, "empty tag = untagged");
+        assert_eq!(p.is_single_manifest(), None, "no media type in the event");
+    }
+
+    #[test]
+    fn non_push_and_failures_are_skipped_and_broken_pushes_are_errors() {
+        let skip = |d| matches!(classify(&ev(d)).unwrap(), Classified::Skip(_));
+        assert!(skip(
+            serde_json::json!({"result": "SUCCESS", "action-type": "DELETE"})
+        ));
+        assert!(skip(
+            serde_json::json!({"result": "FAILURE", "action-type": "PUSH"})
+        ));
+        assert!(skip(serde_json::json!({})));
+        assert!(classify(&ev(
+            serde_json::json!({"result": "SUCCESS", "action-type": "PUSH"})
+        ))
+        .is_err());
+        assert!(classify(&ev(serde_json::json!({
+            "result": "SUCCESS", "action-type": "PUSH", "repository-name": "r", "image-digest": "sha256:12"
+        })))
+        .is_err());
+    }
+}

@@ -38,3 +38,42 @@ impl ImageConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_config_keeps_os_version_as_detail() {
+        let c = ImageConfig::parse(
+            br#"{"architecture":"amd64","os":"windows","os.version":"10.0.20348.2849","rootfs":{"type":"layers"}}"#,
+        )
+        .unwrap();
+        let p = c.platform().unwrap();
+        assert_eq!(p.platform.to_string(), "windows/amd64");
+        assert_eq!(p.os_version.as_deref(), Some("10.0.20348.2849"));
+    }
+
+    #[test]
+    fn aarch64_and_x86_64_spellings_and_empty_or_unknown_configs() {
+        let p = |s: &[u8]| {
+            ImageConfig::parse(s)
+                .unwrap()
+                .platform()
+                .map(|p| p.platform.to_string())
+        };
+        assert_eq!(
+            p(br#"{"architecture":"aarch64","os":"linux","variant":"v8"}"#).as_deref(),
+            Some("linux/arm64")
+        );
+        assert_eq!(
+            p(br#"{"architecture":"x86_64","os":"Linux"}"#).as_deref(),
+            Some("linux/amd64")
+        );
+        assert_eq!(p(br#"{"architecture":"","os":""}"#), None);
+        assert_eq!(p(br#"{"architecture":"unknown","os":"unknown"}"#), None);
+        assert_eq!(p(br#"{}"#), None, "no rootfs required");
+        assert!(ImageConfig::parse(b"[1,2]").is_err());
+        assert!(ImageConfig::parse(br#"{"architecture":5}"#).is_err());
+    }
+}
