@@ -39,49 +39,13 @@ async fn main() {
     let gap = GapFiller::start(&moto);
     let config = sdk_config(&gap.endpoint).await;
     let ecr = aws_sdk_ecr::Client::new(&config);
-    let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     ecr.create_repository()
         .repository_name("grafana")
         .send()
         .await
         .expect("CreateRepository");
-    let topic = sns
-        .create_topic()
-        .name("ecr-arch-guard-alerts")
-        .send()
-        .await
-        .expect("CreateTopic")
-        .topic_arn
-        .unwrap();
-    let queue = sqs
-        .create_queue()
-        .queue_name("platform-team")
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url
-        .unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .unwrap();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .expect("Subscribe");
+    let (topic, queue) = topic_with_queue(&config, "ecr-arch-guard-alerts", "platform-team").await;
     println!("   repository grafana, topic {topic} -> SQS queue platform-team");
 
     println!("== Starting the guard (target/debug/bootstrap) under a local Lambda Runtime API");

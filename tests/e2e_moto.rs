@@ -30,45 +30,14 @@ impl Local {
         let gap = GapFiller::start(&moto);
         let config = sdk_config(&gap.endpoint).await;
         let ecr = aws_sdk_ecr::Client::new(&config);
-        let sns = aws_sdk_sns::Client::new(&config);
         let sqs = aws_sdk_sqs::Client::new(&config);
         ecr.create_repository()
             .repository_name(repository)
             .send()
             .await
             .unwrap();
-        let topic_arn = sns
-            .create_topic()
-            .name("ecr-arch-guard-alerts")
-            .send()
-            .await
-            .unwrap()
-            .topic_arn
-            .unwrap();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name("alerts")
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap();
-        let queue_arn =
-            attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-        sns.subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .send()
-            .await
-            .unwrap();
+        let (topic_arn, queue_url) =
+            topic_with_queue(&config, "ecr-arch-guard-alerts", "alerts").await;
         Local {
             gap,
             moto,
