@@ -213,15 +213,7 @@ impl<R: Registry, N: Notify> Guard<R, N> {
     ) -> Result<(), Error> {
         let dry = self.settings.dry_run;
         if self.settings.actions.tag {
-            let archs: Vec<String> = {
-                let mut a: Vec<String> = verdict
-                    .platforms
-                    .iter()
-                    .map(|p| p.architecture.clone())
-                    .collect();
-                a.dedup();
-                a
-            };
+            let archs = verdict.architecture_list();
             let report = match self.settings.tag_template.render(
                 push.tag.as_deref(),
                 &push.digest,

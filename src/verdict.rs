@@ -119,15 +119,22 @@ impl Verdict {
         v
     }
 
-    /// `arm64` for an image that provides only arm64 variants, `amd64+arm64` otherwise.
-    pub fn architectures(&self) -> String {
-        let mut archs: Vec<&str> = self
+    /// The image's architectures, sorted and de-duplicated (`linux/amd64` and
+    /// `windows/amd64` are one `amd64`).
+    pub fn architecture_list(&self) -> Vec<String> {
+        let mut archs: Vec<String> = self
             .platforms
             .iter()
-            .map(|p| p.architecture.as_str())
+            .map(|p| p.architecture.clone())
             .collect();
+        archs.sort();
         archs.dedup();
-        archs.join("+")
+        archs
+    }
+
+    /// `arm64` for an image that provides only arm64 variants, `amd64+arm64` otherwise.
+    pub fn architectures(&self) -> String {
+        self.architecture_list().join("+")
     }
 }
 
@@ -153,5 +160,13 @@ mod tests {
             missing(&image, &parse_list("linux/amd64,linux/arm64").unwrap()),
             parse_list("linux/amd64").unwrap()
         );
+    }
+
+    #[test]
+    fn architectures_are_listed_once_across_operating_systems() {
+        let mut v = Verdict::skipped("test");
+        v.platforms = parse_list("linux/amd64,linux/arm64,windows/amd64").unwrap();
+        v.platforms.sort();
+        assert_eq!(v.architectures(), "amd64+arm64");
     }
 }
