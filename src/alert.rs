@@ -86,6 +86,13 @@ pub fn compose(verdict: &Verdict, image: &ImageName) -> Alert {
         .unwrap_or_default();
     let _ = writeln!(m, "Required:  {}{from}", platform::join(&verdict.required));
     let _ = writeln!(m, "Missing:   {}", platform::join(&verdict.missing));
+    if !verdict.consumers.is_empty() {
+        let _ = writeln!(m);
+        let _ = writeln!(m, "Who runs it:");
+        for c in &verdict.consumers {
+            let _ = writeln!(m, "  - {}", c.line());
+        }
+    }
     let _ = writeln!(m);
     let _ = writeln!(m, "What will happen:");
     for c in advice::consequences(&verdict.missing) {

@@ -5,11 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::alert::{self, ImageName};
+use crate::consumer::{self, Consumer, ConsumerKind, Pushed};
 use crate::digest::Digest;
+use crate::discovery::{Discover, Discovery, Service};
 use crate::error::Error;
 use crate::event::{self, Classified, EcrEvent, Push};
 use crate::manifest::Manifest;
-use crate::policy::{self, Inputs, Setting, REPOSITORY_TAG_KEY};
+use crate::policy::{self, Consumers, Inputs, Setting, REPOSITORY_TAG_KEY};
 use crate::ports::{Notify, Registry, RepoFetch, RepoRef, TagOutcome};
 use crate::resolve::{self, Limits, Resolution};
 use crate::settings::Settings;
@@ -19,11 +21,12 @@ use crate::verdict::{ActionReport, Verdict, VerdictKind};
 const CACHE_ENTRIES: usize = 512;
 
 /// The guard with its ports and its warm-environment caches.
-pub struct Guard<R: Registry, N: Notify> {
+pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
     pub settings: Settings,
     pub limits: Limits,
     registry: R,
     notifier: N,
+    discovery: Discovery<D>,
     resolutions: Mutex<HashMap<Digest, Arc<Resolution>>>,
     policies: Mutex<HashMap<RepoRef, (Instant, Option<Setting>)>>,
     handled: Mutex<HashMap<String, Verdict>>,
@@ -34,9 +37,30 @@ enum Read {
     Skip(String),
 }
 
-impl<R: Registry, N: Notify> Guard<R, N> {
-    pub fn new(settings: Settings, registry: R, notifier: N) -> Self {
+/// A [`Discover`] for guards without discovery: no service, no consumer.
+pub struct NoDiscovery;
+
+impl Discover for NoDiscovery {
+    async fn consumers(&self, service: Service) -> Result<Vec<Consumer>, Error> {
+        Err(Error::Permanent(format!(
+            "discovery of {service} is not available in this build of the guard"
+        )))
+    }
+}
+
+impl<R: Registry, N: Notify> Guard<R, N, NoDiscovery> {
+    /// A guard without discovery (consumers never decide).
+    pub fn new(mut settings: Settings, registry: R, notifier: N) -> Self {
+        settings.discovery.services.clear();
+        Guard::with_discovery(settings, registry, notifier, NoDiscovery)
+    }
+}
+
+impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
+    /// A guard that discovers consumers of the services in `settings.discovery` through `source`.
+    pub fn with_discovery(settings: Settings, registry: R, notifier: N, source: D) -> Self {
         Guard {
+            discovery: Discovery::new(settings.discovery.clone(), source),
             settings,
             limits: Limits::default(),
             registry,
@@ -101,27 +125,68 @@ impl<R: Registry, N: Notify> Guard<R, N> {
             Err(e) => return Err(e),
         };
         let mut warnings = Vec::new();
-        let repository_tag = match &resolution.outcome {
-            resolve::Outcome::Image(_) => self.repository_setting(&repo, &mut warnings).await?,
-            resolve::Outcome::NotAnImage(_) => None,
+        let is_image = matches!(resolution.outcome, resolve::Outcome::Image(_));
+        let repository_tag = if is_image {
+            self.repository_setting(&repo, &mut warnings).await?
+        } else {
+            None
         };
+        let (found, complete) = if is_image && repository_tag != Some(Setting::Off) {
+            self.consumers(&push, &mut warnings).await
+        } else {
+            (Vec::new(), true)
+        };
+        let consumer_platforms = consumer::required_platforms(&found);
         let decision = policy::decide(
             &push.repository,
             &Inputs {
                 flag: None,
                 repository_tag: repository_tag.as_ref(),
-                consumers: None,
+                consumers: self.discovery.enabled().then_some(Consumers {
+                    platforms: &consumer_platforms,
+                    complete,
+                }),
                 rules: &self.settings.rules,
                 default: &self.settings.required,
             },
         );
         let mut verdict = with_push(Verdict::judge(&resolution, &decision), &push);
+        if is_image {
+            verdict.consumers = consumer::reports(&found, &verdict.platforms);
+            if resolution.is_index() && found.iter().any(|c| c.kind == ConsumerKind::LambdaFunction)
+            {
+                warnings.push(lambda_index_warning(&resolution));
+            }
+        }
         verdict.warnings = warnings;
         if verdict.verdict == VerdictKind::Mismatch {
             self.act(&repo, &push, &resolution, &mut verdict).await?;
         }
         self.remember(&push, &verdict);
         Ok(verdict)
+    }
+
+    /// The consumers of the pushed image, and whether every enabled service could be listed.
+    async fn consumers(&self, push: &Push, warnings: &mut Vec<String>) -> (Vec<Consumer>, bool) {
+        if !self.discovery.enabled() {
+            return (Vec::new(), true);
+        }
+        let snapshot = self.discovery.snapshot().await;
+        for (service, reason) in &snapshot.unknown {
+            warnings.push(format!(
+                "consumers in {service} are unknown ({reason}); the consumers found do not decide alone"
+            ));
+        }
+        let digest = push.digest.to_string();
+        let pushed = Pushed {
+            account: push.account.as_deref(),
+            region: push.region.as_deref(),
+            repository: &push.repository,
+            tag: push.tag.as_deref(),
+            digest: &digest,
+        };
+        let found = consumer::matching(&snapshot.consumers, &pushed, self.settings.match_scope);
+        (found, snapshot.complete())
     }
 
     fn untagged_child_skipped(&self, push: &Push, single: Option<bool>) -> bool {
@@ -287,6 +352,22 @@ impl<R: Registry, N: Notify> Guard<R, N> {
             done.insert(id.clone(), verdict.clone());
         }
     }
+}
+
+/// Lambda accepts only a single-image manifest: an index (multi-platform, or one platform plus
+/// the provenance attestation buildx adds by default) is refused at deploy time.
+fn lambda_index_warning(r: &Resolution) -> String {
+    let why = if r.attestations > 0 {
+        "this image index carries attestation manifests (buildx adds provenance by default)"
+    } else {
+        "this is a multi-platform image index"
+    };
+    format!(
+        "a Lambda function uses this image, and Lambda accepts only a single-platform image manifest: \
+         {why}, so creating or updating the function fails with \"The image manifest or layer media \
+         type for the source image is not supported\". Build one image per function architecture \
+         without attestations: docker buildx build --platform linux/amd64 --provenance=false --sbom=false --push ."
+    )
 }
 
 fn untagged_reason() -> String {

@@ -10,6 +10,8 @@
 //! - [`manifest`]: lenient OCI/Docker manifest, index and schema1 parsing; media types.
 //! - [`image_config`]: the config blob's platform fields.
 //! - [`resolve`]: digest → platforms through the [`ports::Fetch`] trait (skips attestations).
+//! - [`consumer`]: the services that run an image, ECR image references, who will fail.
+//! - [`discovery`]: consumers listed per service behind one trait, cached with a TTL.
 //! - [`policy`]: required platforms and where they come from.
 //! - [`verdict`]: fits / mismatch / not-an-image / skipped, as one JSON object.
 //! - [`advice`]: what a mismatch breaks and the commands that fix it.
@@ -20,7 +22,9 @@ pub mod advice;
 pub mod alert;
 pub mod aws;
 pub mod cli;
+pub mod consumer;
 pub mod digest;
+pub mod discovery;
 pub mod error;
 pub mod event;
 pub mod handler;

@@ -141,17 +141,29 @@ pub enum Decision {
     Off(RequiredFrom),
 }
 
+/// What discovery found for the pushed image.
+#[derive(Clone, Copy, Debug)]
+pub struct Consumers<'a> {
+    /// The distinct platforms of the consumers found.
+    pub platforms: &'a [Platform],
+    /// Every enabled service was listed. When some service is unknown, the consumers found do
+    /// not decide alone: their platforms are added to the next source's requirement, so missing
+    /// knowledge can only make the guard stricter, never let a wrong image pass.
+    pub complete: bool,
+}
+
 /// The inputs of the decision, most specific first.
 #[derive(Clone, Debug, Default)]
 pub struct Inputs<'a> {
     pub flag: Option<&'a [Platform]>,
     pub repository_tag: Option<&'a Setting>,
-    pub consumers: Option<&'a [Platform]>,
+    pub consumers: Option<Consumers<'a>>,
     pub rules: &'a [Rule],
     pub default: &'a [Platform],
 }
 
 /// Applies the order: flag > repository tag > consumers > first matching rule > default.
+/// Consumers decide only when discovery was complete (see [`Consumers::complete`]).
 pub fn decide(repository: &str, inputs: &Inputs<'_>) -> Decision {
     let check = |platforms: &[Platform], from| {
         Decision::Check(Requirement {
@@ -167,9 +179,22 @@ pub fn decide(repository: &str, inputs: &Inputs<'_>) -> Decision {
         Some(Setting::Platforms(ps)) => return check(ps, RequiredFrom::RepositoryTag),
         None => {}
     }
-    if let Some(consumers) = inputs.consumers.filter(|c| !c.is_empty()) {
-        return check(consumers, RequiredFrom::Consumers);
-    }
+    let partial: &[Platform] = match inputs.consumers {
+        Some(c) if !c.platforms.is_empty() && c.complete => {
+            return check(c.platforms, RequiredFrom::Consumers);
+        }
+        Some(c) => c.platforms,
+        None => &[],
+    };
+    let check = |platforms: &[Platform], from| {
+        let mut all = platforms.to_vec();
+        for p in partial {
+            if !all.contains(p) {
+                all.push(p.clone());
+            }
+        }
+        check(&all, from)
+    };
     if let Some(rule) = inputs
         .rules
         .iter()
@@ -234,7 +259,10 @@ mod tests {
         let mut inputs = Inputs {
             flag: Some(&flag),
             repository_tag: Some(&tag),
-            consumers: Some(&consumers),
+            consumers: Some(Consumers {
+                platforms: &consumers,
+                complete: true,
+            }),
             rules: &rules,
             default: &default,
         };
@@ -254,5 +282,43 @@ mod tests {
         let off = Setting::Off;
         inputs.repository_tag = Some(&off);
         assert_eq!(from(decide("team-a/web", &inputs)), "off by repository-tag");
+    }
+
+    #[test]
+    fn incomplete_discovery_adds_to_the_next_source_and_never_relaxes_it() {
+        let default = ps("linux/amd64");
+        let found = ps("linux/arm64");
+        let inputs = Inputs {
+            consumers: Some(Consumers {
+                platforms: &found,
+                complete: false,
+            }),
+            default: &default,
+            ..Inputs::default()
+        };
+        match decide("web", &inputs) {
+            Decision::Check(r) => {
+                assert_eq!(r.from, RequiredFrom::Default);
+                assert_eq!(platform::join(&r.platforms), "linux/amd64,linux/arm64");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Complete discovery with no consumer: the next source decides unchanged.
+        let none: Vec<Platform> = Vec::new();
+        let inputs = Inputs {
+            consumers: Some(Consumers {
+                platforms: &none,
+                complete: true,
+            }),
+            default: &default,
+            ..Inputs::default()
+        };
+        assert_eq!(
+            decide("web", &inputs),
+            Decision::Check(Requirement {
+                platforms: default.clone(),
+                from: RequiredFrom::Default
+            })
+        );
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::consumer::MatchScope;
+use crate::discovery::{self, DiscoveryConfig};
 use crate::error::Error;
 use crate::marker::TagTemplate;
 use crate::platform::{self, Platform};
@@ -54,6 +56,10 @@ pub struct Settings {
     pub policy_ttl: Duration,
     /// Take no action; report what would be done (CLI `event --dry-run`).
     pub dry_run: bool,
+    /// `DISCOVER` (services), `DISCOVERY_TTL_SECONDS`, `DISCOVERY_TIMEOUT_SECONDS`.
+    pub discovery: DiscoveryConfig,
+    /// `DISCOVERY_MATCH`: `tag` (same tag or digest, default) or `repository` (any tag).
+    pub match_scope: MatchScope,
 }
 
 impl Default for Settings {
@@ -71,6 +77,8 @@ impl Default for Settings {
             allow_http_downloads: false,
             policy_ttl: Duration::from_secs(300),
             dry_run: false,
+            discovery: DiscoveryConfig::default(),
+            match_scope: MatchScope::default(),
         }
     }
 }
@@ -106,12 +114,25 @@ impl Settings {
         s.allow_http_downloads = flag(get("ALLOW_HTTP_DOWNLOADS"), "ALLOW_HTTP_DOWNLOADS")?;
         s.alert_topic_arn = get("ALERT_TOPIC_ARN");
         if let Some(v) = get("POLICY_TTL_SECONDS") {
-            let secs: u64 = v.parse().map_err(|_| {
-                Error::Usage(format!(
-                    "POLICY_TTL_SECONDS: {v:?} is not a number of seconds"
-                ))
-            })?;
-            s.policy_ttl = Duration::from_secs(secs);
+            s.policy_ttl = seconds(&v, "POLICY_TTL_SECONDS")?;
+        }
+        if let Some(v) = get("DISCOVER") {
+            s.discovery.services = discovery::parse_services(&v)?;
+        }
+        if let Some(v) = get("DISCOVERY_TTL_SECONDS") {
+            s.discovery.ttl = seconds(&v, "DISCOVERY_TTL_SECONDS")?;
+        }
+        if let Some(v) = get("DISCOVERY_TIMEOUT_SECONDS") {
+            s.discovery.deadline = seconds(&v, "DISCOVERY_TIMEOUT_SECONDS")?;
+        }
+        if let Some(v) = get("DISCOVERY_MATCH") {
+            s.match_scope = match v.to_ascii_lowercase().as_str() {
+                "tag" => MatchScope::TagOrDigest,
+                "repository" => MatchScope::Repository,
+                _ => return Err(Error::Usage(format!(
+                    "DISCOVERY_MATCH: {v:?}; use tag (same tag or digest) or repository (any tag)"
+                ))),
+            };
         }
         if s.actions.alert && s.alert_topic_arn.is_none() {
             return Err(Error::Usage(
@@ -120,6 +141,12 @@ impl Settings {
         }
         Ok(s)
     }
+}
+
+fn seconds(v: &str, name: &str) -> Result<Duration, Error> {
+    v.parse()
+        .map(Duration::from_secs)
+        .map_err(|_| Error::Usage(format!("{name}: {v:?} is not a number of seconds")))
 }
 
 fn flag(v: Option<String>, name: &str) -> Result<bool, Error> {
@@ -172,6 +199,10 @@ mod tests {
             ("TAG_TEMPLATE", "{tag}-only-{arch}"),
             ("INSPECT_UNTAGGED", "true"),
             ("POLICY_TTL_SECONDS", "60"),
+            ("DISCOVER", "ecs,lambda"),
+            ("DISCOVERY_TTL_SECONDS", "120"),
+            ("DISCOVERY_TIMEOUT_SECONDS", "3"),
+            ("DISCOVERY_MATCH", "repository"),
         ])
         .unwrap();
         assert_eq!(
@@ -185,6 +216,12 @@ mod tests {
         assert_eq!(s.rules.len(), 1);
         assert!(s.inspect_untagged);
         assert_eq!(s.policy_ttl, Duration::from_secs(60));
+        assert_eq!(s.discovery.services.len(), 2);
+        assert_eq!(s.discovery.ttl, Duration::from_secs(120));
+        assert_eq!(s.discovery.deadline, Duration::from_secs(3));
+        assert_eq!(s.match_scope, MatchScope::Repository);
+        assert!(from(&[("ACTIONS", "none"), ("DISCOVER", "eks")]).is_err());
+        assert!(from(&[("ACTIONS", "none"), ("DISCOVERY_MATCH", "any")]).is_err());
         assert!(from(&[("ACTIONS", "page")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("INSPECT_UNTAGGED", "maybe")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("REQUIRED_PLATFORMS", "arm64")]).is_err());

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::consumer::ConsumerReport;
 use crate::platform::Platform;
 use crate::policy::{Decision, RequiredFrom};
 use crate::resolve::{Outcome, Resolution};
@@ -54,6 +55,8 @@ pub struct Verdict {
     pub required: Vec<Platform>,
     pub required_from: Option<RequiredFrom>,
     pub missing: Vec<Platform>,
+    /// The services found running this image (discovery), failures first.
+    pub consumers: Vec<ConsumerReport>,
     pub actions: Vec<ActionReport>,
     pub reason: Option<String>,
     pub warnings: Vec<String>,
@@ -72,6 +75,7 @@ impl Verdict {
             required: Vec::new(),
             required_from: None,
             missing: Vec::new(),
+            consumers: Vec::new(),
             actions: Vec::new(),
             reason: Some(reason.into()),
             warnings: Vec::new(),

@@ -4,10 +4,19 @@
 //!   ListTagsForResource and PutImage.
 //! - [`download`]: the one HTTPS GET of a config blob from its presigned URL.
 //! - [`sns`]: [`crate::ports::Notify`] over SNS Publish.
+//! - [`discovery`]: [`crate::discovery::Discover`] over [`ecs`], [`apprunner`], [`lambda`] and
+//!   [`batch`], one module per service.
 
+pub mod apprunner;
+pub mod batch;
+pub mod discovery;
 pub mod download;
 pub mod ecr;
+pub mod ecs;
+pub mod lambda;
 pub mod sns;
+
+use crate::discovery::Service;
 
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
@@ -23,6 +32,27 @@ pub const IAM_ACTIONS: [&str; 5] = [
     "sns:Publish",
 ];
 
+/// The read-only actions discovery calls, per service. The SAM template grants each service's
+/// list only when discovery of that service is enabled (checked by a test).
+pub fn discovery_iam_actions(service: Service) -> &'static [&'static str] {
+    match service {
+        Service::Ecs => &[
+            "ecs:ListClusters",
+            "ecs:ListServices",
+            "ecs:DescribeServices",
+            "ecs:ListTaskDefinitionFamilies",
+            "ecs:DescribeTaskDefinition",
+        ],
+        Service::AppRunner => &["apprunner:ListServices", "apprunner:DescribeService"],
+        Service::Lambda => &["lambda:ListFunctions", "lambda:GetFunction"],
+        Service::Batch => &["batch:DescribeJobDefinitions"],
+    }
+}
+
+/// How many describe calls one service's listing runs at once (a burst small enough to stay
+/// under every service's default rate limit; the SDK's standard retry backs off on throttling).
+pub const DISCOVERY_CONCURRENCY: usize = 4;
+
 /// Error codes that mean "try again later".
 const TRANSIENT_CODES: [&str; 9] = [
     "ThrottlingException",
@@ -37,12 +67,13 @@ const TRANSIENT_CODES: [&str; 9] = [
 ];
 
 /// Error codes that mean "it is not there (any more)".
-const NOT_FOUND_CODES: [&str; 5] = [
+const NOT_FOUND_CODES: [&str; 6] = [
     "ImageNotFoundException",
     "RepositoryNotFoundException",
     "LayersNotFoundException",
     "LayerInaccessibleException",
     "NotFound",
+    "ResourceNotFoundException",
 ];
 
 /// Maps an SDK error to the core's error kinds: transient (retry), not found, or permanent.

@@ -6,6 +6,7 @@
 
 #![recursion_limit = "256"]
 
+use ecr_arch_guard::aws::discovery::AwsDiscovery;
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::sns::Sns;
@@ -25,7 +26,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let ecr = Ecr::new(aws_sdk_ecr::Client::new(&config), download);
     let topic = settings.alert_topic_arn.clone().unwrap_or_default();
     let sns = Sns::new(aws_sdk_sns::Client::new(&config), topic);
-    let guard = Guard::new(settings, ecr, sns);
+    // Clients only for the services discovery is enabled for; none when it is off.
+    let discovery = AwsDiscovery::new(&config, &settings.discovery.services);
+    let guard = Guard::with_discovery(settings, ecr, sns, discovery);
     let guard = &guard;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EcrEvent>| async move {
         guard.handle(&event.payload).await.map_err(diagnostic)

@@ -1,0 +1,61 @@
+//! App Runner consumers: services whose source is an ECR image. App Runner runs linux/amd64 only.
+
+use aws_sdk_apprunner::types::ImageRepositoryType;
+use aws_sdk_apprunner::Client;
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
+use crate::consumer::{Consumer, ConsumerKind};
+use crate::error::Error;
+use crate::platform::Platform;
+
+pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
+    let pages: Vec<aws_sdk_apprunner::operation::list_services::ListServicesOutput> = client
+        .list_services()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| map_sdk_error("apprunner:ListServices", e))?;
+    let summaries = pages.into_iter().flat_map(|p| p.service_summary_list);
+    let described: Vec<Option<Consumer>> =
+        futures_util::stream::iter(summaries.filter_map(|s| s.service_arn).map(|arn| {
+            let req = client.describe_service().service_arn(&arn);
+            async move {
+                let out = match req.send().await {
+                    Ok(out) => out,
+                    Err(e) => {
+                        return match map_sdk_error("apprunner:DescribeService", e) {
+                            Error::NotFound(_) => Ok(None),
+                            other if other.to_string().contains("ResourceNotFound") => Ok(None),
+                            other => Err(other),
+                        }
+                    }
+                };
+                let Some(service) = out.service else {
+                    return Ok(None);
+                };
+                let Some(repo) = service
+                    .source_configuration()
+                    .and_then(|s| s.image_repository())
+                    .filter(|r| *r.image_repository_type() == ImageRepositoryType::Ecr)
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(Consumer {
+                    kind: ConsumerKind::AppRunnerService,
+                    name: service.service_name().to_string(),
+                    arn: service.service_arn().to_string(),
+                    image: repo.image_identifier().to_string(),
+                    platform: Platform::from_parts("linux", "amd64", None)
+                        .expect("constant platform"),
+                    architecture_label: "X86_64".into(),
+                    detail: Some("App Runner runs x86_64 only".into()),
+                }))
+            }
+        }))
+        .buffer_unordered(DISCOVERY_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(described.into_iter().flatten().collect())
+}

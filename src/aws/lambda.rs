@@ -1,0 +1,67 @@
+//! Lambda consumers: functions with `PackageType: Image`. `Architectures` defaults to x86_64.
+//! ListFunctions does not return the image URI, so each image function costs one GetFunction.
+
+use aws_sdk_lambda::types::{Architecture, PackageType};
+use aws_sdk_lambda::Client;
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
+use crate::consumer::{Consumer, ConsumerKind};
+use crate::error::Error;
+use crate::platform::Platform;
+
+pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
+    let functions: Vec<aws_sdk_lambda::types::FunctionConfiguration> = client
+        .list_functions()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| map_sdk_error("lambda:ListFunctions", e))?;
+    let images = functions
+        .into_iter()
+        .filter(|f| f.package_type() == Some(&PackageType::Image));
+    let found: Vec<Option<Consumer>> = futures_util::stream::iter(images.map(|f| {
+        let name = f.function_name().unwrap_or_default().to_string();
+        let arn = f.function_arn().unwrap_or_default().to_string();
+        let arm = f.architectures().contains(&Architecture::Arm64);
+        let req = client.get_function().function_name(&name);
+        async move {
+            let out = match req.send().await {
+                Ok(out) => out,
+                Err(e) => {
+                    return match map_sdk_error("lambda:GetFunction", e) {
+                        Error::NotFound(_) => Ok(None),
+                        other if other.to_string().contains("ResourceNotFoundException") => {
+                            Ok(None)
+                        }
+                        other => Err(other),
+                    }
+                }
+            };
+            let Some(image) = out.code.and_then(|c| c.image_uri) else {
+                return Ok(None);
+            };
+            let (architecture, label) = if arm {
+                ("arm64", "arm64")
+            } else {
+                ("amd64", "x86_64")
+            };
+            Ok(Some(Consumer {
+                kind: ConsumerKind::LambdaFunction,
+                name,
+                arn,
+                image,
+                platform: Platform::from_parts("linux", architecture, None)
+                    .expect("constant platform"),
+                architecture_label: label.into(),
+                detail: None,
+            }))
+        }
+    }))
+    .buffer_unordered(DISCOVERY_CONCURRENCY)
+    .try_collect()
+    .await?;
+    Ok(found.into_iter().flatten().collect())
+}
