@@ -59,9 +59,11 @@ pub fn parse_services(s: &str) -> Result<Vec<Service>, Error> {
             "off" | "none" => {}
             name => match Service::ALL.iter().find(|s| s.as_str() == name) {
                 Some(s) => out.push(*s),
-                None => return Err(Error::Usage(format!(
+                None => {
+                    return Err(Error::Usage(format!(
                     "DISCOVER: unknown service {name:?}; use ecs, apprunner, lambda, batch or all"
-                ))),
+                )))
+                }
             },
         }
     }

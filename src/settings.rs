@@ -129,9 +129,11 @@ impl Settings {
             s.match_scope = match v.to_ascii_lowercase().as_str() {
                 "tag" => MatchScope::TagOrDigest,
                 "repository" => MatchScope::Repository,
-                _ => return Err(Error::Usage(format!(
+                _ => {
+                    return Err(Error::Usage(format!(
                     "DISCOVERY_MATCH: {v:?}; use tag (same tag or digest) or repository (any tag)"
-                ))),
+                )))
+                }
             };
         }
         if s.actions.alert && s.alert_topic_arn.is_none() {

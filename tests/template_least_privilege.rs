@@ -1,61 +1,189 @@
-//! The SAM template grants exactly the API actions the code calls, on narrow resources, and
-//! wires the safety nets (dead-letter queue, retries, encrypted topic, JSON logs).
+//! The SAM template grants exactly the API actions the code calls, on the narrowest resources,
+//! each optional block under its condition, and wires the safety nets (dead-letter queue,
+//! retries, encrypted topic and queue, JSON logs). The template is parsed as YAML, with the
+//! CloudFormation short forms (`!If`, `!Sub`, `!Ref`) read as tags.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-fn template() -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml"))
-        .unwrap()
+use ecr_arch_guard::aws::{discovery_iam_actions, IAM_ACTIONS};
+use ecr_arch_guard::discovery::Service;
+use serde_norway::Value;
+
+fn template() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Actions whose IAM definition has no resource type: `Resource: "*"` is the only option.
+const NO_RESOURCE_LEVEL: [&str; 6] = [
+    "ecs:ListClusters",
+    "ecs:ListTaskDefinitions",
+    "ecs:DescribeTaskDefinition",
+    "apprunner:ListServices",
+    "lambda:ListFunctions",
+    "batch:DescribeJobDefinitions",
+];
+
+#[derive(Debug)]
+struct Statement {
+    condition: Option<String>,
+    actions: Vec<String>,
+    resources: Vec<Value>,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn statements(t: &Value) -> Vec<Statement> {
+    let policies = &t["Resources"]["GuardFunction"]["Properties"]["Policies"];
+    let mut out = Vec::new();
+    for policy in policies.as_sequence().unwrap() {
+        for entry in policy["Statement"].as_sequence().unwrap() {
+            let (condition, body) = match entry {
+                Value::Tagged(tagged) if tagged.tag == "If" => {
+                    let args = tagged.value.as_sequence().unwrap();
+                    (args[0].as_str().map(str::to_string), args[1].clone())
+                }
+                Value::Mapping(_) => (None, entry.clone()),
+                other => panic!("unexpected statement {other:?}"),
+            };
+            assert_eq!(body["Effect"], "Allow");
+            let resources = match &body["Resource"] {
+                Value::Sequence(r) => r.clone(),
+                r => vec![r.clone()],
+            };
+            out.push(Statement {
+                condition,
+                actions: strings(&body["Action"]),
+                resources,
+            });
+        }
+    }
+    out
+}
+
+fn actions_under(all: &[Statement], condition: Option<&str>) -> BTreeSet<String> {
+    all.iter()
+        .filter(|s| s.condition.as_deref() == condition)
+        .flat_map(|s| s.actions.clone())
+        .collect()
 }
 
 #[test]
 fn iam_actions_granted_equal_the_actions_the_code_calls() {
-    let t = template();
-    let granted: BTreeSet<&str> = t
-        .lines()
-        .map(str::trim)
-        .filter_map(|l| l.strip_prefix("- "))
-        .filter(|a| a.starts_with("ecr:") || a.starts_with("sns:"))
-        .collect();
-    let called: BTreeSet<&str> = ecr_arch_guard::aws::IAM_ACTIONS.iter().copied().collect();
-    assert_eq!(granted, called);
+    let all = statements(&template());
+    let mut base = actions_under(&all, None);
+    base.extend(actions_under(&all, Some("TaggingEnabled")));
+    let called: BTreeSet<String> = IAM_ACTIONS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(base, called);
+    assert_eq!(
+        actions_under(&all, Some("TaggingEnabled")),
+        BTreeSet::from(["ecr:PutImage".to_string()]),
+        "PutImage only when tagging"
+    );
+    let conditions: BTreeMap<Service, &str> = BTreeMap::from([
+        (Service::Ecs, "DiscoverEcsEnabled"),
+        (Service::AppRunner, "DiscoverAppRunnerEnabled"),
+        (Service::Lambda, "DiscoverLambdaEnabled"),
+        (Service::Batch, "DiscoverBatchEnabled"),
+    ]);
+    for (service, condition) in conditions {
+        let expected: BTreeSet<String> = discovery_iam_actions(service)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            actions_under(&all, Some(condition)),
+            expected,
+            "{service} discovery actions, only under {condition}"
+        );
+    }
+    assert!(all.iter().all(|s| s.condition.is_none()
+        || s.condition.as_deref() == Some("TaggingEnabled")
+        || s.condition.as_deref().unwrap().starts_with("Discover")));
 }
 
 #[test]
-fn no_wildcard_resources_and_put_image_only_when_tagging() {
+fn wildcard_resources_only_where_iam_allows_nothing_narrower() {
+    for s in statements(&template()) {
+        let wildcard = s.resources.iter().any(|r| r.as_str() == Some("*"));
+        if wildcard {
+            assert_eq!(s.resources.len(), 1);
+            for a in &s.actions {
+                assert!(
+                    NO_RESOURCE_LEVEL.contains(&a.as_str()),
+                    "{a} is granted on \"*\" but supports resource-level permissions"
+                );
+            }
+        }
+        for r in &s.resources {
+            if let Value::Tagged(t) = r {
+                if t.tag == "Sub" {
+                    let arn = t.value.as_str().unwrap();
+                    assert!(
+                        arn.contains("${AWS::Region}:${AWS::AccountId}:"),
+                        "{arn} is scoped to this account and region"
+                    );
+                }
+            }
+        }
+    }
+    let ecr = statements(&template())
+        .into_iter()
+        .find(|s| s.actions.contains(&"ecr:BatchGetImage".to_string()))
+        .unwrap();
+    assert!(format!("{:?}", ecr.resources).contains("repository/${RepositoryPrefix}*"));
+}
+
+#[test]
+fn discovery_is_off_by_default_and_reaches_the_function() {
     let t = template();
-    assert!(
-        !t.contains("Resource: \"*\"")
-            && !t.contains("Resource: '*'")
-            && !t.contains("Resource: *")
-    );
-    let put = t.find("- ecr:PutImage").unwrap();
-    let before = &t[..put];
-    let cond = before.rfind("- TaggingEnabled").unwrap();
-    assert!(
-        put - cond < 200,
-        "ecr:PutImage sits inside the TaggingEnabled condition"
-    );
-    assert!(t.contains("repository/${RepositoryPrefix}*"));
+    for p in [
+        "DiscoverEcs",
+        "DiscoverAppRunner",
+        "DiscoverLambda",
+        "DiscoverBatch",
+    ] {
+        assert_eq!(t["Parameters"][p]["Default"], "false", "{p}");
+    }
+    let env = &t["Resources"]["GuardFunction"]["Properties"]["Environment"]["Variables"];
+    let discover = format!("{:?}", env["DISCOVER"]);
+    for s in Service::ALL {
+        assert!(discover.contains(&format!("{},", s.as_str())), "{discover}");
+    }
+    assert!(!env["DISCOVERY_TTL_SECONDS"].is_null());
 }
 
 #[test]
 fn safety_nets_are_wired() {
     let t = template();
-    for needle in [
-        "BuildMethod: rust-cargolambda",
-        "Runtime: provided.al2023",
-        "Architectures: [arm64]",
-        "KmsMasterKeyId:",
-        "SqsManagedSseEnabled: true",
-        "DeadLetterQueue:\n        Type: SQS",
-        "MaximumRetryAttempts: 2",
-        "LogFormat: JSON",
-        "RetentionInDays:",
-        "detail-type: [ECR Image Action]",
-        "action-type: [PUSH]",
-        "result: [SUCCESS]",
-    ] {
-        assert!(t.contains(needle), "template.yaml lacks {needle:?}");
-    }
+    let r = &t["Resources"];
+    let f = &r["GuardFunction"];
+    assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
+    let p = &f["Properties"];
+    assert_eq!(p["Runtime"], "provided.al2023");
+    assert_eq!(p["Architectures"][0], "arm64");
+    assert_eq!(p["LoggingConfig"]["LogFormat"], "JSON");
+    assert_eq!(p["DeadLetterQueue"]["Type"], "SQS");
+    assert_eq!(p["EventInvokeConfig"]["MaximumRetryAttempts"], 2);
+    assert!(
+        !r["AlertTopic"]["Properties"]["KmsMasterKeyId"].is_null(),
+        "topic encrypted"
+    );
+    assert_eq!(
+        r["DeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"],
+        true
+    );
+    assert!(!r["GuardLogGroup"]["Properties"]["RetentionInDays"].is_null());
+    let rule = &p["Events"]["EcrPush"]["Properties"];
+    assert_eq!(rule["Pattern"]["source"][0], "aws.ecr");
+    assert_eq!(rule["Pattern"]["detail-type"][0], "ECR Image Action");
+    assert_eq!(rule["Pattern"]["detail"]["action-type"][0], "PUSH");
+    assert_eq!(rule["Pattern"]["detail"]["result"][0], "SUCCESS");
+    assert!(!rule["DeadLetterConfig"].is_null() && !rule["RetryPolicy"].is_null());
 }

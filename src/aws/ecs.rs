@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use aws_sdk_ecs::types::{
-    Compatibility, CpuArchitecture, LaunchType, TaskDefinition, TaskDefinitionFamilyStatus,
+    Compatibility, CpuArchitecture, LaunchType, TaskDefinition, TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 use futures_util::{StreamExt, TryStreamExt};
@@ -62,21 +62,34 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
         services.extend(described.into_iter().flatten());
     }
 
-    // Task definitions: those the services use, and the latest revision of every family.
-    let families: Vec<String> = client
-        .list_task_definition_families()
-        .status(TaskDefinitionFamilyStatus::Active)
+    // Task definitions: those the services use, and the latest ACTIVE revision of every family
+    // (tasks started without a service). ARNs carry family and revision, so each distinct task
+    // definition is described exactly once.
+    let active: Vec<String> = client
+        .list_task_definitions()
+        .status(TaskDefinitionStatus::Active)
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .map_err(|e| map_sdk_error("ecs:ListTaskDefinitionFamilies", e))?;
+        .map_err(|e| map_sdk_error("ecs:ListTaskDefinitions", e))?;
+    let mut latest: BTreeMap<String, (i64, String)> = BTreeMap::new();
+    for arn in active {
+        if let Some((family, revision)) = family_revision(&arn) {
+            let entry = latest
+                .entry(family.to_string())
+                .or_insert((revision, arn.clone()));
+            if revision > entry.0 {
+                *entry = (revision, arn);
+            }
+        }
+    }
     let mut wanted: Vec<String> = services
         .iter()
         .filter_map(|s| s.task_definition().map(str::to_string))
         .collect();
-    wanted.extend(families);
+    wanted.extend(latest.into_values().map(|(_, arn)| arn));
     let mut seen = HashSet::new();
     wanted.retain(|w| seen.insert(w.clone()));
     let described: Vec<(String, Option<TaskDefinition>)> =
@@ -153,6 +166,13 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
         }
     }
     Ok(out)
+}
+
+/// `(family, revision)` of `arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION`.
+fn family_revision(arn: &str) -> Option<(&str, i64)> {
+    let (_, tail) = arn.rsplit_once("task-definition/")?;
+    let (family, revision) = tail.rsplit_once(':')?;
+    Some((family, revision.parse().ok()?))
 }
 
 /// Fargate or EC2, as far as the service says.

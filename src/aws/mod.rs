@@ -40,7 +40,7 @@ pub fn discovery_iam_actions(service: Service) -> &'static [&'static str] {
             "ecs:ListClusters",
             "ecs:ListServices",
             "ecs:DescribeServices",
-            "ecs:ListTaskDefinitionFamilies",
+            "ecs:ListTaskDefinitions",
             "ecs:DescribeTaskDefinition",
         ],
         Service::AppRunner => &["apprunner:ListServices", "apprunner:DescribeService"],
@@ -85,8 +85,11 @@ where
     match &err {
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown");
-            let message = se.err().message().unwrap_or("");
-            let text = format!("{operation}: {code}: {message}");
+            let text = match se.err().message() {
+                Some(message) => format!("{operation}: {code}: {message}"),
+                // No metadata (a modelled error built in code): its Display names it.
+                None => format!("{operation}: {}", aws_smithy_error_chain(se.err())),
+            };
             if NOT_FOUND_CODES.contains(&code) {
                 Error::NotFound(text)
             } else if TRANSIENT_CODES.contains(&code) {

@@ -627,3 +627,112 @@ pub async fn topic_with_queue(
         .expect("Subscribe");
     (topic_arn, queue_url)
 }
+
+/// An IAM role in moto (Lambda's CreateFunction requires one that exists). IAM is called with a
+/// raw query request: the project has no IAM SDK, and moto routes by the credential scope.
+pub async fn create_role(endpoint: &str, name: &str) -> String {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let body = format!(
+        "Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument={}",
+        urlencode(policy)
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20261125/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("CreateRole");
+    assert!(resp.status().is_success(), "CreateRole: {}", resp.status());
+    format!("arn:aws:iam::{ACCOUNT}:role/{name}")
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The ECR URI of `repository:tag` in the test registry.
+pub fn image_uri(repository: &str, tag: &str) -> String {
+    format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}:{tag}")
+}
+
+/// An ECS service on Fargate in `cluster` running `image`; `arch` is the task definition's
+/// `runtimePlatform.cpuArchitecture` (`None`: unset, which ECS treats as X86_64).
+pub async fn ecs_service(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+    image: &str,
+    arch: Option<aws_sdk_ecs::types::CpuArchitecture>,
+) {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, LaunchType, RuntimePlatform};
+    ecs.create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .expect("CreateCluster");
+    let td = ecs
+        .register_task_definition()
+        .family(service)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .set_runtime_platform(arch.map(|a| RuntimePlatform::builder().cpu_architecture(a).build()))
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image(image)
+                .essential(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RegisterTaskDefinition")
+        .task_definition
+        .unwrap();
+    ecs.create_service()
+        .cluster(cluster)
+        .service_name(service)
+        .task_definition(td.task_definition_arn().unwrap())
+        .launch_type(LaunchType::Fargate)
+        .desired_count(1)
+        .send()
+        .await
+        .expect("CreateService");
+}
+
+/// A Lambda function with `PackageType: Image`.
+pub async fn lambda_image_function(
+    lambda: &aws_sdk_lambda::Client,
+    role: &str,
+    name: &str,
+    image: &str,
+    arch: aws_sdk_lambda::types::Architecture,
+) {
+    lambda
+        .create_function()
+        .function_name(name)
+        .package_type(aws_sdk_lambda::types::PackageType::Image)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .image_uri(image)
+                .build(),
+        )
+        .role(role)
+        .architectures(arch)
+        .send()
+        .await
+        .expect("CreateFunction");
+}

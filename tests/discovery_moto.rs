@@ -1,0 +1,344 @@
+//! Discovery end to end on moto: ECS services/task definitions and Lambda image functions
+//! created through the real APIs, the guard (library and the real `bootstrap`) deciding from
+//! them. App Runner and Batch, which moto lacks, are covered in `discovery_mocked.rs`.
+
+mod common;
+
+use aws_sdk_ecs::types::CpuArchitecture;
+use aws_sdk_lambda::types::Architecture;
+use aws_smithy_mocks::{mock, mock_client};
+use common::fixture;
+use common::local_aws::*;
+use ecr_arch_guard::aws::discovery::AwsDiscovery;
+use ecr_arch_guard::aws::download::Download;
+use ecr_arch_guard::aws::ecr::Ecr;
+use ecr_arch_guard::aws::sns::Sns;
+use ecr_arch_guard::discovery::Service;
+use ecr_arch_guard::event::EcrEvent;
+use ecr_arch_guard::handler::Guard;
+use ecr_arch_guard::settings::Settings;
+use serde_json::Value;
+
+const ARM_MANIFEST: &str = "oci-manifest-hello-world-arm64-platform-in-config-descriptor.json";
+const ARM_CONFIG: &str = "image-config-hello-world-arm64-no-variant.json";
+const INDEX: &str = "oci-index-hello-world-dockerhub-attestations-windows.json";
+const REPO: &str = "shop/web";
+
+struct Local {
+    gap: GapFiller,
+    _moto: Moto,
+    config: aws_config::SdkConfig,
+    ecr: aws_sdk_ecr::Client,
+    ecs: aws_sdk_ecs::Client,
+    lambda: aws_sdk_lambda::Client,
+    role: String,
+}
+
+impl Local {
+    async fn start() -> Local {
+        let moto = Moto::start();
+        let gap = GapFiller::start(&moto);
+        let config = sdk_config(&gap.endpoint).await;
+        let ecr = aws_sdk_ecr::Client::new(&config);
+        ecr.create_repository()
+            .repository_name(REPO)
+            .send()
+            .await
+            .unwrap();
+        let role = create_role(&gap.endpoint, "fn-role").await;
+        Local {
+            ecs: aws_sdk_ecs::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            gap,
+            _moto: moto,
+            config,
+            ecr,
+            role,
+        }
+    }
+
+    /// The guard as the Lambda builds it, alerts off (the verdict is what is checked here).
+    fn guard(
+        &self,
+        discovery: AwsDiscovery,
+        services: &[Service],
+    ) -> Guard<Ecr, Sns, AwsDiscovery> {
+        let mut settings = Settings {
+            dry_run: true,
+            ..Settings::default()
+        };
+        settings.discovery.services = services.to_vec();
+        let ecr = Ecr::new(
+            aws_sdk_ecr::Client::new(&self.config),
+            Download::new(true).unwrap(),
+        );
+        let sns = Sns::new(aws_sdk_sns::Client::new(&self.config), String::new());
+        Guard::with_discovery(settings, ecr, sns, discovery)
+    }
+
+    fn both(&self) -> AwsDiscovery {
+        AwsDiscovery::new(&self.config, &[Service::Ecs, Service::Lambda])
+    }
+
+    async fn push_arm64(&self, tag: &str) -> EcrEvent {
+        self.gap.upload(REPO, &fixture(ARM_CONFIG));
+        let digest = put_manifest(
+            &self.ecr,
+            REPO,
+            &fixture(ARM_MANIFEST),
+            OCI_MANIFEST,
+            Some(tag),
+        )
+        .await;
+        serde_json::from_value(push_event(REPO, &digest, tag, OCI_MANIFEST, OCI_CONFIG)).unwrap()
+    }
+}
+
+fn json(v: &impl serde::Serialize) -> Value {
+    serde_json::to_value(v).unwrap()
+}
+
+fn lines(v: &Value) -> Vec<String> {
+    v["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} fail={}",
+                c["kind"].as_str().unwrap(),
+                c["name"].as_str().unwrap(),
+                c["architecture"].as_str().unwrap(),
+                c["will_fail"]
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x86_consumer_and_arm64_only_image_is_a_mismatch_naming_it() {
+    let local = Local::start().await;
+    ecs_service(&local.ecs, "prod", "web", &image_uri(REPO, "latest"), None).await;
+    // Another tag of the same repository: not a consumer of this push.
+    ecs_service(
+        &local.ecs,
+        "prod",
+        "web-canary",
+        &image_uri(REPO, "canary"),
+        None,
+    )
+    .await;
+    let guard = local.guard(local.both(), &[Service::Ecs, Service::Lambda]);
+    let v = json(
+        &guard
+            .handle(&local.push_arm64("latest").await)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(v["verdict"], "mismatch", "{v:#}");
+    assert_eq!(v["required_from"], "consumers");
+    assert_eq!(lines(&v), vec!["ecs-service prod/web X86_64 fail=true"]);
+    assert!(v["consumers"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("X86_64 assumed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_consumers_on_arm64_make_the_arm64_image_fit() {
+    let local = Local::start().await;
+    let uri = image_uri(REPO, "v2");
+    ecs_service(
+        &local.ecs,
+        "edge",
+        "agent",
+        &uri,
+        Some(CpuArchitecture::Arm64),
+    )
+    .await;
+    lambda_image_function(
+        &local.lambda,
+        &local.role,
+        "resize",
+        &uri,
+        Architecture::Arm64,
+    )
+    .await;
+    let guard = local.guard(local.both(), &[Service::Ecs, Service::Lambda]);
+    let v = json(&guard.handle(&local.push_arm64("v2").await).await.unwrap());
+    // The default (linux/amd64) would have said mismatch: the consumers decide.
+    assert_eq!(v["verdict"], "fits", "{v:#}");
+    assert_eq!(v["required_from"], "consumers");
+    assert_eq!(v["required"], serde_json::json!(["linux/arm64"]));
+    assert_eq!(
+        lines(&v),
+        vec![
+            "ecs-service edge/agent ARM64 fail=false",
+            "lambda-function resize arm64 fail=false"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_consumers_name_the_one_that_fails() {
+    let local = Local::start().await;
+    let uri = image_uri(REPO, "v3");
+    ecs_service(
+        &local.ecs,
+        "prod",
+        "api",
+        &uri,
+        Some(CpuArchitecture::Arm64),
+    )
+    .await;
+    lambda_image_function(
+        &local.lambda,
+        &local.role,
+        "thumbs",
+        &uri,
+        Architecture::X8664,
+    )
+    .await;
+    let guard = local.guard(local.both(), &[Service::Ecs, Service::Lambda]);
+    let v = json(&guard.handle(&local.push_arm64("v3").await).await.unwrap());
+    assert_eq!(v["verdict"], "mismatch", "{v:#}");
+    assert_eq!(v["missing"], serde_json::json!(["linux/amd64"]));
+    assert_eq!(
+        lines(&v),
+        vec![
+            "lambda-function thumbs x86_64 fail=true",
+            "ecs-service prod/api ARM64 fail=false"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_consumer_falls_back_to_rules_then_default() {
+    let local = Local::start().await;
+    ecs_service(
+        &local.ecs,
+        "prod",
+        "other",
+        &image_uri("shop/other", "v1"),
+        Some(CpuArchitecture::Arm64),
+    )
+    .await;
+    let mut guard = local.guard(local.both(), &[Service::Ecs, Service::Lambda]);
+    let v = json(&guard.handle(&local.push_arm64("v4").await).await.unwrap());
+    assert_eq!(v["required_from"], "default", "{v:#}");
+    assert_eq!(v["verdict"], "mismatch");
+    assert!(v["consumers"].as_array().unwrap().is_empty());
+
+    guard.settings.rules = ecr_arch_guard::policy::parse_rules("shop/*=linux/arm64").unwrap();
+    let v = json(&guard.handle(&local.push_arm64("v5").await).await.unwrap());
+    assert_eq!(v["required_from"], "rule:shop/*", "{v:#}");
+    assert_eq!(v["verdict"], "fits");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_service_is_unknown_and_the_next_source_decides() {
+    let local = Local::start().await;
+    let uri = image_uri(REPO, "v6");
+    // Lambda (moto) knows an arm64 consumer; ECS is denied (mocked AccessDeniedException).
+    lambda_image_function(
+        &local.lambda,
+        &local.role,
+        "edge-fn",
+        &uri,
+        Architecture::Arm64,
+    )
+    .await;
+    let denied = mock!(aws_sdk_ecs::Client::list_clusters).then_error(|| {
+        aws_sdk_ecs::operation::list_clusters::ListClustersError::AccessDeniedException(
+            aws_sdk_ecs::types::error::AccessDeniedException::builder()
+                .message("not authorized to perform: ecs:ListClusters")
+                .build(),
+        )
+    });
+    let ecs = mock_client!(aws_sdk_ecs, [&denied]);
+    let discovery = AwsDiscovery::from_clients(
+        Some(ecs),
+        None,
+        Some(aws_sdk_lambda::Client::new(&local.config)),
+        None,
+    );
+    let guard = local.guard(discovery, &[Service::Ecs, Service::Lambda]);
+    let v = json(&guard.handle(&local.push_arm64("v6").await).await.unwrap());
+    // The arm64 Lambda alone must not make the image fit: an unseen ECS service may be x86.
+    assert_eq!(v["required_from"], "default", "{v:#}");
+    assert_eq!(
+        v["required"],
+        serde_json::json!(["linux/amd64", "linux/arm64"])
+    );
+    assert_eq!(v["verdict"], "mismatch");
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("consumers in ecs are unknown"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("AccessDenied"), "{warnings}");
+    assert_eq!(lines(&v), vec!["lambda-function edge-fn arm64 fail=false"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_consumer_of_an_attestation_index_is_warned() {
+    let local = Local::start().await;
+    lambda_image_function(
+        &local.lambda,
+        &local.role,
+        "api",
+        &image_uri(REPO, "multi"),
+        Architecture::X8664,
+    )
+    .await;
+    let digest = put_manifest(&local.ecr, REPO, &fixture(INDEX), OCI_INDEX, Some("multi")).await;
+    let event: EcrEvent =
+        serde_json::from_value(push_event(REPO, &digest, "multi", OCI_INDEX, OCI_INDEX)).unwrap();
+    let guard = local.guard(local.both(), &[Service::Ecs, Service::Lambda]);
+    let v = json(&guard.handle(&event).await.unwrap());
+    assert_eq!(v["verdict"], "fits", "{v:#}");
+    let warnings = v["warnings"].to_string();
+    assert!(warnings.contains("attestation manifests"), "{warnings}");
+    assert!(warnings.contains("--provenance=false"), "{warnings}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_with_discover_names_the_consumer_in_the_alert() {
+    let local = Local::start().await;
+    ecs_service(
+        &local.ecs,
+        "prod",
+        "web",
+        &image_uri(REPO, "latest"),
+        Some(CpuArchitecture::X8664),
+    )
+    .await;
+    let (topic, queue) = topic_with_queue(&local.config, "alerts", "alerts").await;
+    let mut guard = RuntimeApi::start(
+        &local.gap.endpoint,
+        &[
+            ("ALERT_TOPIC_ARN", topic.as_str()),
+            ("DISCOVER", "ecs,lambda"),
+        ],
+    );
+    let event = serde_json::to_value(local.push_arm64("latest").await).unwrap();
+    let v = match guard.invoke(&event) {
+        Outcome::Response(v) => v,
+        Outcome::Error(e) => panic!("{e}"),
+    };
+    assert_eq!(v["verdict"], "mismatch", "{v:#}");
+    assert_eq!(v["required_from"], "consumers");
+    let sqs = aws_sdk_sqs::Client::new(&local.config);
+    let msgs = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(msgs.messages()[0].body().unwrap()).unwrap();
+    let text = body["Message"].as_str().unwrap();
+    assert!(
+        text.contains("ECS service prod/web (X86_64, Fargate): will fail with exec format error"),
+        "{text}"
+    );
+}
