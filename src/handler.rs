@@ -75,6 +75,11 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         &self.registry
     }
 
+    /// The resolution of a digest already read by this guard, if it is still cached.
+    pub fn cached_resolution(&self, digest: &Digest) -> Option<Arc<Resolution>> {
+        lock(&self.resolutions).get(digest).cloned()
+    }
+
     /// Handles one event and logs the verdict as one line. An error means the invocation must
     /// fail (so Lambda retries and the event ends in the dead-letter queue).
     pub async fn handle(&self, event: &EcrEvent) -> Result<Verdict, Error> {
@@ -111,17 +116,34 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         if let Some(previous) = self.already_handled(&push) {
             return Ok(previous);
         }
+        let verdict = match self.evaluate(&push).await {
+            Err(Error::NotFound(what)) => {
+                return skip(format!("image deleted before it could be read ({what})"));
+            }
+            other => other?,
+        };
+        self.remember(&push, &verdict);
+        Ok(verdict)
+    }
+
+    /// Judges an image asked for by name (the CLI's `check` and `scan`): the same reads, policy
+    /// and actions as for a push event, without the event-only skips (untagged children, marker
+    /// tags, duplicate deliveries). An image that is not there is an error. Not logged; the
+    /// caller prints the verdict.
+    pub async fn check(&self, push: &Push) -> Result<Verdict, Error> {
+        self.evaluate(push).await
+    }
+
+    async fn evaluate(&self, push: &Push) -> Result<Verdict, Error> {
+        let skip = |reason: String| Ok(with_push(Verdict::skipped(reason), push));
         let repo = RepoRef {
             registry_id: push.account.clone(),
             region: push.region.clone(),
             name: push.repository.clone(),
         };
-        let resolution = match self.read(&repo, &push).await {
+        let resolution = match self.read(&repo, push).await {
             Ok(Read::Resolved(r)) => r,
             Ok(Read::Skip(reason)) => return skip(reason),
-            Err(Error::NotFound(what)) => {
-                return skip(format!("image deleted before it could be read ({what})"));
-            }
             Err(e) => return Err(e),
         };
         let mut warnings = Vec::new();
@@ -132,7 +154,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             None
         };
         let (found, complete) = if is_image && repository_tag != Some(Setting::Off) {
-            self.consumers(&push, &mut warnings).await
+            self.consumers(push, &mut warnings).await
         } else {
             (Vec::new(), true)
         };
@@ -140,7 +162,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         let decision = policy::decide(
             &push.repository,
             &Inputs {
-                flag: None,
+                flag: self.settings.require.as_deref(),
                 repository_tag: repository_tag.as_ref(),
                 consumers: self.discovery.enabled().then_some(Consumers {
                     platforms: &consumer_platforms,
@@ -150,7 +172,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 default: &self.settings.required,
             },
         );
-        let mut verdict = with_push(Verdict::judge(&resolution, &decision), &push);
+        let mut verdict = with_push(Verdict::judge(&resolution, &decision), push);
         if is_image {
             verdict.consumers = consumer::reports(&found, &verdict.platforms);
             if resolution.is_index() && found.iter().any(|c| c.kind == ConsumerKind::LambdaFunction)
@@ -160,9 +182,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         }
         verdict.warnings = warnings;
         if verdict.verdict == VerdictKind::Mismatch {
-            self.act(&repo, &push, &resolution, &mut verdict).await?;
+            self.act(&repo, push, &resolution, &mut verdict).await?;
         }
-        self.remember(&push, &verdict);
         Ok(verdict)
     }
 

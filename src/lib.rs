@@ -15,6 +15,7 @@
 //! - [`policy`]: required platforms and where they come from.
 //! - [`verdict`]: fits / mismatch / not-an-image / skipped, as one JSON object.
 //! - [`advice`]: what a mismatch breaks and the commands that fix it.
+//! - [`scan`]: the audit of a registry through the [`ports::Catalog`] trait and the guard.
 //!
 //! Sources and entry points: [`layout`] (OCI layout / docker save tar), [`cli`].
 
@@ -37,6 +38,7 @@ pub mod platform;
 pub mod policy;
 pub mod ports;
 pub mod resolve;
+pub mod scan;
 pub mod settings;
 pub mod verdict;
 

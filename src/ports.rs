@@ -82,12 +82,54 @@ pub trait Registry: Sync {
     ) -> impl Future<Output = Result<TagOutcome, Error>> + Send;
 }
 
+/// One image of a repository, as a registry lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSummary {
+    pub digest: Digest,
+    pub tags: Vec<String>,
+    /// The manifest media type, when the registry reports it.
+    pub media_type: Option<String>,
+    /// Push time, seconds since the Unix epoch.
+    pub pushed_at: Option<i64>,
+}
+
+/// Lists what a registry holds (the CLI's `check` by tag and `scan`).
+pub trait Catalog: Sync {
+    /// Repository names of the registry (`None`: the caller's own).
+    fn repositories(
+        &self,
+        registry_id: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<String>, Error>> + Send;
+
+    /// Every image of a repository.
+    fn images(
+        &self,
+        repo: &RepoRef,
+    ) -> impl Future<Output = Result<Vec<ImageSummary>, Error>> + Send;
+
+    /// The image a tag points at now.
+    fn image_by_tag(
+        &self,
+        repo: &RepoRef,
+        tag: &str,
+    ) -> impl Future<Output = Result<ImageSummary, Error>> + Send;
+}
+
 /// Sends an alert.
 pub trait Notify: Sync {
     fn publish(
         &self,
         alert: &crate::alert::Alert,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// A [`Notify`] for commands that never alert (`check`, `scan`).
+pub struct NoNotify;
+
+impl Notify for NoNotify {
+    async fn publish(&self, _: &crate::alert::Alert) -> Result<(), Error> {
+        Err(Error::Usage("this command does not send alerts".into()))
+    }
 }
 
 /// A [`Fetch`] view of one repository of a [`Registry`].

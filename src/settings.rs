@@ -54,6 +54,8 @@ pub struct Settings {
     pub allow_http_downloads: bool,
     /// `POLICY_TTL_SECONDS`: how long a repository's tags are cached, default 300.
     pub policy_ttl: Duration,
+    /// Required platforms that override every policy source (CLI `--require`).
+    pub require: Option<Vec<Platform>>,
     /// Take no action; report what would be done (CLI `event --dry-run`).
     pub dry_run: bool,
     /// `DISCOVER` (services), `DISCOVERY_TTL_SECONDS`, `DISCOVERY_TIMEOUT_SECONDS`.
@@ -76,6 +78,7 @@ impl Default for Settings {
             alert_topic_arn: None,
             allow_http_downloads: false,
             policy_ttl: Duration::from_secs(300),
+            require: None,
             dry_run: false,
             discovery: DiscoveryConfig::default(),
             match_scope: MatchScope::default(),
@@ -91,6 +94,23 @@ impl Settings {
 
     /// Reads settings through `get` (testable without touching the environment).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+        let s = Settings::read(get)?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks what only matters when actions are really taken (an alert needs a topic).
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.actions.alert && self.alert_topic_arn.is_none() && !self.dry_run {
+            return Err(Error::Usage(
+                "ALERT_TOPIC_ARN is required when ACTIONS includes alert".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads and parses every variable, without [`Settings::validate`].
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
         let get = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_string())
@@ -135,11 +155,6 @@ impl Settings {
                 )))
                 }
             };
-        }
-        if s.actions.alert && s.alert_topic_arn.is_none() {
-            return Err(Error::Usage(
-                "ALERT_TOPIC_ARN is required when ACTIONS includes alert".into(),
-            ));
         }
         Ok(s)
     }

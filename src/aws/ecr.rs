@@ -2,14 +2,14 @@
 //! moved), GetDownloadUrlForLayer + one GET for config blobs, ListTagsForResource for the
 //! repository policy, PutImage for marker tags.
 
-use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier};
+use aws_sdk_ecr::types::{ImageDetail, ImageFailureCode, ImageIdentifier};
 
 use super::download::Download;
 use super::map_sdk_error;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::manifest::media_type;
-use crate::ports::{Fetched, Registry, RepoRef, TagOutcome};
+use crate::ports::{Catalog, Fetched, ImageSummary, Registry, RepoRef, TagOutcome};
 
 #[derive(Clone, Debug)]
 pub struct Ecr {
@@ -209,5 +209,81 @@ impl Registry for Ecr {
                 }
             }
         }
+    }
+}
+
+fn summary(d: &ImageDetail) -> Result<ImageSummary, Error> {
+    let digest = d.image_digest().ok_or_else(|| {
+        Error::Malformed("DescribeImages returned an image without a digest".into())
+    })?;
+    Ok(ImageSummary {
+        digest: Digest::parse(digest)?,
+        tags: d.image_tags().to_vec(),
+        media_type: d.image_manifest_media_type().map(str::to_string),
+        pushed_at: d.image_pushed_at().map(|t| t.secs()),
+    })
+}
+
+/// DescribeRepositories and DescribeImages (paginated): what the CLI's `check` and `scan` list.
+/// The Lambda never calls these.
+impl Catalog for Ecr {
+    async fn repositories(&self, registry_id: Option<&str>) -> Result<Vec<String>, Error> {
+        let repos: Vec<aws_sdk_ecr::types::Repository> = self
+            .client
+            .describe_repositories()
+            .set_registry_id(registry_id.map(str::to_string))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| map_sdk_error("ecr:DescribeRepositories", e))?;
+        Ok(repos
+            .iter()
+            .filter_map(|r| r.repository_name().map(str::to_string))
+            .collect())
+    }
+
+    async fn images(&self, repo: &RepoRef) -> Result<Vec<ImageSummary>, Error> {
+        let details: Vec<ImageDetail> = self
+            .client
+            .describe_images()
+            .repository_name(&repo.name)
+            .set_registry_id(repo.registry_id.clone())
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| map_sdk_error("ecr:DescribeImages", e))?;
+        details.iter().map(summary).collect()
+    }
+
+    async fn image_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<ImageSummary, Error> {
+        let out = self
+            .client
+            .describe_images()
+            .repository_name(&repo.name)
+            .set_registry_id(repo.registry_id.clone())
+            .image_ids(ImageIdentifier::builder().image_tag(tag).build())
+            .send()
+            .await
+            .map_err(|e| {
+                use aws_sdk_ecr::operation::describe_images::DescribeImagesError as E;
+                match e.as_service_error() {
+                    Some(E::ImageNotFoundException(_)) => {
+                        Error::NotFound(format!("tag {tag} in repository {}", repo.name))
+                    }
+                    Some(E::RepositoryNotFoundException(_)) => {
+                        Error::NotFound(format!("repository {}", repo.name))
+                    }
+                    _ => map_sdk_error("ecr:DescribeImages", e),
+                }
+            })?;
+        out.image_details()
+            .first()
+            .map(summary)
+            .transpose()?
+            .ok_or_else(|| Error::NotFound(format!("tag {tag} in repository {}", repo.name)))
     }
 }

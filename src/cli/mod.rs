@@ -1,8 +1,13 @@
 //! The command line. One `Args` struct with a `run()` per subcommand; exit codes are a contract:
 //! 0 fits or not-an-image, 1 mismatch, 2 any error.
 
+mod check;
+mod connect;
+mod event;
 mod inspect;
+pub mod reference;
 pub mod render;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -23,6 +28,12 @@ pub struct Cli {
 pub enum Command {
     /// Inspect an image on disk: an OCI layout directory, a tar of one, or a `docker save` tar.
     Inspect(inspect::InspectArgs),
+    /// Check an image in ECR with the Lambda's policy (a deploy gate): exit 0 fits, 1 mismatch.
+    Check(check::CheckArgs),
+    /// Audit every image of every matching ECR repository; exit 1 if any mismatch.
+    Scan(scan::ScanArgs),
+    /// Run the Lambda handler on an event file against the configured AWS endpoint.
+    Event(event::EventArgs),
 }
 
 /// Output format.
@@ -50,11 +61,14 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Inspect(args) => args.run().await,
+            Command::Inspect(args) => args.run().await.map(|v| exit_code(&v)),
+            Command::Check(args) => args.run().await.map(|v| exit_code(&v)),
+            Command::Event(args) => args.run().await.map(|v| exit_code(&v)),
+            Command::Scan(args) => args.run().await,
         }
     });
     match result {
-        Ok(verdict) => exit_code(&verdict),
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

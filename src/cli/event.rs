@@ -1,0 +1,76 @@
+//! `ecr-arch-guard event FILE|-`: exactly the Lambda handler on an event file, against the
+//! configured AWS endpoint; `--dry-run` reports the actions instead of taking them.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::connect::{self, AwsArgs};
+use super::Format;
+use crate::aws::discovery::AwsDiscovery;
+use crate::aws::sns::Sns;
+use crate::event::EcrEvent;
+use crate::handler::Guard;
+use crate::settings::Settings;
+use crate::verdict::Verdict;
+use crate::Error;
+
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// An EventBridge "ECR Image Action" event (e.g. events/push-arm64-only-tagged.json), or -
+    /// for standard input.
+    pub file: PathBuf,
+    /// Take no action (no tag, no alert); report what would be done.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+impl EventArgs {
+    pub async fn run(self) -> Result<Verdict, Error> {
+        let bytes = if self.file.as_os_str() == "-" {
+            let mut b = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .map_err(|source| Error::Io {
+                    path: "standard input".into(),
+                    source,
+                })?;
+            b
+        } else {
+            std::fs::read(&self.file).map_err(|source| Error::Io {
+                path: self.file.display().to_string(),
+                source,
+            })?
+        };
+        let event: EcrEvent = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not an EventBridge event: {e}",
+                self.file.display()
+            ))
+        })?;
+        // The Lambda's configuration, from the same environment variables.
+        let mut settings = Settings::read(|k| std::env::var(k).ok())?;
+        settings.dry_run = self.dry_run;
+        settings.validate()?;
+        let config = self.aws.config(None).await;
+        let ecr = connect::ecr(&config, settings.allow_http_downloads)?;
+        let topic = settings.alert_topic_arn.clone().unwrap_or_default();
+        let sns = Sns::new(aws_sdk_sns::Client::new(&config), topic);
+        let discovery = AwsDiscovery::new(&config, &settings.discovery.services);
+        let guard = Guard::with_discovery(settings, ecr, sns, discovery);
+        let verdict = guard.handle(&event).await?;
+        let image = match (&verdict.repository, &verdict.tag) {
+            (Some(r), Some(t)) => format!("{r}:{t}"),
+            (Some(r), None) => r.clone(),
+            _ => self.file.display().to_string(),
+        };
+        super::print(&verdict, &image, self.format)?;
+        Ok(verdict)
+    }
+}

@@ -1,0 +1,259 @@
+//! `ecr-arch-guard scan`: audit every image of every matching repository.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use aws_sdk_ecr::primitives::{DateTime, DateTimeFormat};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::connect::{self, AwsArgs, PolicyArgs};
+use super::render;
+use crate::platform;
+use crate::scan::{self, Progress, Report, Row, ScanOptions};
+use crate::Error;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// A table, mismatches first.
+    #[default]
+    Text,
+    /// `{"rows": [...], "children_skipped": N}`.
+    Json,
+    /// One line per image, with a header.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Only repositories matching this glob (`*` any run, `?` one character); repeatable.
+    #[arg(long = "repository", value_name = "GLOB")]
+    pub repositories: Vec<String>,
+    /// Leave out untagged images.
+    #[arg(long)]
+    pub tagged_only: bool,
+    /// Only images pushed since this date (YYYY-MM-DD, UTC) or time (RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// How many images are judged at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Scan this registry (account id) instead of your own.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub registry_id: Option<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Parses `--since`.
+pub fn parse_since(s: &str) -> Result<i64, Error> {
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_string()
+    };
+    DateTime::from_str(&full, DateTimeFormat::DateTime)
+        .map(|d| d.secs())
+        .map_err(|_| Error::Usage(format!("--since {s:?}: use YYYY-MM-DD or an RFC 3339 time")))
+}
+
+/// A progress bar on stderr, only when stderr is a terminal.
+struct Bar(Option<ProgressBar>);
+
+impl Progress for Bar {
+    fn set_total(&self, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_length(total);
+        }
+    }
+    fn done(&self, row: &Row) {
+        if let Some(b) = &self.0 {
+            b.set_message(row.repository.clone());
+            b.inc(1);
+        }
+    }
+}
+
+impl ScanArgs {
+    pub async fn run(self) -> Result<ExitCode, Error> {
+        let since = self.since.as_deref().map(parse_since).transpose()?;
+        let config = self.aws.config(None).await;
+        let guard = connect::guard(&config, &self.policy)?;
+        let opts = ScanOptions {
+            registry_id: self.registry_id.clone(),
+            region: config.region().map(|r| r.to_string()),
+            repositories: self.repositories.clone(),
+            tagged_only: self.tagged_only,
+            since,
+            concurrency: self.concurrency as usize,
+        };
+        let bar = Bar(std::io::stderr().is_terminal().then(|| {
+            let b = ProgressBar::new(0);
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:30} {pos}/{len} images {per_sec} {msg}")
+            {
+                b.set_style(style);
+            }
+            b
+        }));
+        let report = scan::scan(guard.registry(), &guard, &opts, &bar).await?;
+        if let Some(b) = &bar.0 {
+            b.finish_and_clear();
+        }
+        match self.format {
+            ScanFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&report)
+                    .map_err(|e| Error::Permanent(format!("cannot encode the report: {e}")))?
+            ),
+            ScanFormat::Csv => print!("{}", csv(&report)),
+            ScanFormat::Text => print!("{}", table(&report)),
+        }
+        Ok(exit_code(&report))
+    }
+}
+
+/// 2 when an image could not be judged (the audit is incomplete), else 1 on any mismatch.
+pub fn exit_code(report: &Report) -> ExitCode {
+    if report.count("error") > 0 {
+        ExitCode::from(2)
+    } else if report.count("mismatch") > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn tags(row: &Row) -> String {
+    if row.tags.is_empty() {
+        format!("<untagged {}>", &row.digest[..row.digest.len().min(19)])
+    } else {
+        row.tags.join(",")
+    }
+}
+
+fn consumers(row: &Row) -> String {
+    row.consumers
+        .iter()
+        .map(|c| c.line())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The summary table.
+pub fn table(report: &Report) -> String {
+    let header = ["REPOSITORY", "TAGS", "PLATFORMS", "VERDICT", "CONSUMERS"];
+    let rows: Vec<[String; 5]> = report
+        .rows
+        .iter()
+        .map(|r| {
+            let verdict = match (r.verdict.as_str(), &r.reason) {
+                ("mismatch", _) => format!("mismatch (missing {})", platform::join(&r.missing)),
+                ("error", Some(why)) => format!("error: {why}"),
+                (v, _) => v.to_string(),
+            };
+            [
+                r.repository.clone(),
+                tags(r),
+                platform::join(&r.platforms),
+                verdict,
+                consumers(r),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()).take(4) {
+            *w = (*w).max(cell.chars().count()).min(60);
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], paint: bool| {
+        let mut l = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i == 4 {
+                l.push_str(cell);
+                break;
+            }
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            let text = if paint && i == 3 {
+                render::paint_verdict(cell)
+            } else {
+                cell.clone()
+            };
+            l.push_str(&text);
+            l.push_str(&" ".repeat(pad + 2));
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line(&header.map(String::from), false));
+    for r in &rows {
+        out.push_str(&line(r, true));
+    }
+    out.push_str(&format!(
+        "\n{} images: {} mismatch, {} fits, {} not-an-image, {} error; {} children of indexes judged with their index\n",
+        report.rows.len(),
+        report.count("mismatch"),
+        report.count("fits"),
+        report.count("not-an-image"),
+        report.count("error"),
+        report.children_skipped
+    ));
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// CSV with a header, one line per image.
+pub fn csv(report: &Report) -> String {
+    let mut out = String::from(
+        "repository,tags,digest,verdict,platforms,required,missing,consumers,reason\n",
+    );
+    for r in &report.rows {
+        let fields = [
+            r.repository.clone(),
+            r.tags.join(" "),
+            r.digest.clone(),
+            r.verdict.clone(),
+            platform::join(&r.platforms),
+            platform::join(&r.required),
+            platform::join(&r.missing),
+            consumers(r),
+            r.reason.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_dates_and_times() {
+        assert_eq!(parse_since("1970-01-02").unwrap(), 86_400);
+        assert_eq!(parse_since("1970-01-01T00:01:00Z").unwrap(), 60);
+        assert!(parse_since("yesterday").is_err());
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}

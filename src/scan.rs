@@ -1,0 +1,301 @@
+//! Audit: every image of every matching repository, judged by the same [`Guard`] as a push.
+//!
+//! Children of an index are judged with their index, not alone: indexes (and images whose media
+//! type the registry did not report) are judged first; their children are then left out. The
+//! guard's digest cache makes a digest shared by several repositories' tags cost one read.
+
+use std::collections::HashSet;
+
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use crate::consumer::ConsumerReport;
+use crate::digest::Digest;
+use crate::discovery::Discover;
+use crate::error::Error;
+use crate::event::Push;
+use crate::handler::Guard;
+use crate::manifest::{media_type, Manifest};
+use crate::platform::Platform;
+use crate::policy::{glob_match, RequiredFrom};
+use crate::ports::{Catalog, ImageSummary, Notify, Registry, RepoRef};
+use crate::verdict::Verdict;
+
+/// What to scan.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// The registry (account) to scan; `None`: the caller's own.
+    pub registry_id: Option<String>,
+    pub region: Option<String>,
+    /// Repository name globs; empty: every repository.
+    pub repositories: Vec<String>,
+    /// Leave out untagged images.
+    pub tagged_only: bool,
+    /// Only images pushed at or after this time (seconds since the epoch).
+    pub since: Option<i64>,
+    /// How many images are judged at once.
+    pub concurrency: usize,
+}
+
+/// One line of the audit.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub repository: String,
+    pub tags: Vec<String>,
+    pub digest: String,
+    /// `fits`, `mismatch`, `not-an-image`, `skipped` or `error`.
+    pub verdict: String,
+    pub platforms: Vec<Platform>,
+    pub required: Vec<Platform>,
+    pub required_from: Option<RequiredFrom>,
+    pub missing: Vec<Platform>,
+    pub consumers: Vec<ConsumerReport>,
+    pub reason: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Row {
+    fn from_verdict(repository: &str, image: &ImageSummary, v: Verdict) -> Row {
+        Row {
+            repository: repository.to_string(),
+            tags: image.tags.clone(),
+            digest: image.digest.to_string(),
+            verdict: v.verdict.to_string(),
+            platforms: v.platforms,
+            required: v.required,
+            required_from: v.required_from,
+            missing: v.missing,
+            consumers: v.consumers,
+            reason: v.reason,
+            warnings: v.warnings,
+        }
+    }
+
+    fn error(repository: &str, image: Option<&ImageSummary>, e: &Error) -> Row {
+        Row {
+            repository: repository.to_string(),
+            tags: image.map(|i| i.tags.clone()).unwrap_or_default(),
+            digest: image.map(|i| i.digest.to_string()).unwrap_or_default(),
+            verdict: "error".into(),
+            platforms: Vec::new(),
+            required: Vec::new(),
+            required_from: None,
+            missing: Vec::new(),
+            consumers: Vec::new(),
+            reason: Some(e.to_string()),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self.verdict.as_str() {
+            "mismatch" => 0,
+            "error" => 1,
+            "fits" => 2,
+            "not-an-image" => 3,
+            _ => 4,
+        }
+    }
+}
+
+/// The result of a scan, mismatches first.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub rows: Vec<Row>,
+    /// Images left out because they are children of an index that was judged.
+    pub children_skipped: usize,
+}
+
+impl Report {
+    pub fn count(&self, verdict: &str) -> usize {
+        self.rows.iter().filter(|r| r.verdict == verdict).count()
+    }
+}
+
+/// Progress of a scan, for a progress bar.
+pub trait Progress: Sync {
+    /// `total` images need judging (called again when children of indexes are left out).
+    fn set_total(&self, total: u64);
+    /// One image was judged.
+    fn done(&self, row: &Row);
+}
+
+/// No progress display.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn set_total(&self, _: u64) {}
+    fn done(&self, _: &Row) {}
+}
+
+struct Item {
+    repository: String,
+    image: ImageSummary,
+}
+
+/// Scans the registry. Errors listing the repositories fail the scan; errors on one repository
+/// or image become `error` rows and the scan goes on.
+pub async fn scan<C, R, N, D>(
+    catalog: &C,
+    guard: &Guard<R, N, D>,
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<Report, Error>
+where
+    C: Catalog,
+    R: Registry,
+    N: Notify,
+    D: Discover,
+{
+    let concurrency = opts.concurrency.max(1);
+    let mut names = catalog.repositories(opts.registry_id.as_deref()).await?;
+    names.retain(|n| {
+        opts.repositories.is_empty() || opts.repositories.iter().any(|g| glob_match(g, n))
+    });
+    names.sort();
+
+    let mut report = Report::default();
+    let listed: Vec<(String, Result<Vec<ImageSummary>, Error>)> =
+        futures_util::stream::iter(names.into_iter().map(|name| {
+            let repo = repo_ref(opts, &name);
+            async move {
+                let images = catalog.images(&repo).await;
+                (name, images)
+            }
+        }))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    for (repository, images) in listed {
+        let images = match images {
+            Ok(i) => i,
+            Err(e) => {
+                report.rows.push(Row::error(&repository, None, &e));
+                continue;
+            }
+        };
+        for image in images {
+            if opts.tagged_only && image.tags.is_empty() {
+                continue;
+            }
+            if let (Some(since), Some(at)) = (opts.since, image.pushed_at) {
+                if at < since {
+                    continue;
+                }
+            }
+            let single = image
+                .media_type
+                .as_deref()
+                .is_some_and(|m| !media_type::is_index(m));
+            let item = Item {
+                repository: repository.clone(),
+                image,
+            };
+            if single {
+                second.push(item);
+            } else {
+                first.push(item);
+            }
+        }
+    }
+    let indexes = first.len();
+    progress.set_total((indexes + second.len()) as u64);
+
+    // Indexes first; then the single images that are not their children.
+    let judged = judge_all(guard, opts, first, concurrency, progress).await?;
+    let mut children: HashSet<(String, Digest)> = HashSet::new();
+    for (item, row) in &judged {
+        for child in children_of(guard, &item.image.digest) {
+            children.insert((item.repository.clone(), child));
+        }
+        report.rows.push(row.clone());
+    }
+    let before = second.len();
+    second.retain(|i| !children.contains(&(i.repository.clone(), i.image.digest.clone())));
+    report.children_skipped = before - second.len();
+    progress.set_total((indexes + second.len()) as u64);
+    let judged = judge_all(guard, opts, second, concurrency, progress).await?;
+    report.rows.extend(judged.into_iter().map(|(_, r)| r));
+
+    report.rows.sort_by(|a, b| {
+        (a.rank(), &a.repository, &a.tags, &a.digest).cmp(&(
+            b.rank(),
+            &b.repository,
+            &b.tags,
+            &b.digest,
+        ))
+    });
+    Ok(report)
+}
+
+fn repo_ref(opts: &ScanOptions, name: &str) -> RepoRef {
+    RepoRef {
+        registry_id: opts.registry_id.clone(),
+        region: opts.region.clone(),
+        name: name.to_string(),
+    }
+}
+
+async fn judge_all<R, N, D>(
+    guard: &Guard<R, N, D>,
+    opts: &ScanOptions,
+    items: Vec<Item>,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<Vec<(Item, Row)>, Error>
+where
+    R: Registry,
+    N: Notify,
+    D: Discover,
+{
+    futures_util::stream::iter(items.into_iter().map(|item| async move {
+        let push = Push {
+            event_id: None,
+            account: opts.registry_id.clone(),
+            region: opts.region.clone(),
+            repository: item.repository.clone(),
+            digest: item.image.digest.clone(),
+            tag: item.image.tags.first().cloned(),
+            manifest_media_type: item.image.media_type.clone(),
+        };
+        let row = match guard.check(&push).await {
+            Ok(v) => Row::from_verdict(&item.repository, &item.image, v),
+            Err(e) => Row::error(&item.repository, Some(&item.image), &e),
+        };
+        progress.done(&row);
+        Ok::<_, Error>((item, row))
+    }))
+    .buffer_unordered(concurrency)
+    .try_collect()
+    .await
+}
+
+/// The digests an index (in the guard's cache) refers to, recursively through nested indexes.
+fn children_of<R: Registry, N: Notify, D: Discover>(
+    guard: &Guard<R, N, D>,
+    digest: &Digest,
+) -> Vec<Digest> {
+    let mut out = Vec::new();
+    let mut todo = vec![digest.clone()];
+    while let Some(d) = todo.pop() {
+        let Some(r) = guard.cached_resolution(&d) else {
+            continue;
+        };
+        if let Ok(Manifest::Index { index, .. }) =
+            Manifest::parse(&r.manifest_bytes, Some(&r.media_type))
+        {
+            for m in index.manifests {
+                if let Ok(child) = Digest::parse(&m.digest) {
+                    if !out.contains(&child) && out.len() < 10_000 {
+                        out.push(child.clone());
+                        todo.push(child);
+                    }
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,374 @@
+//! The CLI against ECR on moto (issue 5's harness): `check` as a deploy gate, `scan` as an
+//! audit, `event` running the Lambda handler with and without `--dry-run`.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::fixture;
+use common::local_aws::*;
+use serde_json::Value;
+
+const ARM_MANIFEST: &str = "oci-manifest-hello-world-arm64-platform-in-config-descriptor.json";
+const ARM_CONFIG: &str = "image-config-hello-world-arm64-no-variant.json";
+const AMD_MANIFEST: &str = "oci-manifest-hello-world-amd64-dockerhub.json";
+const AMD_CONFIG: &str = "image-config-hello-world-amd64-oci-dockerhub.json";
+const INDEX: &str = "oci-index-hello-world-dockerhub-attestations-windows.json";
+const SBOM: &str = "oci-artifact-manifest-sbom-with-subject-regclient.json";
+
+/// Moto with three repositories:
+/// - `hello-world`: a buildx push (amd64 child untagged, then the index with attestations as
+///   `latest`);
+/// - `grafana`: the Mac accident (`latest`, arm64 only), an SBOM artifact (`sbom`), and an old
+///   untagged amd64 image that is nobody's child;
+/// - `team/api`: the arm64 image as `v1`, with the repository tag saying arm64 is what it needs.
+struct World {
+    gap: GapFiller,
+    _moto: Moto,
+    config: aws_config::SdkConfig,
+    arm_digest: String,
+    index_digest: String,
+}
+
+impl World {
+    async fn start() -> World {
+        let moto = Moto::start();
+        let gap = GapFiller::start(&moto);
+        let config = sdk_config(&gap.endpoint).await;
+        let ecr = aws_sdk_ecr::Client::new(&config);
+        for r in ["hello-world", "grafana", "team/api"] {
+            ecr.create_repository()
+                .repository_name(r)
+                .send()
+                .await
+                .unwrap();
+        }
+        gap.upload("hello-world", &fixture(AMD_CONFIG));
+        put_manifest(
+            &ecr,
+            "hello-world",
+            &fixture(AMD_MANIFEST),
+            OCI_MANIFEST,
+            None,
+        )
+        .await;
+        let index_digest = put_manifest(
+            &ecr,
+            "hello-world",
+            &fixture(INDEX),
+            OCI_INDEX,
+            Some("latest"),
+        )
+        .await;
+
+        gap.upload("grafana", &fixture(ARM_CONFIG));
+        gap.upload("grafana", &fixture(AMD_CONFIG));
+        let arm_digest = put_manifest(
+            &ecr,
+            "grafana",
+            &fixture(ARM_MANIFEST),
+            OCI_MANIFEST,
+            Some("latest"),
+        )
+        .await;
+        put_manifest(&ecr, "grafana", &fixture(SBOM), OCI_MANIFEST, Some("sbom")).await;
+        put_manifest(&ecr, "grafana", &fixture(AMD_MANIFEST), OCI_MANIFEST, None).await;
+
+        gap.upload("team/api", &fixture(ARM_CONFIG));
+        put_manifest(
+            &ecr,
+            "team/api",
+            &fixture(ARM_MANIFEST),
+            OCI_MANIFEST,
+            Some("v1"),
+        )
+        .await;
+        ecr.tag_resource()
+            .resource_arn(format!(
+                "arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/api"
+            ))
+            .tags(
+                aws_sdk_ecr::types::Tag::builder()
+                    .key("ecr-arch-guard:platforms")
+                    .value("linux/arm64")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        World {
+            gap,
+            _moto: moto,
+            config,
+            arm_digest,
+            index_digest,
+        }
+    }
+
+    fn cli(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-arch-guard"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::temp_dir())
+            .env("AWS_ENDPOINT_URL", &self.gap.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", REGION)
+            .env("ALLOW_HTTP_DOWNLOADS", "true")
+            .env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(o), stderr(o)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_is_a_deploy_gate() {
+    let w = World::start().await;
+
+    let o = w.cli(&["check", "hello-world:latest", "--format", "json"], &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["verdict"], "fits");
+    assert_eq!(v["digest"], w.index_digest.as_str());
+
+    let o = w.cli(&["check", "grafana"], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("MISMATCH: linux/amd64 missing"), "{text}");
+    assert!(
+        text.contains("docker pull --platform linux/amd64"),
+        "{text}"
+    );
+
+    // Full ECR URI, by digest.
+    let uri = format!(
+        "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/grafana@{}",
+        w.arm_digest
+    );
+    let o = w.cli(&["check", &uri, "--format", "json"], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(json(&o)["missing"], serde_json::json!(["linux/amd64"]));
+
+    // The repository tag decides for team/api; --require overrides everything.
+    let o = w.cli(&["check", "team/api:v1", "--format", "json"], &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["required_from"], "repository-tag");
+    let o = w.cli(
+        &[
+            "check",
+            "team/api:v1",
+            "--require",
+            "linux/amd64,linux/arm64",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code(&o), 1);
+    assert_eq!(json(&o)["required_from"], "flag");
+
+    // RULES from the environment, as the Lambda reads them.
+    let o = w.cli(
+        &["check", "grafana:latest", "--format", "json"],
+        &[("RULES", "graf*=linux/arm64")],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["required_from"], "rule:graf*");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_errors_exit_2_with_a_clear_message() {
+    let w = World::start().await;
+    for (args, expect) in [
+        (vec!["check", "Grafana:latest"], "invalid repository name"),
+        (
+            vec!["check", "docker.io/grafana/grafana:latest"],
+            "only Amazon ECR",
+        ),
+        (
+            vec!["check", "grafana:nope"],
+            "tag nope in repository grafana",
+        ),
+        (vec!["check", "nothere:v1"], "repository nothere"),
+        (
+            vec!["check", "grafana", "--require", "arm64"],
+            "invalid platform",
+        ),
+    ] {
+        let o = w.cli(&args, &[]);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("error: ") && err.contains(expect),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_audits_every_repository_and_judges_children_with_their_index() {
+    let w = World::start().await;
+    let o = w.cli(&["scan", "--format", "json", "--concurrency", "4"], &[]);
+    assert_eq!(code(&o), 1, "a mismatch exists: {}", stderr(&o));
+    let v = json(&o);
+    let rows: Vec<String> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let tags: Vec<&str> = r["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
+            format!(
+                "{} [{}] {}",
+                r["repository"].as_str().unwrap(),
+                tags.join(","),
+                r["verdict"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            "grafana [latest] mismatch",
+            "grafana [] fits",
+            "hello-world [latest] fits",
+            "team/api [v1] fits",
+            "grafana [sbom] not-an-image",
+        ],
+        "mismatches first; the hello-world child is judged with its index"
+    );
+    assert_eq!(v["children_skipped"], 1);
+
+    // Filters, CSV and the text table.
+    let o = w.cli(
+        &[
+            "scan",
+            "--repository",
+            "grafana",
+            "--tagged-only",
+            "--format",
+            "csv",
+        ],
+        &[],
+    );
+    assert_eq!(code(&o), 1);
+    let csv = stdout(&o);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "repository,tags,digest,verdict,platforms,required,missing,consumers,reason"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].starts_with("grafana,latest,sha256:")
+            && lines[1].contains(",mismatch,linux/arm64,linux/amd64,linux/amd64,")
+    );
+
+    let o = w.cli(
+        &["scan", "--repository", "hello-*", "--repository", "team/*"],
+        &[],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let table = stdout(&o);
+    assert!(table.starts_with("REPOSITORY"), "{table}");
+    assert!(table.contains("2 images: 0 mismatch, 2 fits"), "{table}");
+
+    let o = w.cli(&["scan", "--since", "2999-01-01"], &[]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("0 images"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_runs_the_handler_and_dry_run_takes_no_action() {
+    let w = World::start().await;
+    let (topic, queue) = topic_with_queue(&w.config, "alerts", "alerts").await;
+    let event = push_event("grafana", &w.arm_digest, "latest", OCI_MANIFEST, OCI_CONFIG);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, event.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let ecr = aws_sdk_ecr::Client::new(&w.config);
+    let sqs = aws_sdk_sqs::Client::new(&w.config);
+    let env = [
+        ("ALERT_TOPIC_ARN", topic.as_str()),
+        ("ACTIONS", "alert,tag"),
+    ];
+
+    let o = w.cli(&["event", file, "--dry-run"], &env);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    let actions: Vec<&str> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["would-tag", "would-send"]);
+    let images = ecr
+        .list_images()
+        .repository_name("grafana")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !images
+            .image_ids()
+            .iter()
+            .any(|i| i.image_tag() == Some("latest-arm64-only")),
+        "dry run added no tag"
+    );
+    let msgs = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .send()
+        .await
+        .unwrap();
+    assert!(msgs.messages().is_empty(), "dry run sent no alert");
+
+    // Without --dry-run: exactly what the Lambda does.
+    let o = w.cli(&["event", file, "--format", "text"], &env);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Action:    tag tagged (latest-arm64-only)"),
+        "{}",
+        stdout(&o)
+    );
+    let msgs = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(msgs.messages().len(), 1);
+
+    let o = w.cli(&["event", "/nonexistent.json"], &env);
+    assert_eq!(code(&o), 2);
+    let o = w.cli(&["event", "-"], &env);
+    assert_eq!(code(&o), 2, "empty stdin is not an event");
+    assert!(stderr(&o).contains("not an EventBridge event"));
+}
