@@ -158,6 +158,31 @@ async fn main() {
     tags.sort();
     println!("   {}", tags.join(", "));
 
+    println!(
+        "\n== 5. The CLI against the same registry: a deploy gate (check) and an audit (scan)"
+    );
+    let cli = |args: &[&str]| {
+        println!("\n$ ecr-arch-guard {}", args.join(" "));
+        let out = std::process::Command::new(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/ecr-arch-guard"),
+        )
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &gap.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("ALLOW_HTTP_DOWNLOADS", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run target/debug/ecr-arch-guard");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        println!("(exit code {})", out.status.code().unwrap_or(-1));
+    };
+    cli(&["check", "grafana:multi"]);
+    cli(&["check", "grafana:latest", "--format", "json"]);
+    cli(&["scan"]);
+
     let _ = guard.stop();
     drop(gap);
     drop(moto);

@@ -145,6 +145,18 @@ fn consumers(row: &Row) -> String {
         .join("; ")
 }
 
+/// The widest a platforms cell gets in the table (the JSON and CSV keep the full list).
+const MAX_CELL: usize = 48;
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
 /// The summary table.
 pub fn table(report: &Report) -> String {
     let header = ["REPOSITORY", "TAGS", "PLATFORMS", "VERDICT", "CONSUMERS"];
@@ -160,7 +172,7 @@ pub fn table(report: &Report) -> String {
             [
                 r.repository.clone(),
                 tags(r),
-                platform::join(&r.platforms),
+                shorten(&platform::join(&r.platforms), MAX_CELL),
                 verdict,
                 consumers(r),
             ]
@@ -169,7 +181,7 @@ pub fn table(report: &Report) -> String {
     let mut widths = header.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r.iter()).take(4) {
-            *w = (*w).max(cell.chars().count()).min(60);
+            *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
