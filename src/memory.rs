@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::ports::{Fetch, Fetched};
+use crate::ports::{Fetch, Fetched, Registry, RepoRef, TagOutcome};
 
 /// A stored document: its bytes and the media type the source reports for it.
 type Stored = (Vec<u8>, Option<String>);
@@ -74,5 +74,32 @@ impl Fetch for MemoryFetch {
     async fn blob(&self, digest: &Digest, _max: u64) -> Result<Vec<u8>, Error> {
         self.blob_reads.fetch_add(1, Ordering::Relaxed);
         Ok(self.get(digest)?.0)
+    }
+}
+
+/// The same store as a one-repository [`Registry`] (benchmarks, tests): no repository tags,
+/// every marker tag succeeds.
+impl Registry for MemoryFetch {
+    async fn manifest(&self, _: &RepoRef, digest: &Digest, max: u64) -> Result<Fetched, Error> {
+        Fetch::manifest(self, digest, None, max).await
+    }
+
+    async fn blob(&self, _: &RepoRef, digest: &Digest, max: u64) -> Result<Vec<u8>, Error> {
+        Fetch::blob(self, digest, max).await
+    }
+
+    async fn repository_tags(&self, _: &RepoRef) -> Result<Vec<(String, String)>, Error> {
+        Ok(Vec::new())
+    }
+
+    async fn put_tag(
+        &self,
+        _: &RepoRef,
+        _: &[u8],
+        _: &str,
+        _: &Digest,
+        _: &str,
+    ) -> Result<TagOutcome, Error> {
+        Ok(TagOutcome::Tagged)
     }
 }

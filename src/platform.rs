@@ -30,19 +30,33 @@ pub struct ImagePlatform {
     pub os_version: Option<String>,
 }
 
+/// A platform component as registries write them (`linux`, `amd64`, `ppc64le`, `v7`, `386`):
+/// ASCII letters, digits, `.`, `_`, `-`. Anything else (a `/`, spaces, control characters)
+/// would make `os/arch/variant` ambiguous, so such a document names no runnable platform.
+fn is_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 impl Platform {
     /// Builds a platform from registry fields and normalises it.
     ///
-    /// Returns `None` when os or architecture is empty: such a config describes no runnable image.
+    /// Returns `None` when os or architecture is empty or not a plain word (see [`is_word`]):
+    /// such a config describes no runnable image.
     pub fn from_parts(os: &str, architecture: &str, variant: Option<&str>) -> Option<Platform> {
         let os = normalize_os(os);
         let arch = architecture.trim().to_ascii_lowercase();
-        if os.is_empty() || arch.is_empty() {
+        if !is_word(&os) || !is_word(&arch) {
             return None;
         }
         let variant = variant
             .map(|v| v.trim().to_ascii_lowercase())
             .filter(|v| !v.is_empty());
+        if variant.as_deref().is_some_and(|v| !is_word(v)) {
+            return None;
+        }
         let (architecture, variant) = normalize_arch(&arch, variant);
         Some(Platform {
             os,
@@ -207,6 +221,17 @@ pub fn join(platforms: &[Platform]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn components_that_are_not_plain_words_name_no_platform() {
+        assert!(Platform::from_parts("linux/amd64", "arm64", None).is_none());
+        assert!(Platform::from_parts("linux", "arm 64", None).is_none());
+        assert!(Platform::from_parts("linux", "arm", Some("v7/x")).is_none());
+        assert!(Platform::from_parts("linux", "amd64\u{0}", None).is_none());
+        assert!(Platform::from_parts("linux", &"a".repeat(65), None).is_none());
+        assert!(Platform::from_parts(" Linux ", "x86_64", None).is_some());
+        assert!(Platform::from_parts("wasi", "wasm32", None).is_some());
+    }
 
     fn p(s: &str) -> Platform {
         s.parse().unwrap()

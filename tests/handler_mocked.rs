@@ -758,3 +758,130 @@ async fn malformed_push_event_is_a_clear_error() {
     assert!(matches!(err, Error::Malformed(_)), "{err}");
     assert!(err.to_string().contains("image-digest"));
 }
+
+/// SNS speaks the query protocol: errors are XML.
+fn sns_error(status: u16, code: &str) -> aws_smithy_runtime_api::http::Response {
+    let code = if code == "ThrottlingException" {
+        "Throttling"
+    } else {
+        "InternalError"
+    };
+    aws_smithy_runtime_api::http::Response::new(
+        status.try_into().unwrap(),
+        SdkBody::from(format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} injected</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+        )),
+    )
+}
+
+#[tokio::test]
+async fn throttling_and_5xx_on_every_other_call_are_retried_then_fail_or_are_reported() {
+    use aws_sdk_ecr::Client as E;
+    for (status, code) in [(400, "ThrottlingException"), (500, "ServerException")] {
+        // GetDownloadUrlForLayer, ListTagsForResource, Publish: the SDK retries, then the
+        // invocation fails as retryable (Lambda retries, then the dead-letter queue).
+        for op in ["GetDownloadUrlForLayer", "ListTagsForResource", "Publish"] {
+            let w = World::new();
+            let r = Rules::of(&w);
+            let failing = match op {
+                "GetDownloadUrlForLayer" => mock!(E::get_download_url_for_layer)
+                    .then_http_response(move || http_error(status, code)),
+                "ListTagsForResource" => mock!(E::list_tags_for_resource)
+                    .then_http_response(move || http_error(status, code)),
+                _ => mock!(aws_sdk_sns::Client::publish)
+                    .then_http_response(move || sns_error(status, code)),
+            };
+            let g = match op {
+                "GetDownloadUrlForLayer" => guard_with(
+                    settings(alert_only()),
+                    &[&r.bgi, &failing, &r.tags],
+                    &[&r.publish],
+                ),
+                "ListTagsForResource" => guard_with(
+                    settings(alert_only()),
+                    &[&r.bgi, &r.url, &failing],
+                    &[&r.publish],
+                ),
+                _ => guard_with(
+                    settings(alert_only()),
+                    &[&r.bgi, &r.url, &r.tags],
+                    &[&failing],
+                ),
+            };
+            let err = g
+                .handle(&event("push-arm64-only-tagged.json"))
+                .await
+                .unwrap_err();
+            assert!(err.is_retryable(), "{op} {code}: {err}");
+            assert!(failing.num_calls() > 1, "{op} {code}: the SDK retried");
+            if op != "Publish" {
+                assert_eq!(r.publish.num_calls(), 0, "{op}: no verdict, no alert");
+            }
+        }
+        // PutImage: the marker tag fails (reported), the alert still goes out.
+        let w = World::new();
+        let r = Rules::of(&w);
+        let put = mock!(E::put_image).then_http_response(move || http_error(status, code));
+        let g = guard_with(
+            settings(alert_and_tag()),
+            &[&r.bgi, &r.url, &r.tags, &put],
+            &[&r.publish],
+        );
+        let v = g
+            .handle(&event("push-arm64-only-tagged.json"))
+            .await
+            .unwrap();
+        assert!(put.num_calls() > 1, "PutImage retried");
+        assert_eq!(v.actions[0].status, "failed");
+        assert_eq!(v.actions[1].status, "sent");
+        let alerts = w.published.lock().unwrap().clone();
+        assert_eq!(alerts.len(), 1);
+        assert!(alerts[0].message.contains("Marker tag: failed"));
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_blob_download_times_out_as_retryable() {
+    let w = World::new();
+    let r = Rules::of(&w);
+    let config = fixture(ARM_CONFIG);
+    let digest = Digest::of(&config).to_string();
+    let url = w
+        .blobs
+        .put_slow(&digest, &config, std::time::Duration::from_secs(3));
+    let slow_url = mock!(aws_sdk_ecr::Client::get_download_url_for_layer).then_output(move || {
+        GetDownloadUrlForLayerOutput::builder()
+            .download_url(&url)
+            .layer_digest(&digest)
+            .build()
+    });
+    let ecr = mock_client!(
+        aws_sdk_ecr,
+        RuleMode::MatchAny,
+        [&r.bgi, &slow_url, &r.tags]
+    );
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&r.publish]);
+    let download = Download::with_timeouts(
+        true,
+        std::time::Duration::from_millis(500),
+        std::time::Duration::from_millis(300),
+    )
+    .unwrap();
+    let g = Guard::new(
+        settings(alert_only()),
+        Ecr::new(ecr, download),
+        Sns::new(sns, TOPIC),
+    );
+    let started = std::time::Instant::now();
+    let err = g
+        .handle(&event("push-arm64-only-tagged.json"))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "did not wait for the stalled store"
+    );
+    assert!(!err.to_string().contains("X-Amz-Signature"), "{err}");
+    assert_eq!(r.publish.num_calls(), 0);
+}

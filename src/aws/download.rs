@@ -13,10 +13,20 @@ pub struct Download {
 }
 
 impl Download {
+    /// Connect timeout 5 s, whole download 20 s (a config blob is at most 1 MiB).
     pub fn new(allow_http: bool) -> Result<Download, Error> {
+        Download::with_timeouts(allow_http, Duration::from_secs(5), Duration::from_secs(20))
+    }
+
+    /// With explicit timeouts (tests inject a slow store).
+    pub fn with_timeouts(
+        allow_http: bool,
+        connect: Duration,
+        total: Duration,
+    ) -> Result<Download, Error> {
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(20))
+            .connect_timeout(connect)
+            .timeout(total)
             .redirect(reqwest::redirect::Policy::limited(3))
             .https_only(!allow_http)
             .build()

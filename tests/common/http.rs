@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 pub struct BlobServer {
     pub base: String,
     bodies: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    /// Paths answered only after this delay (a stalled store).
+    slow: Arc<Mutex<HashMap<String, std::time::Duration>>>,
     pub requests: Arc<AtomicUsize>,
 }
 
@@ -44,6 +46,10 @@ impl BlobServer {
                     .unwrap_or("/")
                     .to_string();
                 let path = path.split('?').next().unwrap_or("/").to_string();
+                let delay = s.slow.lock().unwrap().get(&path).copied();
+                if let Some(d) = delay {
+                    std::thread::sleep(d);
+                }
                 let body = s.bodies.lock().unwrap().get(&path).cloned();
                 let response = match body {
                     Some(b) => {
@@ -77,6 +83,15 @@ impl BlobServer {
             "{}{path}?X-Amz-Signature=secret-signature&X-Amz-Credential=AKIAEXAMPLE",
             self.base
         )
+    }
+
+    /// Like [`BlobServer::put`], answered only after `delay`.
+    pub fn put_slow(&self, digest: &str, bytes: &[u8], delay: std::time::Duration) -> String {
+        self.slow
+            .lock()
+            .unwrap()
+            .insert(format!("/blobs/{digest}"), delay);
+        self.put(digest, bytes)
     }
 
     pub fn count(&self) -> usize {

@@ -183,6 +183,8 @@ pub struct GapFiller {
     pub endpoint: String,
     blobs: Arc<BlobStore>,
     pub downloads: Arc<Mutex<usize>>,
+    /// Every AWS API call that went through, by operation (`ecr:BatchGetImage`, `GET blob`, …).
+    calls: Arc<Mutex<Vec<String>>>,
 }
 
 impl GapFiller {
@@ -191,13 +193,22 @@ impl GapFiller {
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let blobs: Arc<BlobStore> = Arc::default();
         let downloads: Arc<Mutex<usize>> = Arc::default();
+        let calls: Arc<Mutex<Vec<String>>> = Arc::default();
         let moto_port = moto.port;
-        let (b, d, base) = (blobs.clone(), downloads.clone(), endpoint.clone());
+        let (b, d, c, base) = (
+            blobs.clone(),
+            downloads.clone(),
+            calls.clone(),
+            endpoint.clone(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (b, d, base) = (b.clone(), d.clone(), base.clone());
+                let (b, d, c, base) = (b.clone(), d.clone(), c.clone(), base.clone());
                 std::thread::spawn(move || {
                     if let Some(req) = Request::read(&stream) {
+                        if let Some(op) = operation(&req) {
+                            c.lock().unwrap().push(op);
+                        }
                         serve_gap(&stream, req, moto_port, &b, &d, &base);
                     }
                 });
@@ -207,6 +218,7 @@ impl GapFiller {
             endpoint,
             blobs,
             downloads,
+            calls,
         }
     }
 
@@ -230,6 +242,42 @@ impl GapFiller {
     pub fn download_count(&self) -> usize {
         *self.downloads.lock().unwrap()
     }
+
+    /// The calls made since the last `take_calls`, in order.
+    pub fn take_calls(&self) -> Vec<String> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+/// The AWS operation a request is (JSON protocols name it in X-Amz-Target, query protocols in
+/// the body's `Action`, REST protocols by method and path); `None` for the harness's own
+/// uploads.
+fn operation(req: &Request) -> Option<String> {
+    let path = req.path();
+    if path.starts_with("/upload/") {
+        return None;
+    }
+    if path.starts_with("/blobs/") {
+        return Some("GET blob".into());
+    }
+    if let Some(t) = req.header("x-amz-target") {
+        let (service, op) = t.split_once('.').unwrap_or(("", t));
+        let service = if service.starts_with("AmazonEC2ContainerRegistry") {
+            "ecr"
+        } else if service.starts_with("AmazonEC2ContainerService") {
+            "ecs"
+        } else if service.starts_with("AmazonSQS") {
+            "sqs"
+        } else {
+            service
+        };
+        return Some(format!("{service}:{op}"));
+    }
+    let body = String::from_utf8_lossy(&req.body);
+    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return Some(format!("query:{action}"));
+    }
+    Some(format!("{} {}", req.method, path))
 }
 
 fn serve_gap(
@@ -338,6 +386,8 @@ pub enum Outcome {
 
 #[derive(Default)]
 struct RuntimeState {
+    /// When the function first asked for an event (its init is over).
+    first_next: Option<Instant>,
     queue: VecDeque<(String, Vec<u8>)>,
     outcomes: HashMap<String, Outcome>,
     init_error: Option<String>,
@@ -348,11 +398,23 @@ pub struct RuntimeApi {
     state: Arc<(Mutex<RuntimeState>, Condvar)>,
     child: Child,
     counter: usize,
+    started: Instant,
+    /// The function's stdout, drained continuously so a chatty function never blocks on a full pipe.
+    logs: Arc<Mutex<String>>,
+    drain: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RuntimeApi {
     /// Starts the emulator and `bootstrap` with `env` (plus the Lambda and AWS variables).
     pub fn start(endpoint: &str, env: &[(&str, &str)]) -> RuntimeApi {
+        let bin = option_env!("CARGO_BIN_EXE_bootstrap")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| project().join("target/debug/bootstrap"));
+        RuntimeApi::start_bin(&bin, endpoint, env)
+    }
+
+    /// Like [`RuntimeApi::start`] with a given `bootstrap` binary (e.g. the release build).
+    pub fn start_bin(bin: &std::path::Path, endpoint: &str, env: &[(&str, &str)]) -> RuntimeApi {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let state: Arc<(Mutex<RuntimeState>, Condvar)> = Arc::default();
@@ -367,9 +429,6 @@ impl RuntimeApi {
                 });
             }
         });
-        let bin = option_env!("CARGO_BIN_EXE_bootstrap")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| project().join("target/debug/bootstrap"));
         let mut cmd = Command::new(bin);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -393,14 +452,54 @@ impl RuntimeApi {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd
+        let started = Instant::now();
+        let mut child = cmd
             .spawn()
             .expect("start bootstrap (cargo build --bin bootstrap)");
+        let logs: Arc<Mutex<String>> = Arc::default();
+        let drain = child.stdout.take().map(|out| {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let mut l = logs.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            })
+        });
         RuntimeApi {
             state,
             child,
             counter: 0,
+            started,
+            logs,
+            drain,
         }
+    }
+
+    /// Process start to the function's first `GET /runtime/invocation/next` (its cold init).
+    pub fn init_duration(&self) -> Duration {
+        let (lock, cv) = &*self.state;
+        let mut st = lock.lock().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(at) = st.first_next {
+                return at.duration_since(self.started);
+            }
+            if let Some(e) = &st.init_error {
+                panic!("bootstrap failed to initialise: {e}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "bootstrap never asked for an event"
+            );
+            st = cv.wait_timeout(st, Duration::from_millis(50)).unwrap().0;
+        }
+    }
+
+    /// The function's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Invokes the function with `event` and waits for its response or error.
@@ -437,11 +536,12 @@ impl RuntimeApi {
     /// Stops the function and returns what it logged on stdout.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
-        let mut out = String::new();
-        if let Some(mut o) = self.child.stdout.take() {
-            let _ = o.read_to_string(&mut out);
-        }
         let _ = self.child.wait();
+        // The pipe is closed now: the drain thread reads what is left and ends.
+        if let Some(d) = self.drain.take() {
+            let _ = d.join();
+        }
+        let out = self.logs.lock().unwrap().clone();
         out
     }
 }
@@ -458,6 +558,10 @@ fn serve_runtime(stream: &TcpStream, req: Request, state: &(Mutex<RuntimeState>,
     let path = req.path().to_string();
     if req.method == "GET" && path == "/2018-06-01/runtime/invocation/next" {
         let mut st = lock.lock().unwrap();
+        if st.first_next.is_none() {
+            st.first_next = Some(Instant::now());
+            cv.notify_all();
+        }
         loop {
             if let Some((id, body)) = st.queue.pop_front() {
                 drop(st);

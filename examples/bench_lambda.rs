@@ -1,0 +1,337 @@
+//! The Lambda's figures (`scripts/bench` runs this after building the release `bootstrap`):
+//! cold init, first-event latency against moto, warm per-event latency, peak RSS over 1,000
+//! events, binary size, and the AWS API calls each kind of event makes (counted at the
+//! harness's proxy in front of moto). Medians of >= 20 runs.
+//!
+//! Usage: cargo run --release --example bench_lambda [-- path/to/bootstrap]
+
+#[path = "../tests/common/local_aws.rs"]
+mod local_aws;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use local_aws::*;
+
+const RUNS: usize = 20;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn response(o: Outcome) -> serde_json::Value {
+    match o {
+        Outcome::Response(v) => v,
+        Outcome::Error(e) => panic!("invocation failed: {e}"),
+    }
+}
+
+fn with_id(mut e: serde_json::Value, id: &str) -> serde_json::Value {
+    e["id"] = id.into();
+    e
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn summarize(calls: Vec<String>) -> String {
+    if calls.is_empty() {
+        return "none".into();
+    }
+    let mut counted: Vec<(String, usize)> = Vec::new();
+    for c in calls {
+        match counted.iter_mut().find(|(k, _)| *k == c) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((c, 1)),
+        }
+    }
+    counted
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+#[tokio::main]
+async fn main() {
+    let bin = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/bootstrap")
+        });
+    assert!(
+        bin.exists(),
+        "{} missing: cargo build --release --bin bootstrap",
+        bin.display()
+    );
+
+    let moto = Moto::start();
+    let gap = GapFiller::start(&moto);
+    let config = sdk_config(&gap.endpoint).await;
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    ecr.create_repository()
+        .repository_name("grafana")
+        .send()
+        .await
+        .unwrap();
+    let (topic, _queue) = topic_with_queue(&config, "alerts", "alerts").await;
+
+    gap.upload(
+        "grafana",
+        &fixture("image-config-hello-world-amd64-oci-dockerhub.json"),
+    );
+    let child = put_manifest(
+        &ecr,
+        "grafana",
+        &fixture("oci-manifest-hello-world-amd64-dockerhub.json"),
+        OCI_MANIFEST,
+        None,
+    )
+    .await;
+    let index = put_manifest(
+        &ecr,
+        "grafana",
+        &fixture("oci-index-hello-world-dockerhub-attestations-windows.json"),
+        OCI_INDEX,
+        Some("multi"),
+    )
+    .await;
+    gap.upload(
+        "grafana",
+        &fixture("image-config-hello-world-arm64-no-variant.json"),
+    );
+    let arm = put_manifest(
+        &ecr,
+        "grafana",
+        &fixture("oci-manifest-hello-world-arm64-platform-in-config-descriptor.json"),
+        OCI_MANIFEST,
+        Some("latest"),
+    )
+    .await;
+    let index_event = push_event("grafana", &index, "multi", OCI_INDEX, OCI_INDEX);
+    let single_event = push_event("grafana", &arm, "latest", OCI_MANIFEST, OCI_CONFIG);
+    let alert_env = [
+        ("ALERT_TOPIC_ARN", topic.as_str()),
+        ("ACTIONS", "alert,tag"),
+    ];
+
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        std::env::consts::ARCH
+    );
+    println!("bootstrap: {}", bin.display());
+    println!();
+    println!("| figure | median | runs |");
+    println!("| --- | --- | --- |");
+
+    // Cold init: process start to the first GET /runtime/invocation/next.
+    for (label, env) in [
+        ("cold init (discovery off)", vec![("ACTIONS", "none")]),
+        (
+            "cold init (DISCOVER=all)",
+            vec![("ACTIONS", "none"), ("DISCOVER", "all")],
+        ),
+    ] {
+        let mut inits = Vec::new();
+        for _ in 0..RUNS {
+            let f = RuntimeApi::start_bin(&bin, &gap.endpoint, &env);
+            inits.push(f.init_duration());
+        }
+        println!("| {label} | {} | {RUNS} |", ms(median(inits)));
+    }
+
+    // First event of a fresh process (cold caches, cold connections) against moto.
+    for (label, event) in [
+        (
+            "first event: single-image mismatch, tag + alert",
+            &single_event,
+        ),
+        ("first event: multi-platform index, fits", &index_event),
+    ] {
+        let mut firsts = Vec::new();
+        for i in 0..RUNS {
+            let mut f = RuntimeApi::start_bin(&bin, &gap.endpoint, &alert_env);
+            f.init_duration();
+            let start = Instant::now();
+            response(f.invoke(&with_id(event.clone(), &format!("first-{label}-{i}"))));
+            firsts.push(start.elapsed());
+        }
+        println!("| {label} | {} | {RUNS} |", ms(median(firsts)));
+    }
+
+    // Warm: the same function, new events for a digest it has judged (no AWS call): the
+    // guard's own cost plus the Runtime API round trip.
+    let mut f = RuntimeApi::start_bin(&bin, &gap.endpoint, &alert_env);
+    response(f.invoke(&with_id(index_event.clone(), "warm-0")));
+    let mut warm = Vec::new();
+    for i in 1..=200 {
+        let start = Instant::now();
+        response(f.invoke(&with_id(index_event.clone(), &format!("warm-{i}"))));
+        warm.push(start.elapsed());
+    }
+    println!(
+        "| warm event, cached digest (runtime API round trip included) | {} | 200 |",
+        ms(median(warm))
+    );
+    drop(f);
+
+    // Peak RSS over 1,000 events: 100 distinct images (each read once), the rest cached.
+    let mut digests = Vec::new();
+    for i in 0..100 {
+        let cfg = format!(
+            r#"{{"architecture":"{}","os":"linux","config":{{}},"history":[{{"created_by":"{i}"}}]}}"#,
+            if i % 2 == 0 { "arm64" } else { "amd64" }
+        );
+        let d = gap.upload("grafana", cfg.as_bytes());
+        let m = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"{OCI_CONFIG}","digest":"{d}","size":{}}},"layers":[]}}"#,
+            cfg.len()
+        );
+        digests.push(
+            put_manifest(
+                &ecr,
+                "grafana",
+                m.as_bytes(),
+                OCI_MANIFEST,
+                Some(&format!("v{i}")),
+            )
+            .await,
+        );
+    }
+    let mut f = RuntimeApi::start_bin(&bin, &gap.endpoint, &[("ACTIONS", "none")]);
+    let started = Instant::now();
+    for i in 0..1000 {
+        let d = &digests[i % digests.len()];
+        let e = push_event(
+            "grafana",
+            d,
+            &format!("v{}", i % 100),
+            OCI_MANIFEST,
+            OCI_CONFIG,
+        );
+        response(f.invoke(&with_id(e, &format!("rss-{i}"))));
+    }
+    let took = started.elapsed();
+    println!(
+        "| peak RSS over 1,000 events (VmHWM) | {:.1} MiB | 1 |",
+        peak_rss_kib(f.pid()) as f64 / 1024.0
+    );
+    println!(
+        "| 1,000 events (100 distinct images), wall | {} total, {:.0} events/s | 1 |",
+        ms(took),
+        1000.0 / took.as_secs_f64()
+    );
+    drop(f);
+
+    let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "| bootstrap binary (release, stripped) | {:.2} MiB | - |",
+        size as f64 / 1024.0 / 1024.0
+    );
+
+    // API calls per event kind, counted at the proxy.
+    println!();
+    println!("| event | verdict | AWS calls |");
+    println!("| --- | --- | --- |");
+    let mut f = RuntimeApi::start_bin(&bin, &gap.endpoint, &alert_env);
+    f.init_duration();
+    gap.take_calls();
+    let kinds = [
+        (
+            "untagged child of a multi-platform push",
+            push_event("grafana", &child, "", OCI_MANIFEST, OCI_CONFIG),
+        ),
+        ("tagged multi-platform index (cold)", index_event.clone()),
+        (
+            "tagged single image, arm64-only (cold)",
+            single_event.clone(),
+        ),
+        (
+            "our marker tag's push",
+            push_event(
+                "grafana",
+                &arm,
+                "latest-arm64-only",
+                OCI_MANIFEST,
+                OCI_CONFIG,
+            ),
+        ),
+        (
+            "same digest under a new tag (warm)",
+            push_event("grafana", &arm, "prod", OCI_MANIFEST, OCI_CONFIG),
+        ),
+        (
+            "same event delivered again",
+            push_event("grafana", &arm, "prod", OCI_MANIFEST, OCI_CONFIG),
+        ),
+    ];
+    for (label, event) in kinds {
+        let v = response(f.invoke(&event));
+        println!(
+            "| {label} | {} | {} |",
+            v["verdict"].as_str().unwrap_or("?"),
+            summarize(gap.take_calls())
+        );
+    }
+    drop(f);
+
+    // Discovery on: cold listing, then warm within the TTL.
+    let role = create_role(&gap.endpoint, "fn-role").await;
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    ecs_service(&ecs, "prod", "web", &image_uri("grafana", "latest"), None).await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    lambda_image_function(
+        &lambda,
+        &role,
+        "resize",
+        &image_uri("grafana", "multi"),
+        aws_sdk_lambda::types::Architecture::Arm64,
+    )
+    .await;
+    let mut env = alert_env.to_vec();
+    env.push(("DISCOVER", "ecs,lambda"));
+    let mut f = RuntimeApi::start_bin(&bin, &gap.endpoint, &env);
+    f.init_duration();
+    gap.take_calls();
+    for (label, event) in [
+        (
+            "DISCOVER=ecs,lambda: single image (cold listing)",
+            with_id(single_event.clone(), "disc-1"),
+        ),
+        (
+            "DISCOVER=ecs,lambda: index (warm, within the TTL)",
+            with_id(index_event.clone(), "disc-2"),
+        ),
+    ] {
+        let v = response(f.invoke(&event));
+        println!(
+            "| {label} | {} | {} |",
+            v["verdict"].as_str().unwrap_or("?"),
+            summarize(gap.take_calls())
+        );
+    }
+}
