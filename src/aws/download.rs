@@ -1,15 +1,31 @@
 //! The one HTTPS GET of a blob from the presigned URL that GetDownloadUrlForLayer returns.
 //! Https only (plain http only when explicitly allowed, for local tests), size-capped, and the
 //! URL never appears in an error or a log line: it carries credentials.
+//!
+//! Built on the hyper + rustls stack the AWS SDK already links (no second HTTP client), and
+//! created on the first download: an index push, the most common event, never needs it, so
+//! init does not pay for loading the trust roots.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 
 use crate::error::Error;
 
+type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
 #[derive(Clone, Debug)]
 pub struct Download {
-    client: reqwest::Client,
+    client: Arc<OnceLock<Result<HttpsClient, String>>>,
     allow_http: bool,
+    connect: Duration,
+    total: Duration,
 }
 
 impl Download {
@@ -24,68 +40,114 @@ impl Download {
         connect: Duration,
         total: Duration,
     ) -> Result<Download, Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect)
-            .timeout(total)
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .https_only(!allow_http)
-            .build()
-            .map_err(|e| Error::Permanent(format!("cannot build the HTTPS client: {e}")))?;
-        Ok(Download { client, allow_http })
+        Ok(Download {
+            client: Arc::new(OnceLock::new()),
+            allow_http,
+            connect,
+            total,
+        })
+    }
+
+    fn client(&self) -> Result<&HttpsClient, Error> {
+        self.client
+            .get_or_init(|| {
+                let mut http = HttpConnector::new();
+                http.enforce_http(false);
+                http.set_connect_timeout(Some(self.connect));
+                let builder = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_native_roots()
+                    .map_err(|e| format!("cannot load the system's trust roots: {e}"))?;
+                let builder = if self.allow_http {
+                    builder.https_or_http()
+                } else {
+                    builder.https_only()
+                };
+                let https = builder.enable_http1().wrap_connector(http);
+                Ok(Client::builder(TokioExecutor::new()).build(https))
+            })
+            .as_ref()
+            .map_err(|e| Error::Permanent(e.clone()))
     }
 
     /// GETs at most `max_bytes` from `url`.
     pub async fn get(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, Error> {
-        let parsed = reqwest::Url::parse(url)
+        let uri: http::Uri = url
+            .parse()
             .map_err(|_| Error::Permanent("download URL is not a valid URL".into()))?;
-        match parsed.scheme() {
-            "https" => {}
-            "http" if self.allow_http => {}
+        match uri.scheme_str() {
+            Some("https") => {}
+            Some("http") if self.allow_http => {}
             other => {
                 return Err(Error::Permanent(format!(
-                    "refusing a download URL with scheme {other:?}: only https is accepted"
+                    "refusing a download URL with scheme {:?}: only https is accepted",
+                    other.unwrap_or("")
                 )))
             }
         }
-        let host = parsed.host_str().unwrap_or("").to_string();
-        let mut resp = self.client.get(parsed).send().await.map_err(|e| {
-            Error::Transient(format!(
-                "blob download from {host} failed: {}",
-                e.without_url()
-            ))
-        })?;
-        let status = resp.status();
-        if !status.is_success() {
-            // 403 is an expired presigned URL, 5xx the store: both worth a retry with a new URL.
-            return Err(Error::Transient(format!(
-                "blob download from {host}: HTTP {status}"
-            )));
-        }
-        if let Some(len) = resp.content_length() {
-            if len > max_bytes {
-                return Err(Error::TooLarge {
-                    what: "downloaded blob".into(),
-                    size: len,
-                    limit: max_bytes,
-                });
+        let host = uri.host().unwrap_or("").to_string();
+        let client = self.client()?;
+        let fetch = async {
+            let resp = client.get(uri).await.map_err(|e| {
+                Error::Transient(format!("blob download from {host} failed: {}", cause(&e)))
+            })?;
+            let status = resp.status();
+            if !status.is_success() {
+                // 403 is an expired presigned URL, 5xx the store: both worth a retry with a new
+                // URL. Redirects are not followed (a presigned GET does not redirect).
+                return Err(Error::Transient(format!(
+                    "blob download from {host}: HTTP {status}"
+                )));
             }
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| {
-            Error::Transient(format!(
-                "blob download from {host} broke off: {}",
-                e.without_url()
-            ))
-        })? {
-            body.extend_from_slice(&chunk);
-            if body.len() as u64 > max_bytes {
-                return Err(Error::TooLarge {
-                    what: "downloaded blob".into(),
-                    size: body.len() as u64,
-                    limit: max_bytes,
-                });
+            let declared = resp
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if let Some(len) = declared.filter(|l| *l > max_bytes) {
+                return Err(too_large(len, max_bytes));
             }
-        }
-        Ok(body)
+            let mut body = resp.into_body();
+            let mut out = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| {
+                    Error::Transient(format!("blob download from {host} broke off: {e}"))
+                })?;
+                if let Some(chunk) = frame.data_ref() {
+                    out.extend_from_slice(chunk);
+                    if out.len() as u64 > max_bytes {
+                        return Err(too_large(out.len() as u64, max_bytes));
+                    }
+                }
+            }
+            Ok(out)
+        };
+        tokio::time::timeout(self.total, fetch)
+            .await
+            .map_err(|_| {
+                Error::Transient(format!(
+                    "blob download from {host} timed out after {} ms",
+                    self.total.as_millis()
+                ))
+            })?
     }
+}
+
+fn too_large(size: u64, limit: u64) -> Error {
+    Error::TooLarge {
+        what: "downloaded blob".into(),
+        size,
+        limit,
+    }
+}
+
+/// The error's chain of causes, without the request (hyper errors never print the URL).
+fn cause(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }

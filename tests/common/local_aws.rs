@@ -735,23 +735,24 @@ pub async fn topic_with_queue(
 /// An IAM role in moto (Lambda's CreateFunction requires one that exists). IAM is called with a
 /// raw query request: the project has no IAM SDK, and moto routes by the credential scope.
 pub async fn create_role(endpoint: &str, name: &str) -> String {
+    // Blocking I/O on a loopback socket: quick, and keeps the harness free of an HTTP client.
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     let body = format!(
         "Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument={}",
         urlencode(policy)
     );
-    let resp = reqwest::Client::new()
-        .post(format!("{endpoint}/"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header(
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=testing/20261125/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("CreateRole");
-    assert!(resp.status().is_success(), "CreateRole: {}", resp.status());
+    let mut s = TcpStream::connect(endpoint.trim_start_matches("http://")).unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: local\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20261125/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "CreateRole: {out}");
     format!("arn:aws:iam::{ACCOUNT}:role/{name}")
 }
 
