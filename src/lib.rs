@@ -31,6 +31,7 @@ pub mod event;
 pub mod handler;
 pub mod image_config;
 pub mod layout;
+pub mod logging;
 pub mod manifest;
 pub mod marker;
 pub mod memory;

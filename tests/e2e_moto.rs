@@ -287,3 +287,33 @@ async fn sns_unavailable_fails_the_invocation_so_lambda_retries() {
     }
     let _ = &local.moto;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_never_hold_presigned_urls_or_credentials_at_any_level() {
+    const SECRET: &str = "wJalrXUtnFEMI-distinctive-secret-key";
+    const TOKEN: &str = "IQoJb3JpZ2luX2VjEDistinctiveSessionToken";
+    for level in ["INFO", "DEBUG", "TRACE"] {
+        let local = Local::start("grafana").await;
+        let mut guard = local.guard(&[
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_SESSION_TOKEN", TOKEN),
+            ("AWS_LAMBDA_LOG_LEVEL", level),
+        ]);
+        let event = local
+            .push_single("grafana", ARM_MANIFEST, ARM_CONFIG, "latest")
+            .await;
+        let v = response(guard.invoke(&event));
+        assert_eq!(v["verdict"], "mismatch");
+        let logs = guard.stop();
+        assert!(
+            logs.contains("\"verdict\""),
+            "{level}: the verdict is logged"
+        );
+        for secret in [SECRET, TOKEN, "X-Amz-Signature", "local-presigned-secret"] {
+            assert!(
+                !logs.contains(secret),
+                "{level}: {secret} leaked into the logs"
+            );
+        }
+    }
+}

@@ -121,14 +121,12 @@ impl Download {
             }
             Ok(out)
         };
-        tokio::time::timeout(self.total, fetch)
-            .await
-            .map_err(|_| {
-                Error::Transient(format!(
-                    "blob download from {host} timed out after {} ms",
-                    self.total.as_millis()
-                ))
-            })?
+        tokio::time::timeout(self.total, fetch).await.map_err(|_| {
+            Error::Transient(format!(
+                "blob download from {host} timed out after {} ms",
+                self.total.as_millis()
+            ))
+        })?
     }
 }
 

@@ -18,7 +18,7 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    ecr_arch_guard::logging::init();
     let settings = Settings::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let config = aws_config::load_from_env().await;
