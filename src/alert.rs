@@ -127,11 +127,54 @@ pub fn compose(verdict: &Verdict, image: &ImageName) -> Alert {
     Alert {
         subject,
         message: m,
-        attributes: vec![
-            ("verdict".into(), verdict.verdict.to_string()),
-            ("repository".into(), image.repository.clone()),
-            ("architectures".into(), archs),
-        ],
+        attributes: attributes(image, verdict.verdict.to_string(), archs),
+    }
+}
+
+/// `verdict`, `repository`, `architectures`, `account`, `region`: what subscription filter
+/// policies route on (e.g. one queue per team's accounts). Empty values are not sent.
+fn attributes(image: &ImageName, verdict: String, archs: String) -> Vec<(String, String)> {
+    vec![
+        ("verdict".into(), verdict),
+        ("repository".into(), image.repository.clone()),
+        ("architectures".into(), archs),
+        ("account".into(), image.account.clone().unwrap_or_default()),
+        ("region".into(), image.region.clone().unwrap_or_default()),
+    ]
+}
+
+/// The alert when an account cannot be read at all (organisation mode: the member role is
+/// missing or denies the guard). Never a silent pass: the push was not checked.
+pub fn unreadable(image: &ImageName, reason: &str) -> Alert {
+    let account = image.account.as_deref().unwrap_or("?");
+    let region = image.region.as_deref().unwrap_or("?");
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "ecr-arch-guard cannot read account {account} ({region}): the push below was NOT checked."
+    );
+    let _ = writeln!(m);
+    let _ = writeln!(m, "Image:     {}", image.uri());
+    let _ = writeln!(m, "Digest:    {}", image.digest);
+    let _ = writeln!(m, "Account:   {account}  Region: {region}");
+    let _ = writeln!(m, "Reason:    {reason}");
+    let _ = writeln!(m);
+    let _ = writeln!(m, "How to fix:");
+    let _ = writeln!(
+        m,
+        "  - Deploy deploy/member.yaml to account {account} (StackSets: see the README's Organisation section), \
+         with the central function's role ARN and the same external id."
+    );
+    let _ = writeln!(
+        m,
+        "  - Check that the role's trust policy names the guard's role and that no SCP denies sts:AssumeRole."
+    );
+    Alert {
+        subject: subject(&format!(
+            "ecr-arch-guard cannot read account {account} ({region})"
+        )),
+        message: m,
+        attributes: attributes(image, "unreadable".into(), String::new()),
     }
 }
 

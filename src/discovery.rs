@@ -4,6 +4,7 @@
 //! snapshot for a TTL. A service that fails or is too slow is *unknown* (with its reason),
 //! never "no consumers": the policy then refuses to let partial knowledge decide alone.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -72,10 +73,19 @@ pub fn parse_services(s: &str) -> Result<Vec<Service>, Error> {
     Ok(out)
 }
 
-/// Lists the consumers of one service (an adapter per service sits behind it).
+/// Where to look: an account and a region (`None`: the guard's own).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+/// Lists the consumers of one service in one account and region (an adapter per service sits
+/// behind it).
 pub trait Discover: Sync {
     fn consumers(
         &self,
+        scope: &Scope,
         service: Service,
     ) -> impl Future<Output = Result<Vec<Consumer>, Error>> + Send;
 }
@@ -126,12 +136,15 @@ struct Cached {
 /// the failed service soon without every event paying for a full listing.
 const INCOMPLETE_TTL: Duration = Duration::from_secs(30);
 
-/// The cached directory of consumers.
+/// How many account/region snapshots a warm environment keeps.
+const MAX_SCOPES: usize = 256;
+
+/// The cached directory of consumers, one snapshot per account and region.
 pub struct Discovery<D: Discover> {
     pub config: DiscoveryConfig,
     source: D,
     // An async mutex: concurrent events wait for one listing instead of each starting one.
-    cache: Mutex<Option<Cached>>,
+    cache: Mutex<HashMap<Scope, Cached>>,
 }
 
 impl<D: Discover> Discovery<D> {
@@ -139,7 +152,7 @@ impl<D: Discover> Discovery<D> {
         Discovery {
             config,
             source,
-            cache: Mutex::new(None),
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -147,10 +160,11 @@ impl<D: Discover> Discovery<D> {
         !self.config.services.is_empty()
     }
 
-    /// The current snapshot, listing the services again when the cached one has expired.
-    pub async fn snapshot(&self) -> Arc<Snapshot> {
+    /// The current snapshot of a scope, listing the services again when the cached one has
+    /// expired.
+    pub async fn snapshot(&self, scope: &Scope) -> Arc<Snapshot> {
         let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.as_ref() {
+        if let Some(c) = cache.get(scope) {
             let ttl = if c.snapshot.complete() {
                 self.config.ttl
             } else {
@@ -160,20 +174,27 @@ impl<D: Discover> Discovery<D> {
                 return c.snapshot.clone();
             }
         }
-        let snapshot = Arc::new(self.list().await);
-        *cache = Some(Cached {
-            at: Instant::now(),
-            snapshot: snapshot.clone(),
-        });
+        let snapshot = Arc::new(self.list(scope).await);
+        if cache.len() >= MAX_SCOPES {
+            cache.clear();
+        }
+        cache.insert(
+            scope.clone(),
+            Cached {
+                at: Instant::now(),
+                snapshot: snapshot.clone(),
+            },
+        );
         snapshot
     }
 
     /// Lists every enabled service concurrently, each under the deadline.
-    async fn list(&self) -> Snapshot {
+    async fn list(&self, scope: &Scope) -> Snapshot {
         let started = Instant::now();
         let deadline = self.config.deadline;
         let jobs = self.config.services.iter().map(|&service| async move {
-            let result = tokio::time::timeout(deadline, self.source.consumers(service)).await;
+            let result =
+                tokio::time::timeout(deadline, self.source.consumers(scope, service)).await;
             let result = match result {
                 Ok(r) => r,
                 Err(_) => Err(Error::Transient(format!(
@@ -230,7 +251,7 @@ mod tests {
     }
 
     impl Discover for Fake {
-        async fn consumers(&self, service: Service) -> Result<Vec<Consumer>, Error> {
+        async fn consumers(&self, _: &Scope, service: Service) -> Result<Vec<Consumer>, Error> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             match service {
                 Service::Ecs => Ok(vec![Consumer {
@@ -264,18 +285,29 @@ mod tests {
                 calls: AtomicUsize::new(0),
             },
         );
-        let s = d.snapshot().await;
+        let here = Scope::default();
+        let s = d.snapshot(&here).await;
         assert_eq!(s.consumers.len(), 1);
         assert_eq!(s.known, vec![Service::Ecs, Service::AppRunner]);
         let unknown: Vec<Service> = s.unknown.iter().map(|(s, _)| *s).collect();
         assert_eq!(unknown, vec![Service::Lambda, Service::Batch]);
         assert!(s.unknown[1].1.contains("no answer within 5000 ms"));
         assert_eq!(d.source.calls.load(Ordering::SeqCst), 4);
-        d.snapshot().await;
+        d.snapshot(&here).await;
         assert_eq!(d.source.calls.load(Ordering::SeqCst), 4, "cached");
+        let elsewhere = Scope {
+            account: Some("222222222222".into()),
+            region: Some("eu-west-1".into()),
+        };
+        d.snapshot(&elsewhere).await;
+        assert_eq!(
+            d.source.calls.load(Ordering::SeqCst),
+            8,
+            "one snapshot per scope"
+        );
         // Incomplete snapshots are retried after 30 s, not after the full TTL.
         tokio::time::advance(Duration::from_secs(31)).await;
-        d.snapshot().await;
-        assert_eq!(d.source.calls.load(Ordering::SeqCst), 8);
+        d.snapshot(&here).await;
+        assert_eq!(d.source.calls.load(Ordering::SeqCst), 12);
     }
 }

@@ -30,6 +30,9 @@ pub enum Error {
     Permanent(String),
     #[error("{0}")]
     Usage(String),
+    /// Organisation mode: the member account's role cannot be assumed (missing, denied).
+    #[error("cannot read account {account}: {reason}")]
+    AccountUnreadable { account: String, reason: String },
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,

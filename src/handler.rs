@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::alert::{self, ImageName};
 use crate::consumer::{self, Consumer, ConsumerKind, Pushed};
 use crate::digest::Digest;
-use crate::discovery::{Discover, Discovery, Service};
+use crate::discovery::{Discover, Discovery, Scope, Service};
 use crate::error::Error;
 use crate::event::{self, Classified, EcrEvent, Push};
 use crate::manifest::Manifest;
@@ -41,7 +41,7 @@ enum Read {
 pub struct NoDiscovery;
 
 impl Discover for NoDiscovery {
-    async fn consumers(&self, service: Service) -> Result<Vec<Consumer>, Error> {
+    async fn consumers(&self, _: &Scope, service: Service) -> Result<Vec<Consumer>, Error> {
         Err(Error::Permanent(format!(
             "discovery of {service} is not available in this build of the guard"
         )))
@@ -120,6 +120,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             Err(Error::NotFound(what)) => {
                 return skip(format!("image deleted before it could be read ({what})"));
             }
+            Err(Error::AccountUnreadable { account, reason }) => {
+                self.unreadable(&push, &account, &reason).await?
+            }
             other => other?,
         };
         self.remember(&push, &verdict);
@@ -192,7 +195,11 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         if !self.discovery.enabled() {
             return (Vec::new(), true);
         }
-        let snapshot = self.discovery.snapshot().await;
+        let scope = Scope {
+            account: push.account.clone(),
+            region: push.region.clone(),
+        };
+        let snapshot = self.discovery.snapshot(&scope).await;
         for (service, reason) in &snapshot.unknown {
             warnings.push(format!(
                 "consumers in {service} are unknown ({reason}); the consumers found do not decide alone"
@@ -208,6 +215,37 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         };
         let found = consumer::matching(&snapshot.consumers, &pushed, self.settings.match_scope);
         (found, snapshot.complete())
+    }
+
+    /// Organisation mode, the member account cannot be read: its own alert ("cannot read
+    /// account X"), a `skipped` verdict that says why, and no retry (it would only repeat the
+    /// alert). Without the alert action the error fails the invocation: never a silent pass.
+    async fn unreadable(&self, push: &Push, account: &str, reason: &str) -> Result<Verdict, Error> {
+        tracing::error!(
+            account,
+            reason,
+            "cannot read the member account; the push is not checked"
+        );
+        let mut v = with_push(
+            Verdict::skipped(format!("cannot read account {account}: {reason}")),
+            push,
+        );
+        if !self.settings.actions.alert {
+            return Err(Error::AccountUnreadable {
+                account: account.to_string(),
+                reason: reason.to_string(),
+            });
+        }
+        let topic = self.settings.alert_topic_arn.clone();
+        if self.settings.dry_run {
+            v.actions.push(report("alert", "would-send", topic));
+        } else {
+            self.notifier
+                .publish(&alert::unreadable(&image_name(push), reason))
+                .await?;
+            v.actions.push(report("alert", "sent", topic));
+        }
+        Ok(v)
     }
 
     fn untagged_child_skipped(&self, push: &Push, single: Option<bool>) -> bool {
@@ -329,13 +367,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             verdict.actions.push(report);
         }
         if self.settings.actions.alert {
-            let image = ImageName {
-                account: push.account.clone(),
-                region: push.region.clone(),
-                repository: push.repository.clone(),
-                tag: push.tag.clone(),
-                digest: push.digest.to_string(),
-            };
+            let image = image_name(push);
             let topic = self.settings.alert_topic_arn.clone();
             if dry {
                 verdict.actions.push(report("alert", "would-send", topic));
@@ -389,6 +421,16 @@ fn lambda_index_warning(r: &Resolution) -> String {
          type for the source image is not supported\". Build one image per function architecture \
          without attestations: docker buildx build --platform linux/amd64 --provenance=false --sbom=false --push ."
     )
+}
+
+fn image_name(push: &Push) -> ImageName {
+    ImageName {
+        account: push.account.clone(),
+        region: push.region.clone(),
+        repository: push.repository.clone(),
+        tag: push.tag.clone(),
+        digest: push.digest.to_string(),
+    }
 }
 
 fn untagged_reason() -> String {

@@ -36,6 +36,15 @@ impl Actions {
     }
 }
 
+/// Organisation mode: the role to assume in other accounts of the organisation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberRole {
+    /// The role's name, the same in every member account (`MEMBER_ROLE_NAME`).
+    pub name: String,
+    /// `EXTERNAL_ID`, required by the member role's trust policy.
+    pub external_id: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// `REQUIRED_PLATFORMS`, default `linux/amd64`.
@@ -62,6 +71,10 @@ pub struct Settings {
     pub discovery: DiscoveryConfig,
     /// `DISCOVERY_MATCH`: `tag` (same tag or digest, default) or `repository` (any tag).
     pub match_scope: MatchScope,
+    /// `HOME_ACCOUNT_ID`: the guard's own account (set by the template).
+    pub home_account: Option<String>,
+    /// `MEMBER_ROLE_NAME` (+ `EXTERNAL_ID`): organisation mode.
+    pub member_role: Option<MemberRole>,
 }
 
 impl Default for Settings {
@@ -82,6 +95,8 @@ impl Default for Settings {
             dry_run: false,
             discovery: DiscoveryConfig::default(),
             match_scope: MatchScope::default(),
+            home_account: None,
+            member_role: None,
         }
     }
 }
@@ -144,6 +159,23 @@ impl Settings {
         }
         if let Some(v) = get("DISCOVERY_TIMEOUT_SECONDS") {
             s.discovery.deadline = seconds(&v, "DISCOVERY_TIMEOUT_SECONDS")?;
+        }
+        s.home_account = get("HOME_ACCOUNT_ID");
+        if let Some(a) = &s.home_account {
+            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::Usage(format!(
+                    "HOME_ACCOUNT_ID: {a:?} is not a 12-digit account id"
+                )));
+            }
+        }
+        s.member_role = get("MEMBER_ROLE_NAME").map(|name| MemberRole {
+            name,
+            external_id: get("EXTERNAL_ID"),
+        });
+        if s.member_role.is_some() && s.home_account.is_none() {
+            return Err(Error::Usage(
+                "MEMBER_ROLE_NAME needs HOME_ACCOUNT_ID (the guard's own account)".into(),
+            ));
         }
         if let Some(v) = get("DISCOVERY_MATCH") {
             s.match_scope = match v.to_ascii_lowercase().as_str() {
@@ -220,6 +252,9 @@ mod tests {
             ("DISCOVERY_TTL_SECONDS", "120"),
             ("DISCOVERY_TIMEOUT_SECONDS", "3"),
             ("DISCOVERY_MATCH", "repository"),
+            ("HOME_ACCOUNT_ID", "111111111111"),
+            ("MEMBER_ROLE_NAME", "ecr-arch-guard-reader"),
+            ("EXTERNAL_ID", "o-abc"),
         ])
         .unwrap();
         assert_eq!(
@@ -237,6 +272,16 @@ mod tests {
         assert_eq!(s.discovery.ttl, Duration::from_secs(120));
         assert_eq!(s.discovery.deadline, Duration::from_secs(3));
         assert_eq!(s.match_scope, MatchScope::Repository);
+        assert_eq!(s.home_account.as_deref(), Some("111111111111"));
+        assert_eq!(
+            s.member_role,
+            Some(MemberRole {
+                name: "ecr-arch-guard-reader".into(),
+                external_id: Some("o-abc".into())
+            })
+        );
+        assert!(from(&[("ACTIONS", "none"), ("MEMBER_ROLE_NAME", "r")]).is_err());
+        assert!(from(&[("ACTIONS", "none"), ("HOME_ACCOUNT_ID", "12")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("DISCOVER", "eks")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("DISCOVERY_MATCH", "any")]).is_err());
         assert!(from(&[("ACTIONS", "page")]).is_err());

@@ -1,35 +1,64 @@
-//! [`crate::discovery::Discover`] over the AWS APIs: one client per enabled service, each
-//! service's listing in its own module ([`super::ecs`], [`super::apprunner`], [`super::lambda`],
+//! [`crate::discovery::Discover`] over the AWS APIs: clients for the enabled services only, per
+//! account and region (the member role's credentials in organisation mode), each service's
+//! listing in its own module ([`super::ecs`], [`super::apprunner`], [`super::lambda`],
 //! [`super::batch`]).
 
-use aws_config::SdkConfig;
+use std::collections::HashMap;
+use std::sync::Arc;
 
+use tokio::sync::Mutex;
+
+use super::accounts::Accounts;
 use super::{apprunner, batch, ecs, lambda};
 use crate::consumer::Consumer;
-use crate::discovery::{Discover, Service};
+use crate::discovery::{Discover, Scope, Service};
 use crate::error::Error;
 
-/// Clients for the services discovery was enabled for (none for the others).
+/// One client per enabled service.
 #[derive(Clone, Debug, Default)]
-pub struct AwsDiscovery {
-    ecs: Option<aws_sdk_ecs::Client>,
-    apprunner: Option<aws_sdk_apprunner::Client>,
-    lambda: Option<aws_sdk_lambda::Client>,
-    batch: Option<aws_sdk_batch::Client>,
+pub struct Clients {
+    pub ecs: Option<aws_sdk_ecs::Client>,
+    pub apprunner: Option<aws_sdk_apprunner::Client>,
+    pub lambda: Option<aws_sdk_lambda::Client>,
+    pub batch: Option<aws_sdk_batch::Client>,
 }
 
-impl AwsDiscovery {
-    pub fn new(config: &SdkConfig, services: &[Service]) -> Self {
+impl Clients {
+    fn new(config: &aws_config::SdkConfig, services: &[Service]) -> Clients {
         let on = |s| services.contains(&s);
-        AwsDiscovery {
+        Clients {
             ecs: on(Service::Ecs).then(|| aws_sdk_ecs::Client::new(config)),
             apprunner: on(Service::AppRunner).then(|| aws_sdk_apprunner::Client::new(config)),
             lambda: on(Service::Lambda).then(|| aws_sdk_lambda::Client::new(config)),
             batch: on(Service::Batch).then(|| aws_sdk_batch::Client::new(config)),
         }
     }
+}
 
-    /// From explicit clients (tests).
+#[derive(Debug)]
+enum Source {
+    /// Built per account and region from the accounts' configurations.
+    Accounts(Arc<Accounts>, Vec<Service>),
+    /// The same clients for every scope (tests).
+    Fixed(Clients),
+}
+
+#[derive(Debug)]
+pub struct AwsDiscovery {
+    source: Source,
+    clients: Mutex<HashMap<Scope, Clients>>,
+}
+
+impl AwsDiscovery {
+    /// Clients are built on first use per account and region, only for `services`.
+    pub fn new(accounts: Arc<Accounts>, services: &[Service]) -> Self {
+        AwsDiscovery {
+            source: Source::Accounts(accounts, services.to_vec()),
+            clients: Mutex::default(),
+        }
+    }
+
+    /// From explicit clients, used for every scope (tests).
     pub fn from_clients(
         ecs: Option<aws_sdk_ecs::Client>,
         apprunner: Option<aws_sdk_apprunner::Client>,
@@ -37,11 +66,33 @@ impl AwsDiscovery {
         batch: Option<aws_sdk_batch::Client>,
     ) -> Self {
         AwsDiscovery {
-            ecs,
-            apprunner,
-            lambda,
-            batch,
+            source: Source::Fixed(Clients {
+                ecs,
+                apprunner,
+                lambda,
+                batch,
+            }),
+            clients: Mutex::default(),
         }
+    }
+
+    async fn clients(&self, scope: &Scope) -> Result<Clients, Error> {
+        let (accounts, services) = match &self.source {
+            Source::Fixed(c) => return Ok(c.clone()),
+            Source::Accounts(a, s) => (a, s),
+        };
+        if let Some(c) = self.clients.lock().await.get(scope) {
+            return Ok(c.clone());
+        }
+        let config = accounts
+            .config(scope.account.as_deref(), scope.region.as_deref())
+            .await?;
+        let clients = Clients::new(&config, services);
+        self.clients
+            .lock()
+            .await
+            .insert(scope.clone(), clients.clone());
+        Ok(clients)
     }
 }
 
@@ -50,16 +101,15 @@ fn disabled(service: Service) -> Error {
 }
 
 impl Discover for AwsDiscovery {
-    async fn consumers(&self, service: Service) -> Result<Vec<Consumer>, Error> {
+    async fn consumers(&self, scope: &Scope, service: Service) -> Result<Vec<Consumer>, Error> {
+        let c = self.clients(scope).await?;
         match service {
-            Service::Ecs => ecs::consumers(self.ecs.as_ref().ok_or(disabled(service))?).await,
+            Service::Ecs => ecs::consumers(c.ecs.as_ref().ok_or(disabled(service))?).await,
             Service::AppRunner => {
-                apprunner::consumers(self.apprunner.as_ref().ok_or(disabled(service))?).await
+                apprunner::consumers(c.apprunner.as_ref().ok_or(disabled(service))?).await
             }
-            Service::Lambda => {
-                lambda::consumers(self.lambda.as_ref().ok_or(disabled(service))?).await
-            }
-            Service::Batch => batch::consumers(self.batch.as_ref().ok_or(disabled(service))?).await,
+            Service::Lambda => lambda::consumers(c.lambda.as_ref().ok_or(disabled(service))?).await,
+            Service::Batch => batch::consumers(c.batch.as_ref().ok_or(disabled(service))?).await,
         }
     }
 }

@@ -6,7 +6,10 @@
 //! - [`sns`]: [`crate::ports::Notify`] over SNS Publish.
 //! - [`discovery`]: [`crate::discovery::Discover`] over [`ecs`], [`apprunner`], [`lambda`] and
 //!   [`batch`], one module per service.
+//! - [`accounts`], [`routing`]: the organisation: credentials and region per event, a
+//!   [`crate::ports::Registry`] that reads each repository with the right client.
 
+pub mod accounts;
 pub mod apprunner;
 pub mod batch;
 pub mod discovery;
@@ -14,6 +17,7 @@ pub mod download;
 pub mod ecr;
 pub mod ecs;
 pub mod lambda;
+pub mod routing;
 pub mod sns;
 
 use crate::discovery::Service;

@@ -6,9 +6,12 @@
 
 #![recursion_limit = "256"]
 
+use std::sync::Arc;
+
+use ecr_arch_guard::aws::accounts::Accounts;
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
 use ecr_arch_guard::aws::download::Download;
-use ecr_arch_guard::aws::ecr::Ecr;
+use ecr_arch_guard::aws::routing::RoutedEcr;
 use ecr_arch_guard::aws::sns::Sns;
 use ecr_arch_guard::event::EcrEvent;
 use ecr_arch_guard::handler::Guard;
@@ -23,11 +26,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let config = aws_config::load_from_env().await;
     let download = Download::new(settings.allow_http_downloads)?;
-    let ecr = Ecr::new(aws_sdk_ecr::Client::new(&config), download);
+    // Each event's repository is read in its own account (the member role in organisation
+    // mode) and region; clients are built on first use.
+    let accounts = Arc::new(Accounts::new(
+        config.clone(),
+        settings.home_account.clone(),
+        settings.member_role.clone(),
+    ));
+    let ecr = RoutedEcr::new(accounts.clone(), download);
     let topic = settings.alert_topic_arn.clone().unwrap_or_default();
     let sns = Sns::new(aws_sdk_sns::Client::new(&config), topic);
     // Clients only for the services discovery is enabled for; none when it is off.
-    let discovery = AwsDiscovery::new(&config, &settings.discovery.services);
+    let discovery = AwsDiscovery::new(accounts, &settings.discovery.services);
     let guard = Guard::with_discovery(settings, ecr, sns, discovery);
     let guard = &guard;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EcrEvent>| async move {

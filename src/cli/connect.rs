@@ -5,6 +5,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use clap::Args;
 
+use crate::aws::accounts::Accounts;
 use crate::aws::discovery::AwsDiscovery;
 use crate::aws::download::Download;
 use crate::aws::ecr::Ecr;
@@ -71,7 +72,8 @@ pub fn guard(
         settings.discovery.services = discovery::parse_services(d)?;
     }
     let ecr = ecr(config, settings.allow_http_downloads)?;
-    let found = AwsDiscovery::new(config, &settings.discovery.services);
+    let accounts = std::sync::Arc::new(Accounts::new(config.clone(), None, None));
+    let found = AwsDiscovery::new(accounts, &settings.discovery.services);
     Ok(Guard::with_discovery(settings, ecr, NoNotify, found))
 }
 

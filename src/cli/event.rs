@@ -6,9 +6,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::connect::{self, AwsArgs};
+use super::connect::AwsArgs;
 use super::Format;
+use std::sync::Arc;
+
+use crate::aws::accounts::Accounts;
 use crate::aws::discovery::AwsDiscovery;
+use crate::aws::download::Download;
+use crate::aws::routing::RoutedEcr;
 use crate::aws::sns::Sns;
 use crate::event::EcrEvent;
 use crate::handler::Guard;
@@ -59,10 +64,19 @@ impl EventArgs {
         settings.dry_run = self.dry_run;
         settings.validate()?;
         let config = self.aws.config(None).await;
-        let ecr = connect::ecr(&config, settings.allow_http_downloads)?;
+        // Exactly the Lambda's wiring, organisation mode included.
+        let accounts = Arc::new(Accounts::new(
+            config.clone(),
+            settings.home_account.clone(),
+            settings.member_role.clone(),
+        ));
+        let ecr = RoutedEcr::new(
+            accounts.clone(),
+            Download::new(settings.allow_http_downloads)?,
+        );
         let topic = settings.alert_topic_arn.clone().unwrap_or_default();
         let sns = Sns::new(aws_sdk_sns::Client::new(&config), topic);
-        let discovery = AwsDiscovery::new(&config, &settings.discovery.services);
+        let discovery = AwsDiscovery::new(accounts, &settings.discovery.services);
         let guard = Guard::with_discovery(settings, ecr, sns, discovery);
         let verdict = guard.handle(&event).await?;
         let image = match (&verdict.repository, &verdict.tag) {

@@ -1,0 +1,80 @@
+//! [`Registry`] for the organisation: each repository is read with the client for its account
+//! (the member role's credentials for another account) and its region. One ECR client per
+//! account and region, built on first use and kept for the warm environment.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use super::accounts::Accounts;
+use super::download::Download;
+use super::ecr::Ecr;
+use crate::digest::Digest;
+use crate::error::Error;
+use crate::ports::{Fetched, Registry, RepoRef, TagOutcome};
+
+#[derive(Debug)]
+pub struct RoutedEcr {
+    accounts: Arc<Accounts>,
+    download: Download,
+    clients: Mutex<HashMap<(Option<String>, Option<String>), Ecr>>,
+}
+
+impl RoutedEcr {
+    pub fn new(accounts: Arc<Accounts>, download: Download) -> RoutedEcr {
+        RoutedEcr {
+            accounts,
+            download,
+            clients: Mutex::default(),
+        }
+    }
+
+    /// The client for a repository's account and region.
+    pub async fn ecr(&self, repo: &RepoRef) -> Result<Ecr, Error> {
+        let key = (repo.registry_id.clone(), repo.region.clone());
+        if let Some(e) = self.clients.lock().await.get(&key) {
+            return Ok(e.clone());
+        }
+        let config = self
+            .accounts
+            .config(repo.registry_id.as_deref(), repo.region.as_deref())
+            .await?;
+        let ecr = Ecr::new(aws_sdk_ecr::Client::new(&config), self.download.clone());
+        self.clients.lock().await.insert(key, ecr.clone());
+        Ok(ecr)
+    }
+
+    /// How many clients were built (one per account and region seen).
+    pub async fn client_count(&self) -> usize {
+        self.clients.lock().await.len()
+    }
+}
+
+impl Registry for RoutedEcr {
+    async fn manifest(&self, repo: &RepoRef, digest: &Digest, max: u64) -> Result<Fetched, Error> {
+        self.ecr(repo).await?.manifest(repo, digest, max).await
+    }
+
+    async fn blob(&self, repo: &RepoRef, digest: &Digest, max: u64) -> Result<Vec<u8>, Error> {
+        self.ecr(repo).await?.blob(repo, digest, max).await
+    }
+
+    async fn repository_tags(&self, repo: &RepoRef) -> Result<Vec<(String, String)>, Error> {
+        self.ecr(repo).await?.repository_tags(repo).await
+    }
+
+    async fn put_tag(
+        &self,
+        repo: &RepoRef,
+        manifest: &[u8],
+        media_type: &str,
+        digest: &Digest,
+        tag: &str,
+    ) -> Result<TagOutcome, Error> {
+        self.ecr(repo)
+            .await?
+            .put_tag(repo, manifest, media_type, digest, tag)
+            .await
+    }
+}
