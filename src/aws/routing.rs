@@ -14,11 +14,14 @@ use crate::digest::Digest;
 use crate::error::Error;
 use crate::ports::{Fetched, Registry, RepoRef, TagOutcome};
 
+/// (account, region); `None`: the guard's own.
+type Where = (Option<String>, Option<String>);
+
 #[derive(Debug)]
 pub struct RoutedEcr {
     accounts: Arc<Accounts>,
     download: Download,
-    clients: Mutex<HashMap<(Option<String>, Option<String>), Ecr>>,
+    clients: Mutex<HashMap<Where, Ecr>>,
 }
 
 impl RoutedEcr {
