@@ -8,7 +8,7 @@ use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::body::SdkBody;
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
 use ecr_arch_guard::consumer::{self, ConsumerKind, MatchScope, Pushed};
-use ecr_arch_guard::discovery::{Discovery, DiscoveryConfig, Service};
+use ecr_arch_guard::discovery::{Discovery, DiscoveryConfig, Scope, Service};
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web:prod";
 
@@ -90,7 +90,7 @@ async fn app_runner_ecr_services_are_amd64_consumers_over_every_page() {
         &[Service::AppRunner],
         AwsDiscovery::from_clients(None, Some(client), None, None),
     );
-    let s = d.snapshot().await;
+    let s = d.snapshot(&Scope::default()).await;
     assert!(s.complete(), "{:?}", s.unknown);
     assert_eq!(list.num_calls(), 2, "both pages listed");
     assert_eq!(s.consumers.len(), 1, "ECR_PUBLIC sources are not ours");
@@ -132,7 +132,7 @@ async fn batch_latest_revisions_with_runtime_platform() {
         &[Service::Batch],
         AwsDiscovery::from_clients(None, None, None, Some(client)),
     );
-    let s = d.snapshot().await;
+    let s = d.snapshot(&Scope::default()).await;
     let mut got: Vec<String> = s
         .consumers
         .iter()
@@ -168,7 +168,7 @@ async fn lambda_image_functions_only_and_zip_functions_cost_nothing() {
         &[Service::Lambda],
         AwsDiscovery::from_clients(None, None, Some(client), None),
     );
-    let s = d.snapshot().await;
+    let s = d.snapshot(&Scope::default()).await;
     assert_eq!(get.num_calls(), 2, "one GetFunction per image function");
     let mut got: Vec<String> = s
         .consumers
@@ -198,7 +198,7 @@ async fn throttled_and_denied_services_are_unknown_not_empty() {
             None,
         ),
     );
-    let s = d.snapshot().await;
+    let s = d.snapshot(&Scope::default()).await;
     assert!(s.consumers.is_empty());
     assert!(!s.complete());
     let reasons: Vec<String> = s
@@ -288,7 +288,7 @@ async fn ecs_listing_costs_the_minimum_and_a_warm_snapshot_costs_nothing() {
         &[Service::Ecs],
         AwsDiscovery::from_clients(Some(client), None, None, None),
     );
-    let s = d.snapshot().await;
+    let s = d.snapshot(&Scope::default()).await;
     let calls = || {
         [
             clusters.num_calls(),
@@ -321,6 +321,6 @@ async fn ecs_listing_costs_the_minimum_and_a_warm_snapshot_costs_nothing() {
         Some("EC2, cpuArchitecture unset, X86_64 assumed")
     );
     // Warm, within the TTL: no call at all.
-    d.snapshot().await;
+    d.snapshot(&Scope::default()).await;
     assert_eq!(calls(), [1, 1, 2, 1, 2]);
 }

@@ -77,7 +77,12 @@ impl Local {
     }
 
     fn both(&self) -> AwsDiscovery {
-        AwsDiscovery::new(&self.config, &[Service::Ecs, Service::Lambda])
+        let accounts = std::sync::Arc::new(ecr_arch_guard::aws::accounts::Accounts::new(
+            self.config.clone(),
+            None,
+            None,
+        ));
+        AwsDiscovery::new(accounts, &[Service::Ecs, Service::Lambda])
     }
 
     async fn push_arm64(&self, tag: &str) -> EcrEvent {
