@@ -5,13 +5,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ecr_arch_guard::aws::{discovery_iam_actions, IAM_ACTIONS};
+use ecr_arch_guard::aws::{
+    discovery_iam_actions, IAM_ACTIONS, MEMBER_IAM_ACTIONS, ORGANISATION_IAM_ACTIONS,
+};
 use ecr_arch_guard::discovery::Service;
 use serde_norway::Value;
 
-fn template() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml");
+fn load(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
     serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn template() -> Value {
+    load("template.yaml")
+}
+
+fn member() -> Value {
+    load("deploy/member.yaml")
 }
 
 /// Actions whose IAM definition has no resource type: `Resource: "*"` is the only option.
@@ -29,6 +39,8 @@ struct Statement {
     condition: Option<String>,
     actions: Vec<String>,
     resources: Vec<Value>,
+    /// The statement's own IAM `Condition` block.
+    iam_condition: Value,
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -41,8 +53,24 @@ fn strings(v: &Value) -> Vec<String> {
 
 fn statements(t: &Value) -> Vec<Statement> {
     let policies = &t["Resources"]["GuardFunction"]["Properties"]["Policies"];
+    policy_statements(policies.as_sequence().unwrap().iter().collect())
+}
+
+fn member_statements(t: &Value) -> Vec<Statement> {
+    let policies = &t["Resources"]["ReaderRole"]["Properties"]["Policies"];
+    policy_statements(
+        policies
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| &p["PolicyDocument"])
+            .collect(),
+    )
+}
+
+fn policy_statements(policies: Vec<&Value>) -> Vec<Statement> {
     let mut out = Vec::new();
-    for policy in policies.as_sequence().unwrap() {
+    for policy in policies {
         for entry in policy["Statement"].as_sequence().unwrap() {
             let (condition, body) = match entry {
                 Value::Tagged(tagged) if tagged.tag == "If" => {
@@ -61,6 +89,7 @@ fn statements(t: &Value) -> Vec<Statement> {
                 condition,
                 actions: strings(&body["Action"]),
                 resources,
+                iam_condition: body["Condition"].clone(),
             });
         }
     }
@@ -103,9 +132,78 @@ fn iam_actions_granted_equal_the_actions_the_code_calls() {
             "{service} discovery actions, only under {condition}"
         );
     }
+    let org: BTreeSet<String> = ORGANISATION_IAM_ACTIONS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(actions_under(&all, Some("CentralMode")), org);
     assert!(all.iter().all(|s| s.condition.is_none()
         || s.condition.as_deref() == Some("TaggingEnabled")
+        || s.condition.as_deref() == Some("CentralMode")
         || s.condition.as_deref().unwrap().starts_with("Discover")));
+}
+
+#[test]
+fn member_role_grants_only_reads_to_the_central_guard_inside_the_organisation() {
+    let t = member();
+    let all = member_statements(&t);
+    let reads: BTreeSet<String> = MEMBER_IAM_ACTIONS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(actions_under(&all, None), reads);
+    assert_eq!(
+        actions_under(&all, Some("TaggingEnabled")),
+        BTreeSet::from(["ecr:PutImage".to_string()])
+    );
+    for (service, condition) in [
+        (Service::Ecs, "DiscoverEcsEnabled"),
+        (Service::AppRunner, "DiscoverAppRunnerEnabled"),
+        (Service::Lambda, "DiscoverLambdaEnabled"),
+        (Service::Batch, "DiscoverBatchEnabled"),
+    ] {
+        let expected: BTreeSet<String> = discovery_iam_actions(service)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(actions_under(&all, Some(condition)), expected, "{service}");
+    }
+    for s in &all {
+        if s.resources.iter().any(|r| r.as_str() == Some("*")) {
+            for a in &s.actions {
+                assert!(NO_RESOURCE_LEVEL.contains(&a.as_str()), "{a} on *");
+            }
+        }
+    }
+    let role = &t["Resources"]["ReaderRole"];
+    assert_eq!(
+        role["Condition"], "CreateRole",
+        "IAM is global: one region creates it"
+    );
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        format!("{:?}", trust["Principal"]["AWS"]).contains("GuardRoleArn"),
+        true
+    );
+    let conditions = format!("{:?}", trust["Condition"]);
+    assert!(conditions.contains("aws:PrincipalOrgID") && conditions.contains("sts:ExternalId"));
+    // Forwarding: the same pattern as the central rule, to the central bus.
+    let rule = &t["Resources"]["ForwardEcrPushes"]["Properties"];
+    assert_eq!(rule["EventPattern"]["source"][0], "aws.ecr");
+    assert_eq!(rule["EventPattern"]["detail"]["action-type"][0], "PUSH");
+    assert_eq!(rule["EventPattern"]["detail"]["result"][0], "SUCCESS");
+    assert!(format!("{:?}", rule["Targets"][0]["Arn"]).contains("CentralEventBusArn"));
+}
+
+#[test]
+fn central_bus_accepts_only_the_organisation() {
+    let t = template();
+    let policy = &t["Resources"]["CentralEventBusPolicy"];
+    assert_eq!(policy["Condition"], "CentralMode");
+    let st = &policy["Properties"]["Statement"];
+    assert_eq!(st["Action"], "events:PutEvents");
+    assert!(format!("{:?}", st["Condition"]["StringEquals"]).contains("aws:PrincipalOrgID"));
+    let rule = &t["Resources"]["CentralEcrPushRule"]["Properties"];
+    assert!(!rule["Targets"][0]["DeadLetterConfig"].is_null());
+    let env = &t["Resources"]["GuardFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(!env["HOME_ACCOUNT_ID"].is_null() && !env["MEMBER_ROLE_NAME"].is_null());
 }
 
 #[test]
@@ -125,6 +223,15 @@ fn wildcard_resources_only_where_iam_allows_nothing_narrower() {
             if let Value::Tagged(t) = r {
                 if t.tag == "Sub" {
                     let arn = t.value.as_str().unwrap();
+                    if arn.contains(":iam::*:role/") {
+                        // Member roles in accounts not known in advance: only inside the
+                        // organisation.
+                        assert!(
+                            format!("{:?}", s.iam_condition).contains("aws:ResourceOrgID"),
+                            "{arn} needs an organisation condition"
+                        );
+                        continue;
+                    }
                     assert!(
                         arn.contains("${AWS::Region}:${AWS::AccountId}:"),
                         "{arn} is scoped to this account and region"

@@ -36,6 +36,18 @@ pub const IAM_ACTIONS: [&str; 5] = [
     "sns:Publish",
 ];
 
+/// What the guard's role may add in central (organisation) mode: assuming the member role.
+pub const ORGANISATION_IAM_ACTIONS: [&str; 1] = ["sts:AssumeRole"];
+
+/// What the member role grants the central guard: the image reads (plus `ecr:PutImage` only
+/// with tagging, plus discovery's reads per service), never `sns:Publish` (alerts go out from
+/// the central account).
+pub const MEMBER_IAM_ACTIONS: [&str; 3] = [
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:ListTagsForResource",
+];
+
 /// The read-only actions discovery calls, per service. The SAM template grants each service's
 /// list only when discovery of that service is enabled (checked by a test).
 pub fn discovery_iam_actions(service: Service) -> &'static [&'static str] {
