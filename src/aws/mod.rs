@@ -26,6 +26,21 @@ use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
 use crate::error::Error;
 
+/// The HTTPS client every AWS SDK client uses: rustls with ring, the same TLS stack as the blob
+/// download (the SDK's default would add aws-lc, about 1.5 MB more binary).
+pub fn http_client() -> aws_sdk_ecr::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// The standard AWS configuration chain (environment, profiles, SSO, IMDS, container
+/// credentials, `AWS_ENDPOINT_URL`) with [`http_client`].
+pub fn config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client())
+}
+
 /// The ECR and SNS API actions the guard calls. The SAM template must grant exactly these
 /// (checked by a test).
 pub const IAM_ACTIONS: [&str; 5] = [

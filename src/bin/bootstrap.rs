@@ -24,7 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     ecr_arch_guard::logging::init();
     let settings = Settings::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let config = aws_config::load_from_env().await;
+    let config = ecr_arch_guard::aws::config_loader().load().await;
     let download = Download::new(settings.allow_http_downloads)?;
     // Each event's repository is read in its own account (the member role in organisation
     // mode) and region; clients are built on first use.

@@ -2,7 +2,7 @@
 //! (environment, profiles, SSO, `AWS_ENDPOINT_URL`), with `--region` and `--profile`.
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use clap::Args;
 
 use crate::aws::accounts::Accounts;
@@ -30,8 +30,8 @@ impl AwsArgs {
     /// The SDK configuration; `region` (from an image URI) wins over `--region`. Adaptive retry:
     /// throttling slows the client down instead of failing the scan.
     pub async fn config(&self, region: Option<&str>) -> SdkConfig {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(8));
+        let mut loader =
+            crate::aws::config_loader().retry_config(RetryConfig::adaptive().with_max_attempts(8));
         if let Some(p) = &self.profile {
             loader = loader.profile_name(p);
         }

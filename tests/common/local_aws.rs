@@ -624,7 +624,7 @@ fn serve_runtime(stream: &TcpStream, req: Request, state: &(Mutex<RuntimeState>,
 
 /// SDK clients pointed at the local endpoint.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    ecr_arch_guard::aws::config_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_sdk_ecr::config::Credentials::new(
