@@ -133,6 +133,13 @@ struct Item {
     image: ImageSummary,
 }
 
+/// An image judged, with the digests it refers to (an index's children).
+struct Judged {
+    item: Item,
+    row: Row,
+    children: Vec<Digest>,
+}
+
 /// Scans the registry. Errors listing the repositories fail the scan; errors on one repository
 /// or image become `error` rows and the scan goes on.
 pub async fn scan<C, R, N, D>(
@@ -207,18 +214,18 @@ where
     // Indexes first; then the single images that are not their children.
     let judged = judge_all(guard, opts, first, concurrency, progress).await?;
     let mut children: HashSet<(String, Digest)> = HashSet::new();
-    for (item, row) in &judged {
-        for child in children_of(guard, &item.image.digest) {
-            children.insert((item.repository.clone(), child));
+    for j in judged {
+        for child in j.children {
+            children.insert((j.item.repository.clone(), child));
         }
-        report.rows.push(row.clone());
+        report.rows.push(j.row);
     }
     let before = second.len();
     second.retain(|i| !children.contains(&(i.repository.clone(), i.image.digest.clone())));
     report.children_skipped = before - second.len();
     progress.set_total((indexes + second.len()) as u64);
     let judged = judge_all(guard, opts, second, concurrency, progress).await?;
-    report.rows.extend(judged.into_iter().map(|(_, r)| r));
+    report.rows.extend(judged.into_iter().map(|j| j.row));
 
     report.rows.sort_by(|a, b| {
         (a.rank(), &a.repository, &a.tags, &a.digest).cmp(&(
@@ -245,7 +252,7 @@ async fn judge_all<R, N, D>(
     items: Vec<Item>,
     concurrency: usize,
     progress: &dyn Progress,
-) -> Result<Vec<(Item, Row)>, Error>
+) -> Result<Vec<Judged>, Error>
 where
     R: Registry,
     N: Notify,
@@ -265,8 +272,15 @@ where
             Ok(v) => Row::from_verdict(&item.repository, &item.image, v),
             Err(e) => Row::error(&item.repository, Some(&item.image), &e),
         };
+        // Read the children now, while the index is in the guard's digest cache (a long scan
+        // may evict it later).
+        let children = children_of(guard, &item.image.digest);
         progress.done(&row);
-        Ok::<_, Error>((item, row))
+        Ok::<_, Error>(Judged {
+            item,
+            row,
+            children,
+        })
     }))
     .buffer_unordered(concurrency)
     .try_collect()
