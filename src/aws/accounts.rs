@@ -119,7 +119,7 @@ impl Accounts {
         }
         let cached = Refreshing::new(assume.build().await);
         if let Err(e) = cached.provide_credentials().await {
-            let text = chain(&e);
+            let text = super::error_chain(&e);
             return Err(if text.contains("Throttl") || text.contains("timed out") {
                 Error::Transient(format!("assuming {role}: {text}"))
             } else {
@@ -133,17 +133,6 @@ impl Accounts {
         providers.insert(account.to_string(), shared.clone());
         Ok(shared)
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// Credentials from `inner`, kept until shortly before they expire.

@@ -88,7 +88,10 @@ impl Download {
         let client = self.client()?;
         let fetch = async {
             let resp = client.get(uri).await.map_err(|e| {
-                Error::Transient(format!("blob download from {host} failed: {}", cause(&e)))
+                Error::Transient(format!(
+                    "blob download from {host} failed: {}",
+                    super::error_chain(&e)
+                ))
             })?;
             let status = resp.status();
             if !status.is_success() {
@@ -136,16 +139,4 @@ fn too_large(size: u64, limit: u64) -> Error {
         size,
         limit,
     }
-}
-
-/// The error's chain of causes, without the request (hyper errors never print the URL).
-fn cause(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

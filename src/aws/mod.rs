@@ -119,7 +119,7 @@ where
             let text = match se.err().message() {
                 Some(message) => format!("{operation}: {code}: {message}"),
                 // No metadata (a modelled error built in code): its Display names it.
-                None => format!("{operation}: {}", aws_smithy_error_chain(se.err())),
+                None => format!("{operation}: {}", error_chain(se.err())),
             };
             if NOT_FOUND_CODES.contains(&code) {
                 Error::NotFound(text)
@@ -130,11 +130,11 @@ where
             }
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            Error::Transient(format!("{operation}: {}", aws_smithy_error_chain(&err)))
+            Error::Transient(format!("{operation}: {}", error_chain(&err)))
         }
         _ => {
             // 5xx without a modelled error body, or anything else unexpected.
-            let text = format!("{operation}: {}", aws_smithy_error_chain(&err));
+            let text = format!("{operation}: {}", error_chain(&err));
             if err
                 .raw_response()
                 .is_some_and(|r| format!("{r:?}").contains("status: 5"))
@@ -147,7 +147,8 @@ where
     }
 }
 
-fn aws_smithy_error_chain(err: &dyn std::error::Error) -> String {
+/// An error and its sources, `: `-separated (no request, so never a presigned URL).
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
