@@ -85,6 +85,26 @@ impl ConsumerReport {
     }
 }
 
+/// What the detail says when `runtimePlatform.cpuArchitecture` is unset.
+pub const ARCHITECTURE_ASSUMED: &str = "cpuArchitecture unset, X86_64 assumed";
+
+/// The platform an ECS task definition's or Batch job definition's `runtimePlatform` asks for
+/// (`operatingSystemFamily`, `cpuArchitecture`), with the architecture in the service's own
+/// words and whether it was assumed: unset means X86_64 on Linux, as both services assume;
+/// any `WINDOWS_*` family is windows.
+pub fn runtime_platform(os_family: Option<&str>, cpu: Option<&str>) -> (Platform, String, bool) {
+    let arm = cpu.is_some_and(|a| a.eq_ignore_ascii_case("ARM64"));
+    let windows = os_family.is_some_and(|f| f.to_ascii_uppercase().starts_with("WINDOWS"));
+    let platform = Platform::from_parts(
+        if windows { "windows" } else { "linux" },
+        if arm { "arm64" } else { "amd64" },
+        None,
+    )
+    .expect("constant platform");
+    let label = cpu.map_or_else(|| "X86_64".to_string(), str::to_ascii_uppercase);
+    (platform, label, cpu.is_none())
+}
+
 /// Reports each consumer against the image's platforms.
 pub fn reports(consumers: &[Consumer], image_platforms: &[Platform]) -> Vec<ConsumerReport> {
     let mut out: Vec<ConsumerReport> = consumers
@@ -316,6 +336,23 @@ mod tests {
         let untagged = pushed(None, "sha256:aa");
         assert!(references(&uri("team/web@sha256:aa"), &untagged, scope));
         assert!(!references(&uri("team/web:latest"), &untagged, scope));
+    }
+
+    #[test]
+    fn runtime_platform_defaults_to_x86_64_linux() {
+        let show = |os, cpu| {
+            let (p, label, assumed) = runtime_platform(os, cpu);
+            format!("{p} {label} {assumed}")
+        };
+        assert_eq!(show(None, None), "linux/amd64 X86_64 true");
+        assert_eq!(
+            show(Some("LINUX"), Some("ARM64")),
+            "linux/arm64 ARM64 false"
+        );
+        assert_eq!(
+            show(Some("WINDOWS_SERVER_2022_CORE"), Some("X86_64")),
+            "windows/amd64 X86_64 false"
+        );
     }
 
     #[test]

@@ -7,9 +7,8 @@ use aws_sdk_batch::types::{JobDefinition, RuntimePlatform};
 use aws_sdk_batch::Client;
 
 use super::map_sdk_error;
-use crate::consumer::{Consumer, ConsumerKind};
+use crate::consumer::{self, Consumer, ConsumerKind};
 use crate::error::Error;
-use crate::platform::Platform;
 
 pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
     let all: Vec<JobDefinition> = client
@@ -61,14 +60,13 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
             .iter()
             .any(|p| p.as_str() == "FARGATE");
         for (image, rp) in images {
-            let arch = rp.and_then(|r| r.cpu_architecture());
-            let arm = arch.is_some_and(|a| a.eq_ignore_ascii_case("ARM64"));
-            let windows = rp
-                .and_then(|r| r.operating_system_family())
-                .is_some_and(|f| f.to_ascii_uppercase().starts_with("WINDOWS"));
+            let (platform, label, assumed) = consumer::runtime_platform(
+                rp.and_then(|r| r.operating_system_family()),
+                rp.and_then(|r| r.cpu_architecture()),
+            );
             let mut detail = vec![if fargate { "Fargate" } else { "EC2" }.to_string()];
-            if arch.is_none() {
-                detail.push("cpuArchitecture unset, X86_64 assumed".into());
+            if assumed {
+                detail.push(consumer::ARCHITECTURE_ASSUMED.into());
             }
             out.push(Consumer {
                 kind: ConsumerKind::BatchJobDefinition,
@@ -79,13 +77,8 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
                 ),
                 arn: jd.job_definition_arn().unwrap_or_default().to_string(),
                 image: image.to_string(),
-                platform: Platform::from_parts(
-                    if windows { "windows" } else { "linux" },
-                    if arm { "arm64" } else { "amd64" },
-                    None,
-                )
-                .expect("constant platform"),
-                architecture_label: if arm { "ARM64" } else { "X86_64" }.into(),
+                platform,
+                architecture_label: label,
                 detail: Some(detail.join(", ")),
             });
         }

@@ -4,14 +4,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use aws_sdk_ecs::types::{
-    Compatibility, CpuArchitecture, LaunchType, TaskDefinition, TaskDefinitionStatus,
-};
+use aws_sdk_ecs::types::{Compatibility, LaunchType, TaskDefinition, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
-use crate::consumer::{Consumer, ConsumerKind};
+use crate::consumer::{self, Consumer, ConsumerKind};
 use crate::error::Error;
 use crate::platform::Platform;
 
@@ -208,22 +206,15 @@ fn containers(
     launch: Option<&str>,
 ) -> Vec<(String, Platform, String, Option<String>)> {
     let rp = td.runtime_platform();
-    let arch = rp.and_then(|r| r.cpu_architecture());
-    let windows = rp
-        .and_then(|r| r.operating_system_family())
-        .is_some_and(|f| f.as_str().starts_with("WINDOWS"));
-    let (architecture, label) = match arch {
-        Some(CpuArchitecture::Arm64) => ("arm64", "ARM64".to_string()),
-        Some(CpuArchitecture::X8664) => ("amd64", "X86_64".to_string()),
-        Some(other) => ("amd64", other.as_str().to_string()),
-        None => ("amd64", "X86_64".to_string()),
-    };
+    let (platform, label, assumed) = consumer::runtime_platform(
+        rp.and_then(|r| r.operating_system_family())
+            .map(|f| f.as_str()),
+        rp.and_then(|r| r.cpu_architecture()).map(|a| a.as_str()),
+    );
     let mut detail: Vec<String> = launch.map(str::to_string).into_iter().collect();
-    if arch.is_none() {
-        detail.push("cpuArchitecture unset, X86_64 assumed".into());
+    if assumed {
+        detail.push(consumer::ARCHITECTURE_ASSUMED.into());
     }
-    let os = if windows { "windows" } else { "linux" };
-    let platform = Platform::from_parts(os, architecture, None).expect("constant platform");
     let detail = (!detail.is_empty()).then(|| detail.join(", "));
     td.container_definitions()
         .iter()
