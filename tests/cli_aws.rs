@@ -6,14 +6,10 @@ mod common;
 use std::process::{Command, Output};
 
 use common::fixture;
+use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST, INDEX};
 use common::local_aws::*;
 use serde_json::Value;
 
-const ARM_MANIFEST: &str = "oci-manifest-hello-world-arm64-platform-in-config-descriptor.json";
-const ARM_CONFIG: &str = "image-config-hello-world-arm64-no-variant.json";
-const AMD_MANIFEST: &str = "oci-manifest-hello-world-amd64-dockerhub.json";
-const AMD_CONFIG: &str = "image-config-hello-world-amd64-oci-dockerhub.json";
-const INDEX: &str = "oci-index-hello-world-dockerhub-attestations-windows.json";
 const SBOM: &str = "oci-artifact-manifest-sbom-with-subject-regclient.json";
 
 /// Moto with three repositories:

@@ -8,6 +8,7 @@ use aws_sdk_ecs::types::CpuArchitecture;
 use aws_sdk_lambda::types::Architecture;
 use aws_smithy_mocks::{mock, mock_client};
 use common::fixture;
+use common::images::{ARM_CONFIG, ARM_MANIFEST, INDEX};
 use common::local_aws::*;
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
 use ecr_arch_guard::aws::download::Download;
@@ -19,9 +20,6 @@ use ecr_arch_guard::handler::Guard;
 use ecr_arch_guard::settings::Settings;
 use serde_json::Value;
 
-const ARM_MANIFEST: &str = "oci-manifest-hello-world-arm64-platform-in-config-descriptor.json";
-const ARM_CONFIG: &str = "image-config-hello-world-arm64-no-variant.json";
-const INDEX: &str = "oci-index-hello-world-dockerhub-attestations-windows.json";
 const REPO: &str = "shop/web";
 
 struct Local {

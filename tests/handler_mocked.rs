@@ -21,6 +21,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::body::SdkBody;
 use common::fixture;
 use common::http::BlobServer;
+use common::images::{ARM_CONFIG, ARM_MANIFEST, INDEX};
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::sns::Sns;
@@ -33,9 +34,6 @@ use ecr_arch_guard::verdict::{Verdict, VerdictKind};
 use ecr_arch_guard::Error;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ecr-arch-guard-alerts";
-const ARM_MANIFEST: &str = "oci-manifest-hello-world-arm64-platform-in-config-descriptor.json";
-const ARM_CONFIG: &str = "image-config-hello-world-arm64-no-variant.json";
-const INDEX: &str = "oci-index-hello-world-dockerhub-attestations-windows.json";
 
 fn event(name: &str) -> EcrEvent {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::Region;
 use common::fixture;
+use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST};
 use common::local_aws::*;
 use ecr_arch_guard::aws::accounts::{Accounts, MemberRole};
 use ecr_arch_guard::aws::download::Download;
@@ -25,10 +26,6 @@ use ecr_arch_guard::settings::{Actions, Settings};
 use ecr_arch_guard::Error;
 use serde_json::Value;
 
-const ARM_MANIFEST: &str = "oci-manifest-hello-world-arm64-platform-in-config-descriptor.json";
-const ARM_CONFIG: &str = "image-config-hello-world-arm64-no-variant.json";
-const AMD_MANIFEST: &str = "oci-manifest-hello-world-amd64-dockerhub.json";
-const AMD_CONFIG: &str = "image-config-hello-world-amd64-oci-dockerhub.json";
 const MEMBER: &str = "222222222222";
 const ROLE: &str = "ecr-arch-guard-reader";
 
