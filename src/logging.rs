@@ -8,20 +8,23 @@
 
 use std::str::FromStr;
 
-use lambda_runtime::tracing::subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The filter for a requested level (`INFO`, `debug`, `TRACE`, …; unknown = INFO).
-pub fn filter(requested: Option<&str>) -> EnvFilter {
+pub fn filter(requested: Option<&str>) -> Targets {
     let level = requested
-        .and_then(|l| LevelFilter::from_str(l.trim()).ok())
+        .map(str::trim)
+        .filter(|l| !l.is_empty()) // `LevelFilter` reads "" as ERROR; an empty variable is unset
+        .and_then(|l| LevelFilter::from_str(l).ok())
         .unwrap_or(LevelFilter::INFO);
     let others = level.min(LevelFilter::DEBUG);
-    EnvFilter::builder()
-        .with_default_directive(others.into())
-        .parse_lossy(format!(
-            "ecr_arch_guard={level},bootstrap={level},lambda_runtime={}",
-            others
-        ))
+    Targets::new()
+        .with_default(others)
+        .with_target("ecr_arch_guard", level)
+        .with_target("bootstrap", level)
+        .with_target("lambda_runtime", others)
 }
 
 /// Installs the subscriber (once, at init).
@@ -30,14 +33,15 @@ pub fn init() {
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = lambda_runtime::tracing::subscriber::fmt()
+    let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()
-        .with_env_filter(filter(requested.as_deref()));
+        .with_ansi(false);
+    let registry = tracing_subscriber::registry().with(filter(requested.as_deref()));
     if json {
-        builder.json().init();
+        registry.with(layer.json()).init();
     } else {
-        builder.init();
+        registry.with(layer).init();
     }
 }
 
@@ -45,17 +49,38 @@ pub fn init() {
 mod tests {
     use super::*;
 
+    use tracing::Level;
+
     #[test]
     fn other_crates_never_go_past_debug() {
-        let f = filter(Some("TRACE")).to_string();
-        assert!(f.contains("ecr_arch_guard=trace"), "{f}");
-        assert!(f.contains("lambda_runtime=debug"), "{f}");
-        let f = filter(Some("warn")).to_string();
-        assert!(
-            f.contains("ecr_arch_guard=warn") && f.contains("lambda_runtime=warn"),
-            "{f}"
-        );
-        let f = filter(Some("nonsense")).to_string();
-        assert!(f.contains("ecr_arch_guard=info"), "{f}");
+        let f = filter(Some("TRACE"));
+        assert!(f.would_enable("ecr_arch_guard::aws::download", &Level::TRACE));
+        assert!(f.would_enable("bootstrap", &Level::TRACE));
+        for other in [
+            "aws_smithy_runtime::client",
+            "hyper_util",
+            "rustls",
+            "lambda_runtime",
+        ] {
+            assert!(!f.would_enable(other, &Level::TRACE), "{other} at TRACE");
+            assert!(f.would_enable(other, &Level::DEBUG), "{other} at DEBUG");
+        }
+    }
+
+    #[test]
+    fn the_requested_level_applies_to_everyone_below_debug() {
+        let f = filter(Some(" warn "));
+        assert!(f.would_enable("ecr_arch_guard", &Level::WARN));
+        assert!(!f.would_enable("ecr_arch_guard", &Level::INFO));
+        assert!(!f.would_enable("aws_config", &Level::INFO));
+    }
+
+    #[test]
+    fn an_unknown_level_means_info() {
+        for requested in [None, Some("nonsense"), Some("")] {
+            let f = filter(requested);
+            assert!(f.would_enable("ecr_arch_guard", &Level::INFO));
+            assert!(!f.would_enable("ecr_arch_guard", &Level::DEBUG));
+        }
     }
 }

@@ -304,6 +304,11 @@ async fn logs_never_hold_presigned_urls_or_credentials_at_any_level() {
             logs.contains("\"verdict\""),
             "{level}: the verdict is logged"
         );
+        assert_eq!(
+            logs.contains("\"level\":\"DEBUG\""),
+            level != "INFO",
+            "{level}: DEBUG lines appear exactly when asked for"
+        );
         for secret in [SECRET, TOKEN, "X-Amz-Signature", "local-presigned-secret"] {
             assert!(
                 !logs.contains(secret),
