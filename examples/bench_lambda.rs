@@ -5,24 +5,18 @@
 //!
 //! Usage: cargo run --release --example bench_lambda [-- path/to/bootstrap]
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
 #[path = "../tests/common/local_aws.rs"]
 mod local_aws;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use fixtures::images;
 use local_aws::*;
 
 const RUNS: usize = 20;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -97,35 +91,13 @@ async fn main() {
         .unwrap();
     let (topic, _queue) = topic_with_queue(&config, "alerts", "alerts").await;
 
-    gap.upload(
-        "grafana",
-        &fixture("image-config-hello-world-amd64-oci-dockerhub.json"),
-    );
-    let child = put_manifest(
+    let (child, index) = push_multi_platform(&ecr, &gap, "grafana", "multi").await;
+    let arm = push_image(
         &ecr,
+        &gap,
         "grafana",
-        &fixture("oci-manifest-hello-world-amd64-dockerhub.json"),
-        OCI_MANIFEST,
-        None,
-    )
-    .await;
-    let index = put_manifest(
-        &ecr,
-        "grafana",
-        &fixture("oci-index-hello-world-dockerhub-attestations-windows.json"),
-        OCI_INDEX,
-        Some("multi"),
-    )
-    .await;
-    gap.upload(
-        "grafana",
-        &fixture("image-config-hello-world-arm64-no-variant.json"),
-    );
-    let arm = put_manifest(
-        &ecr,
-        "grafana",
-        &fixture("oci-manifest-hello-world-arm64-platform-in-config-descriptor.json"),
-        OCI_MANIFEST,
+        images::ARM_MANIFEST,
+        images::ARM_CONFIG,
         Some("latest"),
     )
     .await;

@@ -5,17 +5,13 @@
 //! runs the real `bootstrap` on the events ECR would send (exactly as Lambda would, through a
 //! local Runtime API), and prints what the user sees. Everything is stopped at the end.
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
 #[path = "../tests/common/local_aws.rs"]
 mod local_aws;
 
+use fixtures::images;
 use local_aws::*;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 fn show(label: &str, outcome: Outcome) {
     match outcome {
@@ -39,7 +35,6 @@ async fn main() {
     let gap = GapFiller::start(&moto);
     let config = sdk_config(&gap.endpoint).await;
     let ecr = aws_sdk_ecr::Client::new(&config);
-    let sqs = aws_sdk_sqs::Client::new(&config);
     ecr.create_repository()
         .repository_name("grafana")
         .send()
@@ -59,26 +54,7 @@ async fn main() {
     );
 
     println!("\n== 1. CI pushes a proper multi-platform image (buildx: children untagged, then the index as grafana:multi)");
-    gap.upload(
-        "grafana",
-        &fixture("image-config-hello-world-amd64-oci-dockerhub.json"),
-    );
-    let child = put_manifest(
-        &ecr,
-        "grafana",
-        &fixture("oci-manifest-hello-world-amd64-dockerhub.json"),
-        OCI_MANIFEST,
-        None,
-    )
-    .await;
-    let index = put_manifest(
-        &ecr,
-        "grafana",
-        &fixture("oci-index-hello-world-dockerhub-attestations-windows.json"),
-        OCI_INDEX,
-        Some("multi"),
-    )
-    .await;
+    let (child, index) = push_multi_platform(&ecr, &gap, "grafana", "multi").await;
     show(
         "PUSH grafana@<amd64 child> (untagged)",
         guard.invoke(&push_event("grafana", &child, "", OCI_MANIFEST, OCI_CONFIG)),
@@ -91,15 +67,12 @@ async fn main() {
     );
 
     println!("\n== 2. Someone on an Apple Silicon Mac: docker pull grafana/grafana; docker tag; docker push …/grafana:latest");
-    gap.upload(
-        "grafana",
-        &fixture("image-config-hello-world-arm64-no-variant.json"),
-    );
-    let arm = put_manifest(
+    let arm = push_image(
         &ecr,
+        &gap,
         "grafana",
-        &fixture("oci-manifest-hello-world-arm64-platform-in-config-descriptor.json"),
-        OCI_MANIFEST,
+        images::ARM_MANIFEST,
+        images::ARM_CONFIG,
         Some("latest"),
     )
     .await;
@@ -125,17 +98,9 @@ async fn main() {
     );
 
     println!("\n== 3. What the platform team's queue received (SNS -> SQS)");
-    let msgs = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .expect("ReceiveMessage");
-    println!("   {} alert(s)", msgs.messages().len());
-    for m in msgs.messages() {
-        let envelope: serde_json::Value =
-            serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
+    let alerts = queued_alerts(&config, &queue).await;
+    println!("   {} alert(s)", alerts.len());
+    for envelope in alerts {
         println!("   Subject: {}", envelope["Subject"].as_str().unwrap_or(""));
         println!("   Attributes: {}", envelope["MessageAttributes"]);
         for line in envelope["Message"].as_str().unwrap_or("").lines() {
@@ -144,17 +109,7 @@ async fn main() {
     }
 
     println!("\n== 4. Tags in grafana now");
-    let images = ecr
-        .list_images()
-        .repository_name("grafana")
-        .send()
-        .await
-        .expect("ListImages");
-    let mut tags: Vec<&str> = images
-        .image_ids()
-        .iter()
-        .filter_map(|i| i.image_tag())
-        .collect();
+    let mut tags = image_tags(&ecr, "grafana").await;
     tags.sort();
     println!("   {}", tags.join(", "));
 

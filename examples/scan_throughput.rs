@@ -4,6 +4,8 @@
 //! the runs in images/s. Moto is a single Python process, so absolute figures are moto's; the
 //! ratio between the levels is what this measures.
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
 #[path = "../tests/common/local_aws.rs"]
 mod local_aws;
 

@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Output};
 
 use common::fixture;
-use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST, INDEX};
+use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST};
 use common::local_aws::*;
 use serde_json::Value;
 
@@ -39,23 +39,7 @@ impl World {
                 .await
                 .unwrap();
         }
-        gap.upload("hello-world", &fixture(AMD_CONFIG));
-        put_manifest(
-            &ecr,
-            "hello-world",
-            &fixture(AMD_MANIFEST),
-            OCI_MANIFEST,
-            None,
-        )
-        .await;
-        let index_digest = put_manifest(
-            &ecr,
-            "hello-world",
-            &fixture(INDEX),
-            OCI_INDEX,
-            Some("latest"),
-        )
-        .await;
+        let (_, index_digest) = push_multi_platform(&ecr, &gap, "hello-world", "latest").await;
 
         gap.upload("grafana", &fixture(ARM_CONFIG));
         gap.upload("grafana", &fixture(AMD_CONFIG));
@@ -70,29 +54,8 @@ impl World {
         put_manifest(&ecr, "grafana", &fixture(SBOM), OCI_MANIFEST, Some("sbom")).await;
         put_manifest(&ecr, "grafana", &fixture(AMD_MANIFEST), OCI_MANIFEST, None).await;
 
-        gap.upload("team/api", &fixture(ARM_CONFIG));
-        put_manifest(
-            &ecr,
-            "team/api",
-            &fixture(ARM_MANIFEST),
-            OCI_MANIFEST,
-            Some("v1"),
-        )
-        .await;
-        ecr.tag_resource()
-            .resource_arn(format!(
-                "arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/api"
-            ))
-            .tags(
-                aws_sdk_ecr::types::Tag::builder()
-                    .key("ecr-arch-guard:platforms")
-                    .value("linux/arm64")
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        push_image(&ecr, &gap, "team/api", ARM_MANIFEST, ARM_CONFIG, Some("v1")).await;
+        require_platforms(&ecr, "team/api", "linux/arm64").await;
         World {
             gap,
             _moto: moto,
@@ -309,7 +272,6 @@ async fn event_runs_the_handler_and_dry_run_takes_no_action() {
     std::fs::write(&file, event.to_string()).unwrap();
     let file = file.to_str().unwrap();
     let ecr = aws_sdk_ecr::Client::new(&w.config);
-    let sqs = aws_sdk_sqs::Client::new(&w.config);
     let env = [
         ("ALERT_TOPIC_ARN", topic.as_str()),
         ("ACTIONS", "alert,tag"),
@@ -325,26 +287,16 @@ async fn event_runs_the_handler_and_dry_run_takes_no_action() {
         .map(|a| a["status"].as_str().unwrap())
         .collect();
     assert_eq!(actions, vec!["would-tag", "would-send"]);
-    let images = ecr
-        .list_images()
-        .repository_name("grafana")
-        .send()
-        .await
-        .unwrap();
     assert!(
-        !images
-            .image_ids()
-            .iter()
-            .any(|i| i.image_tag() == Some("latest-arm64-only")),
+        !image_tags(&ecr, "grafana")
+            .await
+            .contains(&"latest-arm64-only".to_string()),
         "dry run added no tag"
     );
-    let msgs = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .send()
-        .await
-        .unwrap();
-    assert!(msgs.messages().is_empty(), "dry run sent no alert");
+    assert!(
+        queued_alerts(&w.config, &queue).await.is_empty(),
+        "dry run sent no alert"
+    );
 
     // Without --dry-run: exactly what the Lambda does.
     let o = w.cli(&["event", file, "--format", "text"], &env);
@@ -354,13 +306,7 @@ async fn event_runs_the_handler_and_dry_run_takes_no_action() {
         "{}",
         stdout(&o)
     );
-    let msgs = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(msgs.messages().len(), 1);
+    assert_eq!(queued_alerts(&w.config, &queue).await.len(), 1);
 
     let o = w.cli(&["event", "/nonexistent.json"], &env);
     assert_eq!(code(&o), 2);

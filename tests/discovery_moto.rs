@@ -84,12 +84,12 @@ impl Local {
     }
 
     async fn push_arm64(&self, tag: &str) -> EcrEvent {
-        self.gap.upload(REPO, &fixture(ARM_CONFIG));
-        let digest = put_manifest(
+        let digest = push_image(
             &self.ecr,
+            &self.gap,
             REPO,
-            &fixture(ARM_MANIFEST),
-            OCI_MANIFEST,
+            ARM_MANIFEST,
+            ARM_CONFIG,
             Some(tag),
         )
         .await;
@@ -331,15 +331,9 @@ async fn bootstrap_with_discover_names_the_consumer_in_the_alert() {
     };
     assert_eq!(v["verdict"], "mismatch", "{v:#}");
     assert_eq!(v["required_from"], "consumers");
-    let sqs = aws_sdk_sqs::Client::new(&local.config);
-    let msgs = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .send()
-        .await
-        .unwrap();
-    let body: Value = serde_json::from_str(msgs.messages()[0].body().unwrap()).unwrap();
-    let text = body["Message"].as_str().unwrap();
+    let alerts = queued_alerts(&local.config, &queue).await;
+    assert_eq!(alerts.len(), 1, "one alert");
+    let text = alerts[0]["Message"].as_str().unwrap();
     assert!(
         text.contains("ECS service prod/web (X86_64, Fargate): will fail with exec format error"),
         "{text}"

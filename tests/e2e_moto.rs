@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::fixture;
-use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST, INDEX};
+use common::images::{ARM_CONFIG, ARM_MANIFEST};
 use common::local_aws::*;
 use serde_json::Value;
 
@@ -14,7 +13,7 @@ struct Local {
     gap: GapFiller,
     moto: Moto,
     ecr: aws_sdk_ecr::Client,
-    sqs: aws_sdk_sqs::Client,
+    config: aws_config::SdkConfig,
     topic_arn: String,
     queue_url: String,
 }
@@ -25,7 +24,6 @@ impl Local {
         let gap = GapFiller::start(&moto);
         let config = sdk_config(&gap.endpoint).await;
         let ecr = aws_sdk_ecr::Client::new(&config);
-        let sqs = aws_sdk_sqs::Client::new(&config);
         ecr.create_repository()
             .repository_name(repository)
             .send()
@@ -37,7 +35,7 @@ impl Local {
             gap,
             moto,
             ecr,
-            sqs,
+            config,
             topic_arn,
             queue_url,
         }
@@ -60,12 +58,12 @@ impl Local {
         config: &str,
         tag: &str,
     ) -> Value {
-        self.gap.upload(repository, &fixture(config));
-        let digest = put_manifest(
+        let digest = push_image(
             &self.ecr,
+            &self.gap,
             repository,
-            &fixture(manifest),
-            OCI_MANIFEST,
+            manifest,
+            config,
             Some(tag),
         )
         .await;
@@ -74,32 +72,11 @@ impl Local {
 
     /// Alerts as an SQS subscriber receives them (SNS envelope).
     async fn alerts(&self) -> Vec<Value> {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-            .collect()
+        queued_alerts(&self.config, &self.queue_url).await
     }
 
     async fn tags_of(&self, repository: &str) -> Vec<String> {
-        let out = self
-            .ecr
-            .list_images()
-            .repository_name(repository)
-            .send()
-            .await
-            .unwrap();
-        out.image_ids()
-            .iter()
-            .filter_map(|i| i.image_tag().map(str::to_string))
-            .collect()
+        image_tags(&self.ecr, repository).await
     }
 }
 
@@ -166,23 +143,7 @@ async fn buildx_multi_platform_push_fits_without_alert_or_tag() {
     let local = Local::start("hello-world").await;
     let mut guard = local.guard(&[]);
     // buildx pushes the children untagged, then the index under the tag.
-    local.gap.upload("hello-world", &fixture(AMD_CONFIG));
-    let child = put_manifest(
-        &local.ecr,
-        "hello-world",
-        &fixture(AMD_MANIFEST),
-        OCI_MANIFEST,
-        None,
-    )
-    .await;
-    let index = put_manifest(
-        &local.ecr,
-        "hello-world",
-        &fixture(INDEX),
-        OCI_INDEX,
-        Some("latest"),
-    )
-    .await;
+    let (child, index) = push_multi_platform(&local.ecr, &local.gap, "hello-world", "latest").await;
 
     let v = response(guard.invoke(&push_event(
         "hello-world",
@@ -234,21 +195,7 @@ async fn delete_and_failure_events_are_skipped_and_send_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repository_tag_for_arm64_makes_the_arm64_image_fit() {
     let local = Local::start("edge-agent").await;
-    let arn = format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/edge-agent");
-    local
-        .ecr
-        .tag_resource()
-        .resource_arn(arn)
-        .tags(
-            aws_sdk_ecr::types::Tag::builder()
-                .key("ecr-arch-guard:platforms")
-                .value("linux/arm64")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    require_platforms(&local.ecr, "edge-agent", "linux/arm64").await;
     let mut guard = local.guard(&[]);
     let event = local
         .push_single("edge-agent", ARM_MANIFEST, ARM_CONFIG, "v1")

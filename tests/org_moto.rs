@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::Region;
-use common::fixture;
 use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST};
 use common::local_aws::*;
 use ecr_arch_guard::aws::accounts::{Accounts, MemberRole};
@@ -79,9 +78,7 @@ impl Org {
     ) -> EcrEvent {
         let ecr = aws_sdk_ecr::Client::new(&self.as_account(account, region).await);
         let _ = ecr.create_repository().repository_name(repo).send().await;
-        self.gap.upload(repo, &fixture(config));
-        let digest =
-            put_manifest(&ecr, repo, &fixture(manifest), OCI_MANIFEST, Some("latest")).await;
+        let digest = push_image(&ecr, &self.gap, repo, manifest, config, Some("latest")).await;
         let mut e = push_event(repo, &digest, "latest", OCI_MANIFEST, OCI_CONFIG);
         e["account"] = account.into();
         e["region"] = region.into();
@@ -116,18 +113,7 @@ impl Org {
     }
 
     async fn alerts(&self) -> Vec<Value> {
-        let sqs = aws_sdk_sqs::Client::new(&self.central);
-        let out = sqs
-            .receive_message()
-            .queue_url(&self.queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-            .collect()
+        queued_alerts(&self.central, &self.queue).await
     }
 }
 

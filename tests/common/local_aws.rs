@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest as _;
 
+// The includer (tests/common/mod.rs, or an example's crate root) declares `fixtures` beside us.
+use super::fixtures::{fixture, images};
+
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -682,6 +685,100 @@ pub async fn put_manifest(
         .await
         .expect("PutImage");
     digest
+}
+
+/// Pushes one image as `docker push` does: its config blob (`config`, a fixture name), then
+/// the manifest (`manifest`, a fixture name) under `tag`. Returns the manifest's digest.
+pub async fn push_image(
+    ecr: &aws_sdk_ecr::Client,
+    gap: &GapFiller,
+    repository: &str,
+    manifest: &str,
+    config: &str,
+    tag: Option<&str>,
+) -> String {
+    gap.upload(repository, &fixture(config));
+    put_manifest(ecr, repository, &fixture(manifest), OCI_MANIFEST, tag).await
+}
+
+/// Pushes hello-world as `docker buildx build --platform … --push` does: the amd64 child
+/// untagged (config blob first), then the index (amd64, arm64, windows, attestations) under
+/// `tag`. Returns (child digest, index digest).
+pub async fn push_multi_platform(
+    ecr: &aws_sdk_ecr::Client,
+    gap: &GapFiller,
+    repository: &str,
+    tag: &str,
+) -> (String, String) {
+    let child = push_image(
+        ecr,
+        gap,
+        repository,
+        images::AMD_MANIFEST,
+        images::AMD_CONFIG,
+        None,
+    )
+    .await;
+    let index = put_manifest(
+        ecr,
+        repository,
+        &fixture(images::INDEX),
+        OCI_INDEX,
+        Some(tag),
+    )
+    .await;
+    (child, index)
+}
+
+/// Sets a repository's `ecr-arch-guard:platforms` tag: what its images must run on.
+pub async fn require_platforms(ecr: &aws_sdk_ecr::Client, repository: &str, platforms: &str) {
+    ecr.tag_resource()
+        .resource_arn(format!(
+            "arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repository}"
+        ))
+        .tags(
+            aws_sdk_ecr::types::Tag::builder()
+                .key("ecr-arch-guard:platforms")
+                .value(platforms)
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("TagResource");
+}
+
+/// The image tags in a repository.
+pub async fn image_tags(ecr: &aws_sdk_ecr::Client, repository: &str) -> Vec<String> {
+    let out = ecr
+        .list_images()
+        .repository_name(repository)
+        .send()
+        .await
+        .expect("ListImages");
+    out.image_ids()
+        .iter()
+        .filter_map(|i| i.image_tag().map(str::to_string))
+        .collect()
+}
+
+/// The alerts waiting in a queue subscribed to the topic (up to 10, received once), as the SNS
+/// envelopes an SQS subscriber gets.
+pub async fn queued_alerts(
+    config: &aws_config::SdkConfig,
+    queue_url: &str,
+) -> Vec<serde_json::Value> {
+    let out = aws_sdk_sqs::Client::new(config)
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    out.messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope"))
+        .collect()
 }
 
 /// An SNS topic with an SQS queue subscribed to it (the subscriber tests and the demo read).
