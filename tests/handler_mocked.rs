@@ -392,17 +392,11 @@ async fn tag_action_puts_the_marker_on_the_same_digest_and_redelivery_does_not_t
     assert_eq!(r.counts(), [1, 1, 1, 1, 1]);
 }
 
-#[tokio::test]
-async fn image_already_exists_means_already_tagged() {
+/// The arm64-only push with alert and tag, PutImage answering `put_error`.
+async fn arm64_push_where_put_image_fails(put_error: fn() -> PutImageError) -> (Verdict, World) {
     let w = World::new();
     let r = Rules::of(&w);
-    let put = mock!(aws_sdk_ecr::Client::put_image).then_error(|| {
-        PutImageError::ImageAlreadyExistsException(
-            ImageAlreadyExistsException::builder()
-                .message("exists")
-                .build(),
-        )
-    });
+    let put = mock!(aws_sdk_ecr::Client::put_image).then_error(put_error);
     let g = guard_with(
         settings(alert_and_tag()),
         &[&r.bgi, &r.url, &r.tags, &put],
@@ -412,30 +406,38 @@ async fn image_already_exists_means_already_tagged() {
         .handle(&event("push-arm64-only-tagged.json"))
         .await
         .unwrap();
+    assert_eq!(
+        r.publish.num_calls(),
+        1,
+        "the alert goes out whatever the tag did"
+    );
+    (v, w)
+}
+
+#[tokio::test]
+async fn image_already_exists_means_already_tagged() {
+    let (v, _) = arm64_push_where_put_image_fails(|| {
+        PutImageError::ImageAlreadyExistsException(
+            ImageAlreadyExistsException::builder()
+                .message("exists")
+                .build(),
+        )
+    })
+    .await;
     assert_eq!(v.actions[0].status, "already-tagged");
     assert_eq!(v.actions[1].status, "sent");
 }
 
 #[tokio::test]
 async fn tag_failure_on_an_immutable_repository_is_reported_and_the_alert_still_goes_out() {
-    let w = World::new();
-    let r = Rules::of(&w);
-    let put = mock!(aws_sdk_ecr::Client::put_image).then_error(|| {
+    let (v, w) = arm64_push_where_put_image_fails(|| {
         PutImageError::ImageTagAlreadyExistsException(
             ImageTagAlreadyExistsException::builder()
                 .message("immutable")
                 .build(),
         )
-    });
-    let g = guard_with(
-        settings(alert_and_tag()),
-        &[&r.bgi, &r.url, &r.tags, &put],
-        &[&r.publish],
-    );
-    let v = g
-        .handle(&event("push-arm64-only-tagged.json"))
-        .await
-        .unwrap();
+    })
+    .await;
     assert_eq!(v.verdict, VerdictKind::Mismatch);
     assert_eq!(v.actions[0].action, "tag");
     assert_eq!(v.actions[0].status, "failed");
@@ -445,7 +447,6 @@ async fn tag_failure_on_an_immutable_repository_is_reported_and_the_alert_still_
         .unwrap()
         .contains("immutable"));
     assert_eq!(v.actions[1].status, "sent");
-    assert_eq!(r.publish.num_calls(), 1);
     assert!(w.published.lock().unwrap()[0]
         .message
         .contains("Marker tag: failed"));
