@@ -35,7 +35,7 @@ impl Digest {
 
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
-        Digest(format!("sha256:{:x}", Sha256::digest(bytes)))
+        Digest(format!("sha256:{}", hex::encode(Sha256::digest(bytes))))
     }
 
     /// Checks that `bytes` hash to this digest.

@@ -45,7 +45,7 @@ fn free_port() -> u16 {
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }
 
 /// A running `moto_server`, killed on drop.
