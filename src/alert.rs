@@ -14,8 +14,28 @@ pub const MAX_SUBJECT: usize = 99;
 pub struct Alert {
     pub subject: String,
     pub message: String,
-    /// `verdict`, `repository`, `architectures` (String attributes).
-    pub attributes: Vec<(String, String)>,
+    /// `verdict`, `repository`, `architectures`, `account`, `region`.
+    pub attributes: Vec<(String, AttributeValue)>,
+}
+
+/// A message attribute's value, as SNS subscription filter policies see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttributeValue {
+    /// An SNS `String`.
+    Text(String),
+    /// An SNS `String.Array`: a filter policy value matches when it equals any element, so
+    /// `{"architectures": ["arm64"]}` catches an image whose architectures are `arm` and `arm64`.
+    List(Vec<String>),
+}
+
+impl AttributeValue {
+    /// Nothing to send (SNS refuses empty attribute values).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            AttributeValue::Text(s) => s.is_empty(),
+            AttributeValue::List(l) => l.is_empty(),
+        }
+    }
 }
 
 /// Where the image lives, for naming it in commands.
@@ -127,19 +147,28 @@ pub fn compose(verdict: &Verdict, image: &ImageName) -> Alert {
     Alert {
         subject,
         message: m,
-        attributes: attributes(image, verdict.verdict.to_string(), archs),
+        attributes: attributes(
+            image,
+            verdict.verdict.to_string(),
+            verdict.architecture_list(),
+        ),
     }
 }
 
-/// `verdict`, `repository`, `architectures`, `account`, `region`: what subscription filter
-/// policies route on (e.g. one queue per team's accounts). Empty values are not sent.
-fn attributes(image: &ImageName, verdict: String, archs: String) -> Vec<(String, String)> {
+/// `verdict`, `repository`, `architectures` (a list), `account`, `region`: what subscription
+/// filter policies route on (e.g. one queue per team's accounts). Empty values are not sent.
+fn attributes(
+    image: &ImageName,
+    verdict: String,
+    archs: Vec<String>,
+) -> Vec<(String, AttributeValue)> {
+    let text = |s: Option<&String>| AttributeValue::Text(s.cloned().unwrap_or_default());
     vec![
-        ("verdict".into(), verdict),
-        ("repository".into(), image.repository.clone()),
-        ("architectures".into(), archs),
-        ("account".into(), image.account.clone().unwrap_or_default()),
-        ("region".into(), image.region.clone().unwrap_or_default()),
+        ("verdict".into(), AttributeValue::Text(verdict)),
+        ("repository".into(), text(Some(&image.repository))),
+        ("architectures".into(), AttributeValue::List(archs)),
+        ("account".into(), text(image.account.as_ref())),
+        ("region".into(), text(image.region.as_ref())),
     ]
 }
 
@@ -174,7 +203,7 @@ pub fn unreadable(image: &ImageName, reason: &str) -> Alert {
             "ecr-arch-guard cannot read account {account} ({region})"
         )),
         message: m,
-        attributes: attributes(image, "unreadable".into(), String::new()),
+        attributes: attributes(image, "unreadable".into(), Vec::new()),
     }
 }
 

@@ -115,7 +115,10 @@ async fn mac_pulled_arm64_image_alerts_once_and_is_tagged() {
     assert!(body.contains("123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:latest"));
     assert!(body.contains("linux/arm64") && body.contains("exec format error"));
     assert_eq!(a["MessageAttributes"]["verdict"]["Value"], "mismatch");
-    assert_eq!(a["MessageAttributes"]["architectures"]["Value"], "arm64");
+    assert_eq!(
+        a["MessageAttributes"]["architectures"]["Value"],
+        r#"["arm64"]"#
+    );
 
     let tags = local.tags_of("grafana").await;
     assert!(tags.contains(&"latest-arm64-only".to_string()), "{tags:?}");
@@ -190,6 +193,48 @@ async fn delete_and_failure_events_are_skipped_and_send_nothing() {
     }
     assert!(local.alerts().await.is_empty());
     assert_eq!(local.tags_of("grafana").await, vec!["latest".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_filter_policies_route_alerts_by_architecture_and_verdict() {
+    let local = Local::start("grafana").await;
+    let subscribe = |queue: &'static str, policy: &'static str| {
+        subscribe_queue(&local.config, &local.topic_arn, queue, Some(policy))
+    };
+    let arm_team = subscribe("arm-team", r#"{"architectures": ["arm64"]}"#).await;
+    let s390x_team = subscribe("s390x-team", r#"{"architectures": ["s390x"]}"#).await;
+    let mismatches = subscribe(
+        "mismatches",
+        r#"{"verdict": ["mismatch"], "repository": ["grafana"]}"#,
+    )
+    .await;
+    let mut guard = local.guard(&[]);
+    let event = local
+        .push_single("grafana", ARM_MANIFEST, ARM_CONFIG, "latest")
+        .await;
+    assert_eq!(response(guard.invoke(&event))["verdict"], "mismatch");
+
+    let arm = queued_alerts(&local.config, &arm_team).await;
+    assert_eq!(
+        arm.len(),
+        1,
+        "the arm64 filter matches the String.Array attribute"
+    );
+    assert_eq!(
+        arm[0]["MessageAttributes"]["architectures"]["Type"],
+        "String.Array"
+    );
+    assert_eq!(
+        arm[0]["MessageAttributes"]["architectures"]["Value"],
+        r#"["arm64"]"#
+    );
+    assert!(queued_alerts(&local.config, &s390x_team).await.is_empty());
+    assert_eq!(queued_alerts(&local.config, &mismatches).await.len(), 1);
+    assert_eq!(
+        local.alerts().await.len(),
+        1,
+        "the unfiltered queue gets it too"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

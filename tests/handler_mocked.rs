@@ -50,7 +50,15 @@ fn event_json(v: serde_json::Value) -> EcrEvent {
 struct Published {
     subject: String,
     message: String,
-    attributes: HashMap<String, String>,
+    /// name -> (SNS data type, value)
+    attributes: HashMap<String, (String, String)>,
+}
+
+impl Published {
+    fn attribute(&self, name: &str) -> (&str, &str) {
+        let (t, v) = &self.attributes[name];
+        (t.as_str(), v.as_str())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -211,7 +219,8 @@ impl World {
                     .map(|m| {
                         m.iter()
                             .map(|(k, v)| {
-                                (k.clone(), v.string_value().unwrap_or_default().to_string())
+                                let value = v.string_value().unwrap_or_default().to_string();
+                                (k.clone(), (v.data_type().to_string(), value))
                             })
                             .collect()
                     })
@@ -335,9 +344,12 @@ async fn arm64_only_tagged_push_alerts_once_with_the_fix_and_minimum_calls() {
         !alert.message.contains("X-Amz-Signature"),
         "never leak the presigned URL"
     );
-    assert_eq!(alert.attributes["verdict"], "mismatch");
-    assert_eq!(alert.attributes["repository"], "grafana");
-    assert_eq!(alert.attributes["architectures"], "arm64");
+    assert_eq!(alert.attribute("verdict"), ("String", "mismatch"));
+    assert_eq!(alert.attribute("repository"), ("String", "grafana"));
+    assert_eq!(
+        alert.attribute("architectures"),
+        ("String.Array", r#"["arm64"]"#)
+    );
     assert_eq!(v.actions.len(), 1);
     assert_eq!(v.actions[0].status, "sent");
 }
@@ -354,6 +366,29 @@ async fn multi_platform_index_push_fits_with_one_manifest_read_and_no_alert() {
     assert_eq!(v.verdict, VerdictKind::Fits, "{v:?}");
     assert_eq!(r.counts(), [1, 0, 1, 0, 0]);
     assert_eq!(w.blobs.count(), 0);
+}
+
+#[tokio::test]
+async fn a_multi_platform_mismatch_lists_every_architecture_for_filter_policies() {
+    let w = World::new();
+    let r = Rules::of(&w);
+    let mut s = settings(alert_only());
+    s.required = ecr_arch_guard::platform::parse_list("linux/loong64").unwrap();
+    let g = guard(s, &r);
+    let v = g
+        .handle(&event("push-multi-platform-index.json"))
+        .await
+        .unwrap();
+    assert_eq!(v.verdict, VerdictKind::Mismatch, "{v:?}");
+    let alert = w.published.lock().unwrap()[0].clone();
+    let (data_type, value) = alert.attribute("architectures");
+    assert_eq!(data_type, "String.Array");
+    let archs: Vec<String> = serde_json::from_str(value).unwrap();
+    // One element per architecture, sorted, so `{"architectures": ["arm64"]}` matches it.
+    assert_eq!(
+        archs,
+        ["386", "amd64", "arm", "arm64", "mips64le", "ppc64le", "riscv64", "s390x"]
+    );
 }
 
 #[tokio::test]

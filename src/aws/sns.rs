@@ -2,7 +2,7 @@
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::alert::Alert;
+use crate::alert::{Alert, AttributeValue};
 use crate::error::Error;
 use crate::ports::Notify;
 
@@ -30,8 +30,13 @@ impl Notify for Sns {
             .subject(&alert.subject)
             .message(&alert.message);
         for (name, value) in alert.attributes.iter().filter(|(_, v)| !v.is_empty()) {
+            let (data_type, value) = match value {
+                AttributeValue::Text(s) => ("String", s.clone()),
+                // SNS takes a String.Array as its JSON text.
+                AttributeValue::List(l) => ("String.Array", serde_json::json!(l).to_string()),
+            };
             let attr = MessageAttributeValue::builder()
-                .data_type("String")
+                .data_type(data_type)
                 .string_value(value)
                 .build()
                 .map_err(|e| Error::Permanent(format!("SNS message attribute {name}: {e}")))?;

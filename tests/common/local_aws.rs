@@ -788,9 +788,7 @@ pub async fn topic_with_queue(
     topic: &str,
     queue: &str,
 ) -> (String, String) {
-    let sns = aws_sdk_sns::Client::new(config);
-    let sqs = aws_sdk_sqs::Client::new(config);
-    let topic_arn = sns
+    let topic_arn = aws_sdk_sns::Client::new(config)
         .create_topic()
         .name(topic)
         .send()
@@ -798,6 +796,19 @@ pub async fn topic_with_queue(
         .expect("CreateTopic")
         .topic_arn
         .unwrap();
+    let queue_url = subscribe_queue(config, &topic_arn, queue, None).await;
+    (topic_arn, queue_url)
+}
+
+/// A new SQS queue subscribed to the topic, with a subscription filter policy (on message
+/// attributes) if given. Returns the queue URL.
+pub async fn subscribe_queue(
+    config: &aws_config::SdkConfig,
+    topic_arn: &str,
+    queue: &str,
+    filter_policy: Option<&str>,
+) -> String {
+    let sqs = aws_sdk_sqs::Client::new(config);
     let queue_url = sqs
         .create_queue()
         .queue_name(queue)
@@ -819,14 +830,16 @@ pub async fn topic_with_queue(
                 .cloned()
         })
         .expect("queue ARN");
-    sns.subscribe()
-        .topic_arn(&topic_arn)
+    let mut subscribe = aws_sdk_sns::Client::new(config)
+        .subscribe()
+        .topic_arn(topic_arn)
         .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .expect("Subscribe");
-    (topic_arn, queue_url)
+        .endpoint(queue_arn);
+    if let Some(policy) = filter_policy {
+        subscribe = subscribe.attributes("FilterPolicy", policy);
+    }
+    subscribe.send().await.expect("Subscribe");
+    queue_url
 }
 
 /// An IAM role in moto (Lambda's CreateFunction requires one that exists). IAM is called with a
