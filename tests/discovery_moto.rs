@@ -11,6 +11,7 @@ use common::fixture;
 use common::images::{ARM_CONFIG, ARM_MANIFEST, INDEX};
 use common::local_aws::*;
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
+use ecr_arch_guard::aws::discovery_iam_actions;
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::sns::Sns;
@@ -325,10 +326,20 @@ async fn bootstrap_with_discover_names_the_consumer_in_the_alert() {
         ],
     );
     let event = serde_json::to_value(local.push_arm64("latest").await).unwrap();
+    local.gap.take_calls(); // the harness's own setup calls
     let v = match guard.invoke(&event) {
         Outcome::Response(v) => v,
         Outcome::Error(e) => panic!("{e}"),
     };
+    // Every call is granted by the template with DiscoverEcs and DiscoverLambda on.
+    let mut granted = ecr_arch_guard::aws::IAM_ACTIONS.to_vec();
+    granted.extend(discovery_iam_actions(Service::Ecs));
+    granted.extend(discovery_iam_actions(Service::Lambda));
+    let calls = local.gap.take_calls();
+    assert_only_granted(&calls, &granted);
+    for listing in ["ecs:ListClusters", "lambda:ListFunctions"] {
+        assert!(calls.iter().any(|c| c == listing), "{listing}: {calls:?}");
+    }
     assert_eq!(v["verdict"], "mismatch", "{v:#}");
     assert_eq!(v["required_from"], "consumers");
     let alerts = queued_alerts(&local.config, &queue).await;

@@ -94,8 +94,11 @@ async fn mac_pulled_arm64_image_alerts_once_and_is_tagged() {
     let event = local
         .push_single("grafana", ARM_MANIFEST, ARM_CONFIG, "latest")
         .await;
+    local.gap.take_calls(); // the harness's own setup calls
 
     let v = response(guard.invoke(&event));
+    // The guard's calls are exactly what the template grants it, no more.
+    assert_only_granted(&local.gap.take_calls(), &ecr_arch_guard::aws::IAM_ACTIONS);
     assert_eq!(v["verdict"], "mismatch", "{v:#}");
     assert_eq!(v["platforms"], serde_json::json!(["linux/arm64"]));
     assert_eq!(v["missing"], serde_json::json!(["linux/amd64"]));

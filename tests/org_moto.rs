@@ -140,20 +140,17 @@ async fn member_account_push_is_read_with_the_member_role_in_its_region() {
     assert_eq!(v.verdict.to_string(), "mismatch", "{:?}", v.reason);
     assert_eq!(v.actions[0].status, "tagged");
     let calls = org.gap.take_calls();
-    assert_eq!(count(&calls, "query:AssumeRole"), 1, "{calls:?}");
+    assert_eq!(count(&calls, "sts:AssumeRole"), 1, "{calls:?}");
+    // What the central role (AssumeRole, Publish) and the member role (reads, plus PutImage
+    // because tagging is on) grant between them; nothing else is called.
+    let mut granted = ecr_arch_guard::aws::ORGANISATION_IAM_ACTIONS.to_vec();
+    granted.extend(ecr_arch_guard::aws::MEMBER_IAM_ACTIONS);
+    granted.extend(["ecr:PutImage", "sns:Publish"]);
+    assert_only_granted(&calls, &granted);
 
     // The marker tag went to the member's repository in eu-west-1, not to the central account.
     let member_ecr = aws_sdk_ecr::Client::new(&org.as_account(MEMBER, "eu-west-1").await);
-    let tags: Vec<String> = member_ecr
-        .list_images()
-        .repository_name("payments/api")
-        .send()
-        .await
-        .unwrap()
-        .image_ids()
-        .iter()
-        .filter_map(|i| i.image_tag().map(str::to_string))
-        .collect();
+    let tags = image_tags(&member_ecr, "payments/api").await;
     assert!(tags.contains(&"latest-arm64-only".to_string()), "{tags:?}");
     let central_ecr = aws_sdk_ecr::Client::new(&org.central);
     assert!(
@@ -213,7 +210,7 @@ async fn clients_per_account_and_region_one_role_assumption_per_account() {
     assert_eq!(v.verdict.to_string(), "fits");
     let calls = org.gap.take_calls();
     assert_eq!(
-        count(&calls, "query:AssumeRole"),
+        count(&calls, "sts:AssumeRole"),
         1,
         "one assumption for the member account, none for the home account: {calls:?}"
     );
@@ -225,7 +222,7 @@ async fn clients_per_account_and_region_one_role_assumption_per_account() {
         .await;
     org.gap.take_calls();
     guard.handle(&again).await.unwrap();
-    assert_eq!(count(&org.gap.take_calls(), "query:AssumeRole"), 0);
+    assert_eq!(count(&org.gap.take_calls(), "sts:AssumeRole"), 0);
     assert_eq!(guard.registry().client_count().await, 3);
 }
 
