@@ -299,6 +299,10 @@ async fn logs_never_hold_presigned_urls_or_credentials_at_any_level() {
             logs.contains("\"verdict\""),
             "{level}: the verdict is logged"
         );
+        assert!(
+            logs.contains("\"requestId\""),
+            "{level}: log lines carry the invocation's request id (lambda_runtime's span)"
+        );
         assert_eq!(
             logs.contains("\"level\":\"DEBUG\""),
             level != "INFO",
