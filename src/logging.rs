@@ -4,7 +4,8 @@
 //! Our own crate logs at the level asked for. Every other crate (the AWS SDK, hyper, rustls) is
 //! capped at DEBUG whatever is asked: at TRACE they print request and response payloads, and a
 //! GetDownloadUrlForLayer response is a presigned URL — a credential. Checked by
-//! `tests/e2e_moto.rs` at INFO, DEBUG and TRACE.
+//! `tests/e2e_moto.rs` at INFO, DEBUG and TRACE. Crates that log through `log` rather than
+//! `tracing` (rustls's handshake details) are not bridged: their lines are dropped.
 
 use std::str::FromStr;
 
