@@ -427,14 +427,13 @@ async fn tag_action_puts_the_marker_on_the_same_digest_and_redelivery_does_not_t
     assert_eq!(r.counts(), [1, 1, 1, 1, 1]);
 }
 
-/// The arm64-only push with alert and tag, PutImage answering `put_error`.
-async fn arm64_push_where_put_image_fails(put_error: fn() -> PutImageError) -> (Verdict, World) {
+/// The arm64-only push with alert and tag, PutImage answered by `put` (a failure).
+async fn arm64_push_where_put_image_fails(put: &Rule) -> (Verdict, World) {
     let w = World::new();
     let r = Rules::of(&w);
-    let put = mock!(aws_sdk_ecr::Client::put_image).then_error(put_error);
     let g = guard_with(
         settings(alert_and_tag()),
-        &[&r.bgi, &r.url, &r.tags, &put],
+        &[&r.bgi, &r.url, &r.tags, put],
         &[&r.publish],
     );
     let v = g
@@ -451,28 +450,28 @@ async fn arm64_push_where_put_image_fails(put_error: fn() -> PutImageError) -> (
 
 #[tokio::test]
 async fn image_already_exists_means_already_tagged() {
-    let (v, _) = arm64_push_where_put_image_fails(|| {
+    let put = mock!(aws_sdk_ecr::Client::put_image).then_error(|| {
         PutImageError::ImageAlreadyExistsException(
             ImageAlreadyExistsException::builder()
                 .message("exists")
                 .build(),
         )
-    })
-    .await;
+    });
+    let (v, _) = arm64_push_where_put_image_fails(&put).await;
     assert_eq!(v.actions[0].status, "already-tagged");
     assert_eq!(v.actions[1].status, "sent");
 }
 
 #[tokio::test]
 async fn tag_failure_on_an_immutable_repository_is_reported_and_the_alert_still_goes_out() {
-    let (v, w) = arm64_push_where_put_image_fails(|| {
+    let put = mock!(aws_sdk_ecr::Client::put_image).then_error(|| {
         PutImageError::ImageTagAlreadyExistsException(
             ImageTagAlreadyExistsException::builder()
                 .message("immutable")
                 .build(),
         )
-    })
-    .await;
+    });
+    let (v, w) = arm64_push_where_put_image_fails(&put).await;
     assert_eq!(v.verdict, VerdictKind::Mismatch);
     assert_eq!(v.actions[0].action, "tag");
     assert_eq!(v.actions[0].status, "failed");
@@ -853,18 +852,8 @@ async fn throttling_and_5xx_on_every_other_call_are_retried_then_fail_or_are_rep
             }
         }
         // PutImage: the marker tag fails (reported), the alert still goes out.
-        let w = World::new();
-        let r = Rules::of(&w);
         let put = mock!(E::put_image).then_http_response(move || http_error(status, code));
-        let g = guard_with(
-            settings(alert_and_tag()),
-            &[&r.bgi, &r.url, &r.tags, &put],
-            &[&r.publish],
-        );
-        let v = g
-            .handle(&event("push-arm64-only-tagged.json"))
-            .await
-            .unwrap();
+        let (v, w) = arm64_push_where_put_image_fails(&put).await;
         assert!(put.num_calls() > 1, "PutImage retried");
         assert_eq!(v.actions[0].status, "failed");
         assert_eq!(v.actions[1].status, "sent");
