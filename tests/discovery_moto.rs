@@ -96,6 +96,25 @@ impl Local {
         .await;
         serde_json::from_value(push_event(REPO, &digest, tag, OCI_MANIFEST, OCI_CONFIG)).unwrap()
     }
+
+    /// Pushes the arm64-only image as `tag` and judges it with ECS and Lambda discovery on.
+    async fn judge_arm64_push(&self, tag: &str) -> Value {
+        let guard = self.guard(self.both(), &[Service::Ecs, Service::Lambda]);
+        json(&guard.handle(&self.push_arm64(tag).await).await.unwrap())
+    }
+
+    /// An ECS service `cluster/service` on `cpu` and a Lambda image function on `arch`, both
+    /// running REPO:`tag`.
+    async fn ecs_and_lambda_consumers(
+        &self,
+        tag: &str,
+        (cluster, service, cpu): (&str, &str, CpuArchitecture),
+        (function, arch): (&str, Architecture),
+    ) {
+        let uri = image_uri(REPO, tag);
+        ecs_service(&self.ecs, cluster, service, &uri, Some(cpu)).await;
+        lambda_image_function(&self.lambda, &self.role, function, &uri, arch).await;
+    }
 }
 
 fn json(v: &impl serde::Serialize) -> Value {
@@ -132,13 +151,7 @@ async fn x86_consumer_and_arm64_only_image_is_a_mismatch_naming_it() {
         None,
     )
     .await;
-    let guard = local.guard(local.both(), &[Service::Ecs, Service::Lambda]);
-    let v = json(
-        &guard
-            .handle(&local.push_arm64("latest").await)
-            .await
-            .unwrap(),
-    );
+    let v = local.judge_arm64_push("latest").await;
     assert_eq!(v["verdict"], "mismatch", "{v:#}");
     assert_eq!(v["required_from"], "consumers");
     assert_eq!(lines(&v), vec!["ecs-service prod/web X86_64 fail=true"]);
@@ -151,25 +164,14 @@ async fn x86_consumer_and_arm64_only_image_is_a_mismatch_naming_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_consumers_on_arm64_make_the_arm64_image_fit() {
     let local = Local::start().await;
-    let uri = image_uri(REPO, "v2");
-    ecs_service(
-        &local.ecs,
-        "edge",
-        "agent",
-        &uri,
-        Some(CpuArchitecture::Arm64),
-    )
-    .await;
-    lambda_image_function(
-        &local.lambda,
-        &local.role,
-        "resize",
-        &uri,
-        Architecture::Arm64,
-    )
-    .await;
-    let guard = local.guard(local.both(), &[Service::Ecs, Service::Lambda]);
-    let v = json(&guard.handle(&local.push_arm64("v2").await).await.unwrap());
+    local
+        .ecs_and_lambda_consumers(
+            "v2",
+            ("edge", "agent", CpuArchitecture::Arm64),
+            ("resize", Architecture::Arm64),
+        )
+        .await;
+    let v = local.judge_arm64_push("v2").await;
     // The default (linux/amd64) would have said mismatch: the consumers decide.
     assert_eq!(v["verdict"], "fits", "{v:#}");
     assert_eq!(v["required_from"], "consumers");
@@ -186,25 +188,14 @@ async fn all_consumers_on_arm64_make_the_arm64_image_fit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_consumers_name_the_one_that_fails() {
     let local = Local::start().await;
-    let uri = image_uri(REPO, "v3");
-    ecs_service(
-        &local.ecs,
-        "prod",
-        "api",
-        &uri,
-        Some(CpuArchitecture::Arm64),
-    )
-    .await;
-    lambda_image_function(
-        &local.lambda,
-        &local.role,
-        "thumbs",
-        &uri,
-        Architecture::X8664,
-    )
-    .await;
-    let guard = local.guard(local.both(), &[Service::Ecs, Service::Lambda]);
-    let v = json(&guard.handle(&local.push_arm64("v3").await).await.unwrap());
+    local
+        .ecs_and_lambda_consumers(
+            "v3",
+            ("prod", "api", CpuArchitecture::Arm64),
+            ("thumbs", Architecture::X8664),
+        )
+        .await;
+    let v = local.judge_arm64_push("v3").await;
     assert_eq!(v["verdict"], "mismatch", "{v:#}");
     assert_eq!(v["missing"], serde_json::json!(["linux/amd64"]));
     assert_eq!(
