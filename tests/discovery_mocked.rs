@@ -184,6 +184,48 @@ async fn lambda_image_functions_only_and_zip_functions_cost_nothing() {
 }
 
 #[tokio::test]
+async fn a_function_or_service_deleted_after_the_listing_is_no_consumer_and_the_listing_stays_complete(
+) {
+    let functions = mock!(aws_sdk_lambda::Client::list_functions).then_http_response(|| {
+        json(200, serde_json::json!({"Functions": [
+            {"FunctionName": "gone", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:gone",
+             "PackageType": "Image", "Architectures": ["x86_64"]}
+        ]}))
+    });
+    let get_function = mock!(aws_sdk_lambda::Client::get_function)
+        .then_http_response(|| error(404, "ResourceNotFoundException"));
+    let services = mock!(aws_sdk_apprunner::Client::list_services).then_http_response(|| {
+        json(200, serde_json::json!({"ServiceSummaryList": [
+            {"ServiceName": "gone", "ServiceArn": "arn:aws:apprunner:us-east-1:123456789012:service/gone/gone-id"}
+        ]}))
+    });
+    let describe_service = mock!(aws_sdk_apprunner::Client::describe_service)
+        .then_http_response(|| error(400, "ResourceNotFoundException"));
+    let d = discovery(
+        &[Service::AppRunner, Service::Lambda],
+        AwsDiscovery::from_clients(
+            None,
+            Some(mock_client!(
+                aws_sdk_apprunner,
+                RuleMode::MatchAny,
+                [&services, &describe_service]
+            )),
+            Some(mock_client!(
+                aws_sdk_lambda,
+                RuleMode::MatchAny,
+                [&functions, &get_function]
+            )),
+            None,
+        ),
+    );
+    let s = d.snapshot(&Scope::default()).await;
+    assert!(s.complete(), "{:?}", s.unknown);
+    assert!(s.consumers.is_empty(), "{:?}", s.consumers);
+    assert_eq!(get_function.num_calls(), 1, "not found is not retried");
+    assert_eq!(describe_service.num_calls(), 1);
+}
+
+#[tokio::test]
 async fn throttled_and_denied_services_are_unknown_not_empty() {
     let throttled = mock!(aws_sdk_lambda::Client::list_functions)
         .then_http_response(|| error(429, "TooManyRequestsException"));

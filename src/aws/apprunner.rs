@@ -26,10 +26,10 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
                     Ok(out) => out,
                     Err(e) => {
                         return match map_sdk_error("apprunner:DescribeService", e) {
+                            // Deleted since the listing: nothing runs it.
                             Error::NotFound(_) => Ok(None),
-                            other if other.to_string().contains("ResourceNotFound") => Ok(None),
                             other => Err(other),
-                        }
+                        };
                     }
                 };
                 let Some(service) = out.service else {

@@ -32,12 +32,10 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
                 Ok(out) => out,
                 Err(e) => {
                     return match map_sdk_error("lambda:GetFunction", e) {
+                        // Deleted since the listing: nothing runs it.
                         Error::NotFound(_) => Ok(None),
-                        other if other.to_string().contains("ResourceNotFoundException") => {
-                            Ok(None)
-                        }
                         other => Err(other),
-                    }
+                    };
                 }
             };
             let Some(image) = out.code.and_then(|c| c.image_uri) else {
