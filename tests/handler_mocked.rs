@@ -723,6 +723,34 @@ async fn throttling_and_5xx_from_ecr_fail_the_invocation_as_retryable() {
     }
 }
 
+/// A 5xx without a modelled error code (a load balancer's HTML page, an empty body) is as
+/// transient as a modelled ServerException: the event is retried, never dropped as permanent.
+#[tokio::test]
+async fn unmodelled_5xx_and_429_answers_are_retryable() {
+    let html = "<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>";
+    for (status, body) in [(502u16, html), (500, ""), (503, ""), (429, "")] {
+        let w = World::new();
+        let r = Rules::of(&w);
+        let bgi = mock!(aws_sdk_ecr::Client::batch_get_image).then_http_response(move || {
+            aws_smithy_runtime_api::http::Response::new(
+                status.try_into().unwrap(),
+                SdkBody::from(body),
+            )
+        });
+        let g = guard_with(
+            settings(alert_only()),
+            &[&bgi, &r.url, &r.tags],
+            &[&r.publish],
+        );
+        let err = g
+            .handle(&event("push-arm64-only-tagged.json"))
+            .await
+            .unwrap_err();
+        assert!(err.is_retryable(), "HTTP {status} {body:?}: {err}");
+        assert_eq!(r.publish.num_calls(), 0);
+    }
+}
+
 #[tokio::test]
 async fn access_denied_is_a_non_retryable_failure_not_a_pass() {
     let w = World::new();

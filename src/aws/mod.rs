@@ -22,6 +22,7 @@ pub mod sns;
 
 use crate::discovery::Service;
 
+use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
 use crate::error::Error;
@@ -108,22 +109,32 @@ const NOT_FOUND_CODES: [&str; 6] = [
 ];
 
 /// Maps an SDK error to the core's error kinds: transient (retry), not found, or permanent.
-pub(crate) fn map_sdk_error<E, R>(operation: &str, err: SdkError<E, R>) -> Error
+///
+/// A modelled error code decides first. Without one (a proxy's HTML page, an empty body, a code
+/// this list does not know), the HTTP status does: 5xx and 429 are transient, as AWS's own SDK
+/// retry classifiers treat them.
+pub(crate) fn map_sdk_error<E>(operation: &str, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let transient_status = status.is_some_and(|s| s >= 500 || s == 429);
     match &err {
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown");
             let text = match se.err().message() {
                 Some(message) => format!("{operation}: {code}: {message}"),
-                // No metadata (a modelled error built in code): its Display names it.
-                None => format!("{operation}: {}", error_chain(se.err())),
+                // No metadata (a modelled error built in code, or a body that is no AWS error
+                // document): its Display names it.
+                None => format!(
+                    "{operation}: {}{}",
+                    status.map(|s| format!("HTTP {s}: ")).unwrap_or_default(),
+                    error_chain(se.err())
+                ),
             };
             if NOT_FOUND_CODES.contains(&code) {
                 Error::NotFound(text)
-            } else if TRANSIENT_CODES.contains(&code) {
+            } else if TRANSIENT_CODES.contains(&code) || transient_status {
                 Error::Transient(text)
             } else {
                 Error::Permanent(text)
@@ -133,12 +144,8 @@ where
             Error::Transient(format!("{operation}: {}", error_chain(&err)))
         }
         _ => {
-            // 5xx without a modelled error body, or anything else unexpected.
             let text = format!("{operation}: {}", error_chain(&err));
-            if err
-                .raw_response()
-                .is_some_and(|r| format!("{r:?}").contains("status: 5"))
-            {
+            if transient_status {
                 Error::Transient(text)
             } else {
                 Error::Permanent(text)
