@@ -311,9 +311,13 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             Some((_, v)) => match Setting::parse(v) {
                 Ok(s) => Some(s),
                 Err(e) => {
-                    warnings.push(format!(
-                        "repository tag {REPOSITORY_TAG_KEY}={v:?} is invalid ({e}); ignored"
-                    ));
+                    let warning = format!(
+                        "repository tag {REPOSITORY_TAG_KEY}={v:?} is invalid ({e}); ignored, \
+                         rules and default decide (write platforms separated by spaces or +, \
+                         e.g. \"linux/amd64 linux/arm64\", or off)"
+                    );
+                    tracing::warn!(repository = %repo.name, value = %v, "{warning}");
+                    warnings.push(warning);
                     None
                 }
             },

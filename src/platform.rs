@@ -192,10 +192,16 @@ impl<'de> Deserialize<'de> for Platform {
     }
 }
 
-/// Parses a comma-separated list (`linux/amd64,linux/arm64`), de-duplicated, in order.
+/// Parses a list of platforms separated by commas, spaces or `+` (`linux/amd64,linux/arm64`,
+/// `linux/amd64 linux/arm64`, `linux/amd64+linux/arm64`), de-duplicated, in order. Spaces and
+/// `+` matter for AWS resource tags, whose values may not contain commas (letters, digits,
+/// spaces and `+ - = . _ : / @` only); none of the three can occur inside a platform.
 pub fn parse_list(s: &str) -> Result<Vec<Platform>, Error> {
     let mut out: Vec<Platform> = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in s
+        .split(|c: char| c == ',' || c == '+' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+    {
         let p: Platform = part.parse()?;
         if !out.contains(&p) {
             out.push(p);

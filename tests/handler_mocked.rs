@@ -29,6 +29,7 @@ use ecr_arch_guard::digest::Digest;
 use ecr_arch_guard::event::EcrEvent;
 use ecr_arch_guard::handler::Guard;
 use ecr_arch_guard::manifest::media_type;
+use ecr_arch_guard::platform;
 use ecr_arch_guard::settings::{Actions, Settings};
 use ecr_arch_guard::verdict::{Verdict, VerdictKind};
 use ecr_arch_guard::Error;
@@ -614,6 +615,47 @@ async fn repository_tag_decides_and_is_cached() {
         "an invalid tag is ignored, the default decides"
     );
     assert!(v.warnings[0].contains("invalid"));
+}
+
+/// AWS tag values allow letters, digits, spaces and `+ - = . _ : / @` (no comma), and the AWS
+/// CLI shorthand splits `Value=a,b` as a list: `linux/amd64 linux/arm64` and
+/// `linux/amd64+linux/arm64` are how a user writes two platforms, and both must be read. Before,
+/// such a value was dropped for the default, and an amd64-only image passed.
+#[tokio::test]
+async fn repository_tag_values_separated_by_spaces_or_plus_are_read() {
+    let amd64 = Digest::of(&fixture("oci-manifest-hello-world-amd64-dockerhub.json"));
+    for value in [
+        "linux/amd64 linux/arm64",
+        "linux/amd64+linux/arm64",
+        "linux/amd64,linux/arm64",
+        " linux/amd64 + linux/arm64 ",
+    ] {
+        let mut w = World::new();
+        w.repo_tags = vec![("ecr-arch-guard:platforms".into(), value.into())];
+        let r = Rules::of(&w);
+        let g = guard(settings(alert_only()), &r);
+        let mut e = serde_json::to_value(event("push-arm64-only-tagged.json")).unwrap();
+        e["detail"]["image-digest"] = amd64.to_string().into();
+        let v = g.handle(&event_json(e)).await.unwrap();
+        assert_eq!(v.verdict, VerdictKind::Mismatch, "{value:?}: {v:?}");
+        assert_eq!(v.required_from.unwrap().to_string(), "repository-tag");
+        assert_eq!(platform::join(&v.missing), "linux/arm64", "{value:?}");
+        assert!(v.warnings.is_empty(), "{value:?}: {:?}", v.warnings);
+    }
+    // A value the guard cannot read is never dropped silently: the verdict says so.
+    let mut w = World::new();
+    w.repo_tags = vec![("ecr-arch-guard:platforms".into(), "linux/amd64 arm64".into())];
+    let r = Rules::of(&w);
+    let g = guard(settings(alert_only()), &r);
+    let mut e = serde_json::to_value(event("push-arm64-only-tagged.json")).unwrap();
+    e["detail"]["image-digest"] = amd64.to_string().into();
+    let v = g.handle(&event_json(e)).await.unwrap();
+    assert_eq!(v.required_from.unwrap().to_string(), "default");
+    assert!(
+        v.warnings[0].contains("\"linux/amd64 arm64\"") && v.warnings[0].contains("ignored"),
+        "{:?}",
+        v.warnings
+    );
 }
 
 #[tokio::test]

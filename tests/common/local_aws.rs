@@ -746,8 +746,16 @@ pub async fn push_multi_platform(
     (child, index)
 }
 
-/// Sets a repository's `ecr-arch-guard:platforms` tag: what its images must run on.
+/// Sets a repository's `ecr-arch-guard:platforms` tag: what its images must run on. moto takes
+/// any value; ECR's API reference (Tag.Value) allows only letters, digits, spaces and
+/// `_ . : / = + - @`, so a value AWS would refuse fails here instead of passing locally.
 pub async fn require_platforms(ecr: &aws_sdk_ecr::Client, repository: &str, platforms: &str) {
+    assert!(
+        platforms
+            .chars()
+            .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)),
+        "{platforms:?} is not a valid AWS tag value"
+    );
     ecr.tag_resource()
         .resource_arn(format!(
             "arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repository}"
