@@ -2,15 +2,19 @@
 //!
 //! Starts moto (ECR, SNS, SQS) with the GetDownloadUrlForLayer gap filled, creates a
 //! repository, pushes a correct multi-platform image and then a Mac-pulled arm64-only image,
-//! runs the real `bootstrap` on the events ECR would send (exactly as Lambda would, through a
-//! local Runtime API), and prints what the user sees. Everything is stopped at the end.
+//! runs the real `bootstrap` on the events ECR would send (under AWS's own Lambda Runtime
+//! Interface Emulator, the one `sam local` uses), and prints what the user
+//! sees. Everything is stopped at the end.
 
 #[path = "../tests/common/fixtures.rs"]
 mod fixtures;
+#[path = "../tests/common/lambda_rie.rs"]
+mod lambda_rie;
 #[path = "../tests/common/local_aws.rs"]
 mod local_aws;
 
 use fixtures::images;
+use lambda_rie::{Lambda, Outcome};
 use local_aws::*;
 
 fn show(label: &str, outcome: Outcome) {
@@ -43,9 +47,9 @@ async fn main() {
     let (topic, queue) = topic_with_queue(&config, "ecr-arch-guard-alerts", "platform-team").await;
     println!("   repository grafana, topic {topic} -> SQS queue platform-team");
 
-    println!("== Starting the guard (target/debug/bootstrap) under a local Lambda Runtime API");
+    println!("== Starting the guard (target/debug/bootstrap) under AWS's Lambda Runtime Interface Emulator (aws-lambda-rie)");
     println!("   REQUIRED_PLATFORMS=linux/amd64 ACTIONS=alert,tag");
-    let mut guard = RuntimeApi::start(
+    let mut guard = Lambda::start(
         &gap.endpoint,
         &[
             ("ALERT_TOPIC_ARN", topic.as_str()),

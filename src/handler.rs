@@ -11,6 +11,7 @@ use crate::discovery::{Discover, Discovery, Scope, Service};
 use crate::error::Error;
 use crate::event::{self, Classified, EcrEvent, Push};
 use crate::manifest::Manifest;
+use crate::platform;
 use crate::policy::{self, Consumers, Inputs, Setting, REPOSITORY_TAG_KEY};
 use crate::ports::{Notify, Registry, RepoFetch, RepoRef, TagOutcome};
 use crate::resolve::{self, Limits, Resolution};
@@ -102,21 +103,13 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             Classified::Inspect(push) => push,
         };
         let skip = |reason: String| Ok(with_push(Verdict::skipped(reason), &push));
-        if let Some(tag) = &push.tag {
-            if self.settings.tag_template.is_marker(tag) {
-                return skip(format!(
-                    "tag {tag:?} is an ecr-arch-guard marker tag (template {:?}); not judged again",
-                    self.settings.tag_template.as_str()
-                ));
-            }
-        }
         if self.untagged_child_skipped(&push, push.is_single_manifest()) {
             return skip(untagged_reason());
         }
         if let Some(previous) = self.already_handled(&push) {
             return Ok(previous);
         }
-        let verdict = match self.evaluate(&push).await {
+        let verdict = match self.evaluate(&push, true).await {
             Err(Error::NotFound(what)) => {
                 return skip(format!("image deleted before it could be read ({what})"));
             }
@@ -134,10 +127,12 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// tags, duplicate deliveries). An image that is not there is an error. Not logged; the
     /// caller prints the verdict.
     pub async fn check(&self, push: &Push) -> Result<Verdict, Error> {
-        self.evaluate(push).await
+        self.evaluate(push, false).await
     }
 
-    async fn evaluate(&self, push: &Push) -> Result<Verdict, Error> {
+    /// Reads, decides and acts. `event`: the push came as an event, so the guard's own marker
+    /// tags are recognised and not judged again.
+    async fn evaluate(&self, push: &Push, event: bool) -> Result<Verdict, Error> {
         let skip = |reason: String| Ok(with_push(Verdict::skipped(reason), push));
         let repo = RepoRef {
             registry_id: push.account.clone(),
@@ -149,6 +144,11 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             Ok(Read::Skip(reason)) => return skip(reason),
             Err(e) => return Err(e),
         };
+        if event {
+            if let Some(reason) = self.own_marker(push, &resolution) {
+                return skip(reason);
+            }
+        }
         let mut warnings = Vec::new();
         let is_image = matches!(resolution.outcome, resolve::Outcome::Image(_));
         let repository_tag = if is_image {
@@ -246,6 +246,23 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             v.actions.push(report("alert", "sent", topic));
         }
         Ok(v)
+    }
+
+    /// Why the pushed tag is the guard's own marker for this very image (its push event coming
+    /// back), or `None`. Exact: `{arch}` must be the image's architectures, whatever they are, so
+    /// no marker is ever judged and tagged again and no user tag is mistaken for one.
+    fn own_marker(&self, push: &Push, r: &Resolution) -> Option<String> {
+        let tag = push.tag.as_deref()?;
+        let template = &self.settings.tag_template;
+        let archs = platform::architectures(&r.platforms());
+        (template.could_be_marker(tag) && template.is_marker_for(tag, &push.digest, &archs)).then(
+            || {
+                format!(
+                    "tag {tag:?} is the ecr-arch-guard marker tag of this image (template {:?}); not judged again",
+                    template.as_str()
+                )
+            },
+        )
     }
 
     fn untagged_child_skipped(&self, push: &Push, single: Option<bool>) -> bool {
@@ -348,6 +365,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 &archs,
             ) {
                 Err(e) => failed("tag", e.to_string()),
+                Ok(marker) if push.tag.as_deref() == Some(marker.as_str()) => {
+                    report("tag", "already-tagged", Some(marker))
+                }
                 Ok(marker) if dry => report("tag", "would-tag", Some(marker)),
                 Ok(marker) => match self
                     .registry

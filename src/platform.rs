@@ -215,6 +215,15 @@ pub fn parse_list(s: &str) -> Result<Vec<Platform>, Error> {
     Ok(out)
 }
 
+/// The architectures of some platforms, sorted and de-duplicated (`linux/amd64` and
+/// `windows/amd64` are one `amd64`).
+pub fn architectures(platforms: &[Platform]) -> Vec<String> {
+    let mut archs: Vec<String> = platforms.iter().map(|p| p.architecture.clone()).collect();
+    archs.sort();
+    archs.dedup();
+    archs
+}
+
 /// Joins platforms as `linux/amd64,linux/arm64`.
 pub fn join(platforms: &[Platform]) -> String {
     platforms

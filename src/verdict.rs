@@ -126,14 +126,7 @@ impl Verdict {
     /// The image's architectures, sorted and de-duplicated (`linux/amd64` and
     /// `windows/amd64` are one `amd64`).
     pub fn architecture_list(&self) -> Vec<String> {
-        let mut archs: Vec<String> = self
-            .platforms
-            .iter()
-            .map(|p| p.architecture.clone())
-            .collect();
-        archs.sort();
-        archs.dedup();
-        archs
+        crate::platform::architectures(&self.platforms)
     }
 
     /// `arm64` for an image that provides only arm64 variants, `amd64+arm64` otherwise.

@@ -9,6 +9,7 @@ use aws_sdk_lambda::types::Architecture;
 use aws_smithy_mocks::{mock, mock_client};
 use common::fixture;
 use common::images::{ARM_CONFIG, ARM_MANIFEST, INDEX};
+use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
 use ecr_arch_guard::aws::discovery_iam_actions;
@@ -309,7 +310,7 @@ async fn bootstrap_with_discover_names_the_consumer_in_the_alert() {
     )
     .await;
     let (topic, queue) = topic_with_queue(&local.config, "alerts", "alerts").await;
-    let mut guard = RuntimeApi::start(
+    let mut guard = Lambda::start(
         &local.gap.endpoint,
         &[
             ("ALERT_TOPIC_ARN", topic.as_str()),

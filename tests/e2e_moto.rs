@@ -5,6 +5,7 @@
 mod common;
 
 use common::images::{ARM_CONFIG, ARM_MANIFEST};
+use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
 use serde_json::Value;
 
@@ -41,13 +42,13 @@ impl Local {
         }
     }
 
-    fn guard(&self, extra: &[(&str, &str)]) -> RuntimeApi {
+    fn guard(&self, extra: &[(&str, &str)]) -> Lambda {
         let mut env = vec![
             ("ALERT_TOPIC_ARN", self.topic_arn.as_str()),
             ("ACTIONS", "alert,tag"),
         ];
         env.extend_from_slice(extra);
-        RuntimeApi::start(&self.gap.endpoint, &env)
+        Lambda::start(&self.gap.endpoint, &env)
     }
 
     /// Pushes a single-image manifest with its config, as `docker push` does.
@@ -258,7 +259,7 @@ async fn repository_tag_for_arm64_makes_the_arm64_image_fit() {
 async fn sns_unavailable_fails_the_invocation_so_lambda_retries() {
     let local = Local::start("grafana").await;
     let missing_topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:no-such-topic");
-    let mut guard = RuntimeApi::start(
+    let mut guard = Lambda::start(
         &local.gap.endpoint,
         &[
             ("ALERT_TOPIC_ARN", missing_topic.as_str()),
@@ -314,5 +315,73 @@ async fn logs_never_hold_presigned_urls_or_credentials_at_any_level() {
                 "{level}: {secret} leaked into the logs"
             );
         }
+    }
+}
+
+/// ECR sends a PUSH event for every tag put on an image, the guard's marker included. Each new
+/// tag's event is delivered back here, as ECR would, until nothing new appears. Found on the
+/// real binary before the fix: an architecture outside a fixed list of twelve (`wasm`,
+/// `ppc64`) made `latest-wasm-only` look like a user's tag, so it was judged and tagged
+/// `latest-wasm-only-wasm-only`, and so on (5 chained tags and 5 alerts after 4 rounds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marker_tags_never_chain_whatever_the_architecture_or_template() {
+    let local = Local::start("edge").await;
+    for (i, (os, arch, template)) in [
+        ("wasi", "wasm", "{tag}-{arch}-only"),
+        ("linux", "ppc64", "{tag}-{arch}-only"),
+        ("linux", "sparc64", "guard-{digest12}-{arch}"),
+        ("wasip1", "wasm", "{arch}.only.{tag}"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let repository = format!("edge-{i}");
+        local
+            .ecr
+            .create_repository()
+            .repository_name(&repository)
+            .send()
+            .await
+            .unwrap();
+        let mut guard = local.guard(&[("TAG_TEMPLATE", template)]);
+        // A single-platform image for os/arch (synthetic: no public image of each exists).
+        let config = format!(
+            r#"{{"architecture":"{arch}","os":"{os}","config":{{}},"rootfs":{{"type":"layers","diff_ids":[]}}}}"#
+        );
+        let config_digest = local.gap.upload(&repository, config.as_bytes());
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"{OCI_CONFIG}","digest":"{config_digest}","size":{}}},"layers":[]}}"#,
+            config.len()
+        );
+        let digest = put_manifest(
+            &local.ecr,
+            &repository,
+            manifest.as_bytes(),
+            OCI_MANIFEST,
+            Some("latest"),
+        )
+        .await;
+        let mut seen = vec!["latest".to_string()];
+        let mut pending = vec!["latest".to_string()];
+        let mut verdicts = Vec::new();
+        while let Some(tag) = pending.pop() {
+            assert!(verdicts.len() < 5, "{template}/{arch}: chain {seen:?}");
+            let event = push_event(&repository, &digest, &tag, OCI_MANIFEST, OCI_CONFIG);
+            verdicts.push(response(guard.invoke(&event))["verdict"].clone());
+            for t in local.tags_of(&repository).await {
+                if !seen.contains(&t) {
+                    seen.push(t.clone());
+                    pending.push(t);
+                }
+            }
+        }
+        assert_eq!(seen.len(), 2, "{template}/{arch}: one marker, {seen:?}");
+        assert_eq!(verdicts, ["mismatch", "skipped"], "{template}/{arch}");
+        assert_eq!(
+            local.alerts().await.len(),
+            1,
+            "{template}/{arch}: one alert"
+        );
+        guard.stop();
     }
 }

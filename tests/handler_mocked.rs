@@ -496,7 +496,6 @@ async fn skips_cost_no_api_call() {
         ("push-untagged-child.json", "untagged"),
         ("delete.json", "DELETE"),
         ("push-failure.json", "FAILURE"),
-        ("push-marker-tag.json", "marker"),
     ] {
         let v = g.handle(&event(name)).await.unwrap();
         assert_eq!(v.verdict, VerdictKind::Skipped, "{name}");
@@ -516,6 +515,37 @@ async fn skips_cost_no_api_call() {
         assert!(v.reason.unwrap().contains("not an ECR image action"));
     }
     assert_eq!(r.counts(), [0, 0, 0, 0, 0]);
+}
+
+/// The marker's own push event is recognised exactly (its `{arch}` is this image's): for free
+/// in the environment that just tagged it, for the image read in a cold one; never judged,
+/// tagged or alerted again.
+#[tokio::test]
+async fn the_markers_own_push_is_skipped_warm_for_free_and_cold_after_one_read() {
+    let w = World::new();
+    let r = Rules::of(&w);
+    let g = guard(settings(alert_and_tag()), &r);
+    let v = g
+        .handle(&event("push-arm64-only-tagged.json"))
+        .await
+        .unwrap();
+    assert_eq!(v.actions[0].detail.as_deref(), Some("latest-arm64-only"));
+    let before = r.counts();
+    let v = g.handle(&event("push-marker-tag.json")).await.unwrap();
+    assert_eq!(v.verdict, VerdictKind::Skipped);
+    assert!(v.reason.unwrap().contains("marker tag of this image"));
+    assert_eq!(r.counts(), before, "warm: no call at all");
+
+    let w = World::new();
+    let r = Rules::of(&w);
+    let cold = guard(settings(alert_and_tag()), &r);
+    let v = cold.handle(&event("push-marker-tag.json")).await.unwrap();
+    assert_eq!(v.verdict, VerdictKind::Skipped);
+    assert_eq!(
+        r.counts(),
+        [1, 1, 0, 0, 0],
+        "cold: the image read (manifest, config URL), no tag, no alert"
+    );
 }
 
 #[tokio::test]
@@ -644,7 +674,10 @@ async fn repository_tag_values_separated_by_spaces_or_plus_are_read() {
     }
     // A value the guard cannot read is never dropped silently: the verdict says so.
     let mut w = World::new();
-    w.repo_tags = vec![("ecr-arch-guard:platforms".into(), "linux/amd64 arm64".into())];
+    w.repo_tags = vec![(
+        "ecr-arch-guard:platforms".into(),
+        "linux/amd64 arm64".into(),
+    )];
     let r = Rules::of(&w);
     let g = guard(settings(alert_only()), &r);
     let mut e = serde_json::to_value(event("push-arm64-only-tagged.json")).unwrap();

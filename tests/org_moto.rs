@@ -14,6 +14,7 @@ use std::sync::Arc;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::Region;
 use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST};
+use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
 use ecr_arch_guard::aws::accounts::{Accounts, MemberRole};
 use ecr_arch_guard::aws::download::Download;
@@ -316,7 +317,7 @@ async fn bootstrap_in_organisation_mode_reads_the_member_account() {
     let event = org
         .push(MEMBER, "eu-west-1", "edge", ARM_MANIFEST, ARM_CONFIG)
         .await;
-    let mut f = RuntimeApi::start(
+    let mut f = Lambda::start(
         &org.gap.endpoint,
         &[
             ("ALERT_TOPIC_ARN", org.topic.as_str()),

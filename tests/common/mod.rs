@@ -3,6 +3,7 @@
 
 pub mod fixtures;
 pub mod http;
+pub mod lambda_rie;
 pub mod local_aws;
 
 #[allow(unused_imports)] // each test binary uses its own subset
