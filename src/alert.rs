@@ -10,6 +10,15 @@ use crate::verdict::Verdict;
 /// SNS subjects must be ASCII, one line, under 100 characters.
 pub const MAX_SUBJECT: usize = 99;
 
+/// SNS's message size limit (a topic's default `MaximumMessageSize`, 256 KiB): the body plus
+/// every attribute's name, data type and value, in UTF-8 bytes (SNS API reference,
+/// MessageAttributeValue; SNS Developer Guide, "Publishing large messages").
+pub const MAX_MESSAGE_BYTES: usize = 262_144;
+
+/// Kept free under [`MAX_MESSAGE_BYTES`] for the subject and anything SNS counts that this
+/// code does not know of.
+const MESSAGE_MARGIN: usize = 1_024;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alert {
     pub subject: String,
@@ -137,22 +146,113 @@ pub fn compose(verdict: &Verdict, image: &ImageName) -> Alert {
     for f in advice::fix_commands(&uri, verdict) {
         let _ = writeln!(m, "  - {f}");
     }
-    let _ = writeln!(m);
-    let _ = writeln!(m, "Verdict (JSON):");
-    let _ = writeln!(
-        m,
-        "{}",
-        serde_json::to_string_pretty(verdict).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    let attributes = attributes(
+        image,
+        verdict.verdict.to_string(),
+        verdict.architecture_list(),
     );
+    let budget = MAX_MESSAGE_BYTES - MESSAGE_MARGIN - attributes_size(&attributes);
     Alert {
         subject,
-        message: m,
-        attributes: attributes(
-            image,
-            verdict.verdict.to_string(),
-            verdict.architecture_list(),
-        ),
+        message: fit(m, verdict, budget),
+        attributes,
     }
+}
+
+/// The bytes SNS counts for the attributes: name, data type and value of each one sent.
+fn attributes_size(attributes: &[(String, AttributeValue)]) -> usize {
+    attributes
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(name, v)| match v {
+            AttributeValue::Text(s) => name.len() + "String".len() + s.len(),
+            AttributeValue::List(l) => {
+                name.len() + "String.Array".len() + serde_json::json!(l).to_string().len()
+            }
+        })
+        .sum()
+}
+
+const JSON_HEADER: &str = "\nVerdict (JSON):\n";
+
+/// The human text followed by the JSON verdict, within `budget` bytes. Within the limit (every
+/// real alert so far): the text and the pretty JSON unchanged. Over it (thousands of consumers,
+/// long warnings): the JSON keeps at most half the budget and stays valid (consumers that will
+/// fail are kept first, the rest counted in a warning), and the human text is cut at a line
+/// with a note saying so. The guard's log line holds the full verdict either way.
+fn fit(human: String, verdict: &Verdict, budget: usize) -> String {
+    let pretty =
+        serde_json::to_string_pretty(verdict).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    if human.len() + JSON_HEADER.len() + pretty.len() < budget {
+        return format!("{human}{JSON_HEADER}{pretty}\n");
+    }
+    let json = shrunk_json(verdict, budget / 2);
+    let room = budget.saturating_sub(JSON_HEADER.len() + json.len() + 1);
+    format!("{}{JSON_HEADER}{json}\n", cut_lines(&human, room))
+}
+
+/// The verdict as compact JSON of at most `limit` bytes: consumers dropped from the end (they
+/// are sorted failures first) and warnings shortened until it fits, with a warning that counts
+/// what was left out.
+fn shrunk_json(verdict: &Verdict, limit: usize) -> String {
+    let mut v = verdict.clone();
+    let consumers = v.consumers.len();
+    let warnings = v.warnings.clone();
+    let mut keep = consumers;
+    let mut warning_len = 2_000;
+    loop {
+        v.consumers.truncate(keep);
+        v.warnings = warnings
+            .iter()
+            .take(20)
+            .map(|w| shorten(w, warning_len))
+            .collect();
+        v.warnings.push(format!(
+            "alert shortened to fit SNS's {MAX_MESSAGE_BYTES}-byte message limit: {} of {consumers} consumers and {} of {} warnings shown here; the guard's log has the full verdict",
+            keep,
+            warnings.len().min(20),
+            warnings.len()
+        ));
+        let json = serde_json::to_string(&v).unwrap_or_default();
+        if json.len() <= limit || (keep == 0 && warning_len <= 100) {
+            return json;
+        }
+        if keep > 0 {
+            keep /= 2;
+        } else {
+            warning_len /= 4;
+        }
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// The first lines of `text` that fit in `room` bytes, with a line saying how many were cut.
+fn cut_lines(text: &str, room: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let note = |n: usize| {
+        format!("… {n} more lines cut to fit SNS's {MAX_MESSAGE_BYTES}-byte message limit\n")
+    };
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let cut = note(lines.len() - i);
+        if out.len() + line.len() + 1 + cut.len() > room {
+            out.push_str(&cut);
+            return out;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// `verdict`, `repository`, `architectures` (a list), `account`, `region`: what subscription
@@ -230,6 +330,89 @@ pub fn subject(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consumer::{ConsumerKind, ConsumerReport};
+
+    fn image() -> ImageName {
+        ImageName {
+            account: Some("123456789012".into()),
+            region: Some("eu-west-1".into()),
+            repository: "grafana".into(),
+            tag: Some("latest".into()),
+            digest: format!("sha256:{}", "a".repeat(64)),
+        }
+    }
+
+    fn mismatch() -> Verdict {
+        let mut v = Verdict::skipped("x");
+        v.verdict = crate::verdict::VerdictKind::Mismatch;
+        v.platforms = crate::platform::parse_list("linux/arm64").unwrap();
+        v.required = crate::platform::parse_list("linux/amd64").unwrap();
+        v.missing = v.required.clone();
+        v
+    }
+
+    fn sent_size(a: &Alert) -> usize {
+        a.message.len() + attributes_size(&a.attributes)
+    }
+
+    fn json_part(a: &Alert) -> serde_json::Value {
+        let json = a.message.split(JSON_HEADER).nth(1).expect("JSON part");
+        serde_json::from_str(json).expect("the JSON verdict stays valid")
+    }
+
+    #[test]
+    fn an_ordinary_alert_is_sent_whole() {
+        let a = compose(&mismatch(), &image());
+        assert!(!a.message.contains("cut to fit"));
+        assert_eq!(json_part(&a)["verdict"], "mismatch");
+    }
+
+    /// Thousands of consumers and long warnings would exceed SNS's 256 KiB limit (body plus
+    /// attributes) and the publish would fail on every retry: the alert is capped instead,
+    /// failures first, the JSON still valid.
+    #[test]
+    fn a_huge_alert_is_capped_under_the_sns_limit_with_valid_json() {
+        let mut v = mismatch();
+        let platform = crate::platform::parse_list("linux/amd64")
+            .unwrap()
+            .remove(0);
+        for i in 0..5_000 {
+            v.consumers.push(ConsumerReport {
+                kind: ConsumerKind::EcsService,
+                name: format!("cluster-{i}/service-with-a-long-name-{}", "x".repeat(40)),
+                arn: format!("arn:aws:ecs:eu-west-1:123456789012:service/cluster-{i}/svc"),
+                image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/grafana:latest".into(),
+                platform: platform.clone(),
+                architecture: "X86_64".into(),
+                detail: Some("EC2".into()),
+                will_fail: i < 3_000,
+            });
+        }
+        v.warnings = (0..300)
+            .map(|i| format!("warning {i}: {}", "é".repeat(3_000)))
+            .collect();
+        let a = compose(&v, &image());
+        assert!(
+            sent_size(&a) <= MAX_MESSAGE_BYTES - MESSAGE_MARGIN,
+            "{} bytes",
+            sent_size(&a)
+        );
+        assert!(a
+            .message
+            .contains("more lines cut to fit SNS's 262144-byte message limit"));
+        let json = json_part(&a);
+        assert_eq!(json["verdict"], "mismatch");
+        let shown = json["consumers"].as_array().unwrap();
+        assert!(!shown.is_empty() && shown.iter().all(|c| c["will_fail"] == true));
+        let last = json["warnings"].as_array().unwrap().last().unwrap().clone();
+        assert!(
+            last.as_str().unwrap().contains("of 5000 consumers"),
+            "{last}"
+        );
+        assert!(a
+            .message
+            .starts_with("ecr-arch-guard: an image that will not run"));
+    }
 
     #[test]
     fn subject_is_ascii_single_line_and_short() {
