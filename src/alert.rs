@@ -4,8 +4,9 @@
 use std::fmt::Write;
 
 use crate::advice;
+use crate::lambda_index::LambdaIndexUse;
 use crate::platform;
-use crate::verdict::Verdict;
+use crate::verdict::{Verdict, VerdictKind};
 
 /// SNS subjects must be ASCII, one line, under 100 characters.
 pub const MAX_SUBJECT: usize = 99;
@@ -23,7 +24,7 @@ const MESSAGE_MARGIN: usize = 1_024;
 pub struct Alert {
     pub subject: String,
     pub message: String,
-    /// `verdict`, `repository`, `architectures`, `account`, `region`.
+    /// `verdict`, `problems`, `repository`, `architectures`, `account`, `region`.
     pub attributes: Vec<(String, AttributeValue)>,
 }
 
@@ -70,6 +71,14 @@ impl ImageName {
         }
     }
 
+    /// `123456789012.dkr.ecr.us-east-1.amazonaws.com/repo`: the repository, for `@digest`.
+    pub fn repository_uri(&self) -> String {
+        match (&self.account, &self.region) {
+            (Some(a), Some(r)) => format!("{a}.dkr.ecr.{r}.{}/{}", dns_suffix(r), self.repository),
+            _ => self.repository.clone(),
+        }
+    }
+
     /// `repo:tag` or `repo@sha256:0123456789ab`.
     pub fn short(&self) -> String {
         match &self.tag {
@@ -91,15 +100,37 @@ fn dns_suffix(region: &str) -> &'static str {
     }
 }
 
-/// Composes the alert for a mismatch.
-pub fn compose(verdict: &Verdict, image: &ImageName) -> Alert {
-    let archs = verdict.architectures();
-    let subject = subject(&format!("{archs}-only image pushed: {}", image.short()));
+/// What an alert is about: the `verdict` message attribute of an image alert.
+pub const MISMATCH: &str = "mismatch";
+/// An image index pushed under a tag a Lambda function uses (see [`crate::lambda_index`]).
+pub const LAMBDA_INDEX: &str = "lambda-index";
+
+/// Composes the alert for an image: a platform mismatch, an index a Lambda function cannot
+/// use (`lambda`), or both in one message. Message attributes: `verdict` names the main
+/// problem (`mismatch` wins), `problems` lists every one, so a subscription filter policy
+/// `{"problems": ["lambda-index"]}` gets every alert that involves it.
+pub fn compose(verdict: &Verdict, image: &ImageName, lambda: &[LambdaIndexUse]) -> Alert {
+    let mismatch = verdict.verdict == VerdictKind::Mismatch;
+    let subject = subject(&if mismatch {
+        format!(
+            "{}-only image pushed: {}",
+            verdict.architectures(),
+            image.short()
+        )
+    } else {
+        format!("Lambda cannot use image index pushed: {}", image.short())
+    });
     let uri = image.uri();
     let mut m = String::new();
     let _ = writeln!(
         m,
-        "ecr-arch-guard: an image that will not run where it is needed was pushed."
+        "{}",
+        if mismatch {
+            "ecr-arch-guard: an image that will not run where it is needed was pushed."
+        } else {
+            "ecr-arch-guard: an image index was pushed under a tag a Lambda function uses; \
+             Lambda cannot deploy an index."
+        }
     );
     let _ = writeln!(m);
     let _ = writeln!(m, "Image:     {uri}");
@@ -108,13 +139,15 @@ pub fn compose(verdict: &Verdict, image: &ImageName) -> Alert {
         let _ = writeln!(m, "Account:   {a}  Region: {r}");
     }
     let _ = writeln!(m, "Platforms: {}", platform::join(&verdict.platforms));
-    let from = verdict
-        .required_from
-        .as_ref()
-        .map(|f| format!(" (required by {f})"))
-        .unwrap_or_default();
-    let _ = writeln!(m, "Required:  {}{from}", platform::join(&verdict.required));
-    let _ = writeln!(m, "Missing:   {}", platform::join(&verdict.missing));
+    if mismatch {
+        let from = verdict
+            .required_from
+            .as_ref()
+            .map(|f| format!(" (required by {f})"))
+            .unwrap_or_default();
+        let _ = writeln!(m, "Required:  {}{from}", platform::join(&verdict.required));
+        let _ = writeln!(m, "Missing:   {}", platform::join(&verdict.missing));
+    }
     if !verdict.consumers.is_empty() {
         let _ = writeln!(m);
         let _ = writeln!(m, "Who runs it:");
@@ -122,10 +155,25 @@ pub fn compose(verdict: &Verdict, image: &ImageName) -> Alert {
             let _ = writeln!(m, "  - {}", c.line());
         }
     }
-    let _ = writeln!(m);
-    let _ = writeln!(m, "What will happen:");
-    for c in advice::consequences(&verdict.missing) {
-        let _ = writeln!(m, "  - {c}");
+    if mismatch {
+        let _ = writeln!(m);
+        let _ = writeln!(m, "What will happen:");
+        for c in advice::consequences(&verdict.missing) {
+            let _ = writeln!(m, "  - {c}");
+        }
+    }
+    if !lambda.is_empty() {
+        let _ = writeln!(m);
+        let _ = writeln!(m, "Lambda cannot use it:");
+        for u in lambda {
+            let _ = writeln!(
+                m,
+                "  - Lambda function {} ({}): creating or updating it to this tag fails with \
+                 \"The image manifest or layer media type for the source image is not supported\": \
+                 Lambda accepts only a single-platform image manifest, not an index",
+                u.function, u.architecture
+            );
+        }
     }
     for a in verdict.actions.iter().filter(|a| a.action == "tag") {
         let _ = writeln!(
@@ -138,18 +186,40 @@ pub fn compose(verdict: &Verdict, image: &ImageName) -> Alert {
                 .unwrap_or_default()
         );
     }
-    for w in &verdict.warnings {
+    for w in verdict
+        .warnings
+        .iter()
+        .filter(|w| lambda.is_empty() || !w.starts_with(crate::lambda_index::WARNING_START))
+    {
         let _ = writeln!(m, "\nWarning: {w}");
     }
     let _ = writeln!(m);
     let _ = writeln!(m, "How to fix:");
-    for f in advice::fix_commands(&uri, verdict) {
+    let mut fixes = if mismatch {
+        advice::fix_commands(&uri, verdict)
+    } else {
+        Vec::new()
+    };
+    fixes.extend(crate::lambda_index::fixes(
+        &image.repository_uri(),
+        &uri,
+        lambda,
+    ));
+    for f in fixes {
         let _ = writeln!(m, "  - {f}");
+    }
+    let mut problems = Vec::new();
+    if mismatch {
+        problems.push(MISMATCH.to_string());
+    }
+    if !lambda.is_empty() {
+        problems.push(LAMBDA_INDEX.to_string());
     }
     let attributes = attributes(
         image,
-        verdict.verdict.to_string(),
+        problems.first().cloned().unwrap_or_default(),
         verdict.architecture_list(),
+        problems,
     );
     let budget = MAX_MESSAGE_BYTES - MESSAGE_MARGIN - attributes_size(&attributes);
     Alert {
@@ -255,16 +325,19 @@ fn cut_lines(text: &str, room: usize) -> String {
     out
 }
 
-/// `verdict`, `repository`, `architectures` (a list), `account`, `region`: what subscription
-/// filter policies route on (e.g. one queue per team's accounts). Empty values are not sent.
+/// `verdict`, `problems` (a list), `repository`, `architectures` (a list), `account`,
+/// `region`: what subscription filter policies route on (e.g. one queue per team's accounts).
+/// Empty values are not sent.
 fn attributes(
     image: &ImageName,
     verdict: String,
     archs: Vec<String>,
+    problems: Vec<String>,
 ) -> Vec<(String, AttributeValue)> {
     let text = |s: Option<&String>| AttributeValue::Text(s.cloned().unwrap_or_default());
     vec![
         ("verdict".into(), AttributeValue::Text(verdict)),
+        ("problems".into(), AttributeValue::List(problems)),
         ("repository".into(), text(Some(&image.repository))),
         ("architectures".into(), AttributeValue::List(archs)),
         ("account".into(), text(image.account.as_ref())),
@@ -303,7 +376,12 @@ pub fn unreadable(image: &ImageName, reason: &str) -> Alert {
             "ecr-arch-guard cannot read account {account} ({region})"
         )),
         message: m,
-        attributes: attributes(image, "unreadable".into(), Vec::new()),
+        attributes: attributes(
+            image,
+            "unreadable".into(),
+            Vec::new(),
+            vec!["unreadable".into()],
+        ),
     }
 }
 
@@ -362,7 +440,7 @@ mod tests {
 
     #[test]
     fn an_ordinary_alert_is_sent_whole() {
-        let a = compose(&mismatch(), &image());
+        let a = compose(&mismatch(), &image(), &[]);
         assert!(!a.message.contains("cut to fit"));
         assert_eq!(json_part(&a)["verdict"], "mismatch");
     }
@@ -391,7 +469,7 @@ mod tests {
         v.warnings = (0..300)
             .map(|i| format!("warning {i}: {}", "é".repeat(3_000)))
             .collect();
-        let a = compose(&v, &image());
+        let a = compose(&v, &image(), &[]);
         assert!(
             sent_size(&a) <= MAX_MESSAGE_BYTES - MESSAGE_MARGIN,
             "{} bytes",

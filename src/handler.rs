@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::alert::{self, ImageName};
-use crate::consumer::{self, Consumer, ConsumerKind, Pushed};
+use crate::consumer::{self, Consumer, Pushed};
 use crate::digest::Digest;
 use crate::discovery::{Discover, Discovery, Scope, Service};
 use crate::error::Error;
 use crate::event::{self, Classified, EcrEvent, Push};
+use crate::lambda_index::{self, LambdaIndexUse};
 use crate::manifest::Manifest;
 use crate::platform;
 use crate::policy::{self, Consumers, Inputs, Setting, REPOSITORY_TAG_KEY};
@@ -176,16 +177,20 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             },
         );
         let mut verdict = with_push(Verdict::judge(&resolution, &decision), push);
+        let mut lambda = Vec::new();
         if is_image {
             verdict.consumers = consumer::reports(&found, &verdict.platforms);
-            if resolution.is_index() && found.iter().any(|c| c.kind == ConsumerKind::LambdaFunction)
-            {
-                warnings.push(lambda_index_warning(&resolution));
+            lambda = lambda_index::uses(&resolution, &found);
+            if !lambda.is_empty() {
+                warnings.push(lambda_index::warning(&resolution, &lambda));
             }
         }
         verdict.warnings = warnings;
         if verdict.verdict == VerdictKind::Mismatch {
-            self.act(&repo, push, &resolution, &mut verdict).await?;
+            self.tag(&repo, push, &resolution, &mut verdict).await;
+        }
+        if verdict.verdict == VerdictKind::Mismatch || !lambda.is_empty() {
+            self.alert(push, &lambda, &mut verdict).await?;
         }
         Ok(verdict)
     }
@@ -347,15 +352,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         Ok(setting)
     }
 
-    /// Tag first (so the alert can say what happened to the tag), then alert. A tag failure is
-    /// reported and never stops the alert; an alert failure fails the event.
-    async fn act(
-        &self,
-        repo: &RepoRef,
-        push: &Push,
-        r: &Resolution,
-        verdict: &mut Verdict,
-    ) -> Result<(), Error> {
+    /// The marker tag on a mismatched image, before the alert (so the alert can say what
+    /// happened to it). A failure is reported in the verdict and never stops the alert.
+    async fn tag(&self, repo: &RepoRef, push: &Push, r: &Resolution, verdict: &mut Verdict) {
         let dry = self.settings.dry_run;
         if self.settings.actions.tag {
             let archs = verdict.architecture_list();
@@ -390,20 +389,30 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             };
             verdict.actions.push(report);
         }
-        if self.settings.actions.alert {
-            let image = image_name(push);
-            let topic = self.settings.alert_topic_arn.clone();
-            if dry {
-                verdict.actions.push(report("alert", "would-send", topic));
-            } else {
-                // The alert's JSON shows the action as sent: it is, if this returns Ok.
-                let mut shown = verdict.clone();
-                shown.actions.push(report("alert", "sent", topic.clone()));
-                let alert = alert::compose(&shown, &image);
-                self.notifier.publish(&alert).await?;
-                verdict.actions.push(report("alert", "sent", topic));
-            }
+    }
+
+    /// The alert for a mismatch and/or an index a Lambda function cannot use. An alert that
+    /// cannot be sent fails the event (retry, then the dead-letter queue).
+    async fn alert(
+        &self,
+        push: &Push,
+        lambda: &[LambdaIndexUse],
+        verdict: &mut Verdict,
+    ) -> Result<(), Error> {
+        if !self.settings.actions.alert {
+            return Ok(());
         }
+        let topic = self.settings.alert_topic_arn.clone();
+        if self.settings.dry_run {
+            verdict.actions.push(report("alert", "would-send", topic));
+            return Ok(());
+        }
+        // The alert's JSON shows the action as sent: it is, if this returns Ok.
+        let mut shown = verdict.clone();
+        shown.actions.push(report("alert", "sent", topic.clone()));
+        let alert = alert::compose(&shown, &image_name(push), lambda);
+        self.notifier.publish(&alert).await?;
+        verdict.actions.push(report("alert", "sent", topic));
         Ok(())
     }
 
@@ -429,22 +438,6 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             done.insert(id.clone(), verdict.clone());
         }
     }
-}
-
-/// Lambda accepts only a single-image manifest: an index (multi-platform, or one platform plus
-/// the provenance attestation buildx adds by default) is refused at deploy time.
-fn lambda_index_warning(r: &Resolution) -> String {
-    let why = if r.attestations > 0 {
-        "this image index carries attestation manifests (buildx adds provenance by default)"
-    } else {
-        "this is a multi-platform image index"
-    };
-    format!(
-        "a Lambda function uses this image, and Lambda accepts only a single-platform image manifest: \
-         {why}, so creating or updating the function fails with \"The image manifest or layer media \
-         type for the source image is not supported\". Build one image per function architecture \
-         without attestations: docker buildx build --platform linux/amd64 --provenance=false --sbom=false --push ."
-    )
 }
 
 fn image_name(push: &Push) -> ImageName {

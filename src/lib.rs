@@ -15,6 +15,7 @@
 //! - [`policy`]: required platforms and where they come from.
 //! - [`verdict`]: fits / mismatch / not-an-image / skipped, as one JSON object.
 //! - [`advice`]: what a mismatch breaks and the commands that fix it.
+//! - [`lambda_index`]: Lambda functions pointed at an image index, which Lambda refuses.
 //! - [`scan`]: the audit of a registry through the [`ports::Catalog`] trait and the guard.
 //!
 //! Sources and entry points: [`layout`] (OCI layout / docker save tar), [`cli`].
@@ -30,6 +31,7 @@ pub mod error;
 pub mod event;
 pub mod handler;
 pub mod image_config;
+pub mod lambda_index;
 pub mod layout;
 pub mod logging;
 pub mod manifest;

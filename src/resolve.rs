@@ -73,6 +73,32 @@ impl Resolution {
     pub fn is_index(&self) -> bool {
         media_type::is_index(&self.media_type)
     }
+
+    /// For an index: the digest of its first entry built for a platform that runs on `host`
+    /// (attestations and artifacts aside), read from the entries' own `platform` fields. `None`
+    /// for a single manifest, or when no entry names such a platform.
+    pub fn entry_for(&self, host: &Platform) -> Option<Digest> {
+        let Ok(Manifest::Index { index, .. }) =
+            Manifest::parse(&self.manifest_bytes, Some(&self.media_type))
+        else {
+            return None;
+        };
+        index.manifests.iter().find_map(|entry| {
+            let p = entry.platform.as_ref()?;
+            if entry.reference_type() == Some("attestation-manifest")
+                || entry
+                    .artifact_type
+                    .as_deref()
+                    .is_some_and(|a| !a.is_empty())
+            {
+                return None;
+            }
+            let platform = Platform::from_parts(&p.os, &p.architecture, p.variant.as_deref())?;
+            (!platform.is_unknown() && platform.runs_on(host))
+                .then(|| entry.digest().ok())
+                .flatten()
+        })
+    }
 }
 
 /// Reads a manifest by digest, checks its size and digest, and parses it.

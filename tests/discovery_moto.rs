@@ -298,6 +298,74 @@ async fn lambda_consumer_of_an_attestation_index_is_warned() {
     assert!(warnings.contains("--provenance=false"), "{warnings}");
 }
 
+/// The Lambda-index problem reaches the alert topic, not only the log: its own `verdict`
+/// attribute value (`lambda-index`) and a `problems` list, the function named, and the fix
+/// pointing the function at the index's own manifest for its architecture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_under_a_lambda_functions_tag_is_alerted_with_the_digest_to_deploy() {
+    let local = Local::start().await;
+    lambda_image_function(
+        &local.lambda,
+        &local.role,
+        "api",
+        &image_uri(REPO, "multi"),
+        Architecture::X8664,
+    )
+    .await;
+    let (topic, everything) = topic_with_queue(&local.config, "alerts", "everything").await;
+    let lambda_team = subscribe_queue(
+        &local.config,
+        &topic,
+        "lambda-team",
+        Some(r#"{"problems": ["lambda-index"]}"#),
+    )
+    .await;
+    let mismatches = subscribe_queue(
+        &local.config,
+        &topic,
+        "mismatches",
+        Some(r#"{"verdict": ["mismatch"]}"#),
+    )
+    .await;
+    let mut guard = Lambda::start(
+        &local.gap.endpoint,
+        &[("ALERT_TOPIC_ARN", topic.as_str()), ("DISCOVER", "lambda")],
+    );
+    let digest = put_manifest(&local.ecr, REPO, &fixture(INDEX), OCI_INDEX, Some("multi")).await;
+    let v = match guard.invoke(&push_event(REPO, &digest, "multi", OCI_INDEX, OCI_INDEX)) {
+        Outcome::Response(v) => v,
+        Outcome::Error(e) => panic!("{e}"),
+    };
+    assert_eq!(v["verdict"], "fits", "every platform is there: {v:#}");
+    assert_eq!(v["actions"][0]["status"], "sent", "{v:#}");
+    let alerts = queued_alerts(&local.config, &everything).await;
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(
+        a["Subject"],
+        "Lambda cannot use image index pushed: shop/web:multi"
+    );
+    assert_eq!(a["MessageAttributes"]["verdict"]["Value"], "lambda-index");
+    assert_eq!(
+        a["MessageAttributes"]["problems"]["Value"],
+        r#"["lambda-index"]"#
+    );
+    let body = a["Message"].as_str().unwrap();
+    assert!(body.contains("Lambda function api (x86_64)"), "{body}");
+    // hello-world's linux/amd64 manifest inside the index (tests/fixtures/SOURCES.md).
+    let amd64 = "sha256:03b62250a3cb1abd125271d393fc08bf0cc713391eda6b57c02d1ef85efcc25c";
+    assert!(
+        body.contains(&format!(
+            "aws lambda update-function-code --function-name api --image-uri {}@{amd64}",
+            image_uri(REPO, "x").trim_end_matches(":x")
+        )),
+        "{body}"
+    );
+    assert!(body.contains("--provenance=false --sbom=false"), "{body}");
+    assert_eq!(queued_alerts(&local.config, &lambda_team).await.len(), 1);
+    assert!(queued_alerts(&local.config, &mismatches).await.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_with_discover_names_the_consumer_in_the_alert() {
     let local = Local::start().await;
