@@ -1,9 +1,17 @@
-//! The EventBridge "ECR Image Action" event, and which ones are worth inspecting.
+//! The ECR events the guard receives, and which ones are worth inspecting.
 //!
-//! `aws_lambda_events` has no ECR push type, so the detail is our own kebab-case struct inside
-//! [`EventBridgeEvent`]. Every detail field is optional, so other ECR events (referrer,
-//! replication, scan) still parse and are skipped with a reason instead of failing the
-//! invocation.
+//! - `ECR Image Action`, action-type `PUSH`, result `SUCCESS`: an image pushed.
+//! - `ECR Replication Action`, action-type `REPLICATE`, result `SUCCESS`: an image that
+//!   replication copied into this account and region (the event is sent in the destination,
+//!   with `source-account` and `source-region`). Judged here against this region's own policy;
+//!   [`crate::settings::Replication`] decides whether it alerts again.
+//! - `ECR Pull Through Cache Action`: skipped, see [`PULL_THROUGH_CACHE_REASON`].
+//!
+//! Shapes from AWS's documented samples ("Amazon ECR events and EventBridge", ECR User
+//! Guide; copies in `tests/fixtures`, sources in `tests/fixtures/SOURCES.md`).
+//! `aws_lambda_events` has no ECR type, so the detail is our own kebab-case struct inside
+//! [`EventBridgeEvent`]. Every detail field is optional, so every ECR event (referrer, scan,
+//! archival) still parses and is skipped with a reason instead of failing the invocation.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
@@ -12,7 +20,8 @@ use crate::digest::Digest;
 use crate::error::Error;
 use crate::manifest::media_type;
 
-/// The `detail` of an `ECR Image Action` event.
+/// The `detail` of an `ECR Image Action` or `ECR Replication Action` event (other ECR events
+/// parse into it too, with the fields they share).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub struct EcrImageAction {
@@ -31,6 +40,12 @@ pub struct EcrImageAction {
     pub manifest_media_type: Option<String>,
     #[serde(default)]
     pub artifact_media_type: Option<String>,
+    /// Replication: the account the image was replicated from.
+    #[serde(default)]
+    pub source_account: Option<String>,
+    /// Replication: the region the image was replicated from.
+    #[serde(default)]
+    pub source_region: Option<String>,
 }
 
 /// The Lambda's input.
@@ -38,6 +53,47 @@ pub type EcrEvent = EventBridgeEvent<EcrImageAction>;
 
 pub const SOURCE: &str = "aws.ecr";
 pub const DETAIL_TYPE: &str = "ECR Image Action";
+pub const REPLICATION_DETAIL_TYPE: &str = "ECR Replication Action";
+pub const PULL_THROUGH_CACHE_DETAIL_TYPE: &str = "ECR Pull Through Cache Action";
+
+/// Why pull-through-cache events are not judged: ECR sends one when a pull of an upstream
+/// image (Docker Hub, ECR Public, ...) through the cache is attempted, so the consumer that
+/// pulled it is already starting it: nothing can be prevented any more; the cached image is the
+/// upstream's own, chosen by whoever references it; and a re-sync sends the event again.
+/// `scan` audits cached repositories like any other.
+pub const PULL_THROUGH_CACHE_REASON: &str =
+    "pull-through-cache sync: the image arrives when a consumer already pulls it, so \
+     there is nothing left to prevent; not judged (ecr-arch-guard scan audits cached repositories)";
+
+/// How an image arrived in the repository.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// Pushed (or judged on demand by the CLI).
+    #[default]
+    Push,
+    /// Copied here by ECR replication from another region and/or account.
+    Replication {
+        source_account: Option<String>,
+        source_region: Option<String>,
+    },
+}
+
+impl Origin {
+    /// `replicated from 111111111111 (us-west-2)`, for reasons and warnings.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Origin::Push => None,
+            Origin::Replication {
+                source_account,
+                source_region,
+            } => Some(format!(
+                "replicated from {} ({})",
+                source_account.as_deref().unwrap_or("another account"),
+                source_region.as_deref().unwrap_or("another region")
+            )),
+        }
+    }
+}
 
 /// A push worth inspecting.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +106,7 @@ pub struct Push {
     /// `None` for an untagged push.
     pub tag: Option<String>,
     pub manifest_media_type: Option<String>,
+    pub origin: Origin,
 }
 
 impl Push {
@@ -71,33 +128,67 @@ pub enum Classified {
     Skip(String),
 }
 
-/// Either a push to inspect or the reason it is skipped. A successful push event without a
-/// repository or with an invalid digest is malformed input: an error, not a silent skip.
+/// Either an image to inspect (a push, or an image replicated here) or the reason it is
+/// skipped. A successful push or replication event without a repository or with an invalid
+/// digest is malformed input: an error, not a silent skip.
 pub fn classify(event: &EcrEvent) -> Result<Classified, Error> {
     use Classified::Skip;
-    if event.source != SOURCE || event.detail_type != DETAIL_TYPE {
-        return Ok(Skip(format!(
-            "not an ECR image action (source {:?}, detail-type {:?})",
-            event.source, event.detail_type
-        )));
-    }
     let d = &event.detail;
     let action = d.action_type.as_deref().unwrap_or("");
-    if action != "PUSH" {
-        return Ok(Skip(format!("action-type {action:?} is not PUSH")));
-    }
     let result = d.result.as_deref().unwrap_or("");
-    if result != "SUCCESS" {
-        return Ok(Skip(format!("push result {result:?} is not SUCCESS")));
-    }
+    let origin = match (event.source.as_str(), event.detail_type.as_str()) {
+        (SOURCE, DETAIL_TYPE) => {
+            if action != "PUSH" {
+                return Ok(Skip(format!("action-type {action:?} is not PUSH")));
+            }
+            if result != "SUCCESS" {
+                return Ok(Skip(format!("push result {result:?} is not SUCCESS")));
+            }
+            Origin::Push
+        }
+        (SOURCE, REPLICATION_DETAIL_TYPE) => {
+            if action != "REPLICATE" {
+                return Ok(Skip(format!(
+                    "replication action-type {action:?} is not REPLICATE"
+                )));
+            }
+            if result != "SUCCESS" {
+                return Ok(Skip(format!(
+                    "replication result {result:?} is not SUCCESS: nothing arrived"
+                )));
+            }
+            Origin::Replication {
+                source_account: d.source_account.clone().filter(|a| !a.is_empty()),
+                source_region: d.source_region.clone().filter(|r| !r.is_empty()),
+            }
+        }
+        (SOURCE, PULL_THROUGH_CACHE_DETAIL_TYPE) => {
+            return Ok(Skip(PULL_THROUGH_CACHE_REASON.to_string()))
+        }
+        _ => {
+            return Ok(Skip(format!(
+                "not an ECR image push or replication (source {:?}, detail-type {:?})",
+                event.source, event.detail_type
+            )))
+        }
+    };
     let repository = d
         .repository_name
         .clone()
         .filter(|r| !r.is_empty())
-        .ok_or_else(|| Error::Malformed("ECR push event has no repository-name".into()))?;
+        .ok_or_else(|| {
+            Error::Malformed(format!(
+                "{} event has no repository-name",
+                event.detail_type
+            ))
+        })?;
     let raw_digest = d.image_digest.as_deref().unwrap_or("");
-    let digest = Digest::parse(raw_digest)
-        .map_err(|e| Error::Malformed(format!("ECR push event has no usable image-digest: {e}")))?;
+    let digest = Digest::parse(raw_digest).map_err(|e| {
+        Error::Malformed(format!(
+            "{} event has no usable image-digest: {e}",
+            event.detail_type
+        ))
+    })?;
     Ok(Classified::Inspect(Push {
         event_id: event.id.clone(),
         account: event.account.clone(),
@@ -106,6 +197,7 @@ pub fn classify(event: &EcrEvent) -> Result<Classified, Error> {
         digest,
         tag: d.image_tag.clone().filter(|t| !t.is_empty()),
         manifest_media_type: d.manifest_media_type.clone(),
+        origin,
     }))
 }
 
@@ -153,5 +245,51 @@ mod tests {
             "result": "SUCCESS", "action-type": "PUSH", "repository-name": "r", "image-digest": "sha256:12"
         })))
         .is_err());
+    }
+
+    fn fixture_event(name: &str) -> serde_json::Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// AWS's documented samples (tests/fixtures/SOURCES.md): a completed replication is an
+    /// image arriving in this region, inspected with where it came from; a failed one and a
+    /// pull-through-cache sync are skipped with their reasons. The samples' digests are
+    /// placeholders (not 64 hex characters), replaced by a real one.
+    #[test]
+    fn replication_is_inspected_with_its_origin_and_the_rest_is_skipped() {
+        let digest = format!("sha256:{}", "b".repeat(64));
+        let mut done = fixture_event("ecr-event-replication-completed.json");
+        done["detail"]["image-digest"] = digest.clone().into();
+        let e: EcrEvent = serde_json::from_value(done).unwrap();
+        let Classified::Inspect(p) = classify(&e).unwrap() else {
+            panic!("inspected")
+        };
+        assert_eq!(p.repository, "docker-hub/alpine");
+        assert_eq!(p.region.as_deref(), Some("us-east-1"), "the destination");
+        assert_eq!(p.tag.as_deref(), Some("3.17.2"));
+        assert_eq!(p.is_single_manifest(), None, "no media type: read to know");
+        assert_eq!(
+            p.origin,
+            Origin::Replication {
+                source_account: Some("123456789012".into()),
+                source_region: Some("us-west-2".into())
+            }
+        );
+        let mut failed = fixture_event("ecr-event-replication-failed.json");
+        failed["detail"]["image-digest"] = digest.clone().into();
+        let e: EcrEvent = serde_json::from_value(failed).unwrap();
+        assert!(matches!(classify(&e).unwrap(), Classified::Skip(r) if r.contains("\"FAILED\"")));
+        let e: EcrEvent =
+            serde_json::from_value(fixture_event("ecr-event-pull-through-cache.json")).unwrap();
+        assert!(
+            matches!(classify(&e).unwrap(), Classified::Skip(r) if r == PULL_THROUGH_CACHE_REASON)
+        );
+        let e: EcrEvent =
+            serde_json::from_value(fixture_event("ecr-event-referrer-action-restore.json"))
+                .unwrap();
+        assert!(matches!(classify(&e).unwrap(), Classified::Skip(_)));
     }
 }

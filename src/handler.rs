@@ -9,14 +9,14 @@ use crate::consumer::{self, Consumer, Pushed};
 use crate::digest::Digest;
 use crate::discovery::{Discover, Discovery, Scope, Service};
 use crate::error::Error;
-use crate::event::{self, Classified, EcrEvent, Push};
+use crate::event::{self, Classified, EcrEvent, Origin, Push};
 use crate::lambda_index::{self, LambdaIndexUse};
 use crate::manifest::Manifest;
 use crate::platform;
-use crate::policy::{self, Consumers, Inputs, Setting, REPOSITORY_TAG_KEY};
+use crate::policy::{self, Consumers, Inputs, RequiredFrom, Setting, REPOSITORY_TAG_KEY};
 use crate::ports::{Notify, Registry, RepoFetch, RepoRef, TagOutcome};
 use crate::resolve::{self, Limits, Resolution};
-use crate::settings::Settings;
+use crate::settings::{Replication, Settings};
 use crate::verdict::{ActionReport, Verdict, VerdictKind};
 
 /// How many digests and events a warm environment remembers.
@@ -104,6 +104,12 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             Classified::Inspect(push) => push,
         };
         let skip = |reason: String| Ok(with_push(Verdict::skipped(reason), &push));
+        if let (Some(from), Replication::Off) = (push.origin.describe(), self.settings.replication)
+        {
+            return skip(format!(
+                "{from}: replicated images are not judged (REPLICATION=off)"
+            ));
+        }
         if self.untagged_child_skipped(&push, push.is_single_manifest()) {
             return skip(untagged_reason());
         }
@@ -185,14 +191,43 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 warnings.push(lambda_index::warning(&resolution, &lambda));
             }
         }
+        let act = verdict.verdict == VerdictKind::Mismatch || !lambda.is_empty();
+        if act && !self.acts_here(push, &verdict, &lambda) {
+            warnings.push(format!(
+                "{}: judged against the rules and default, as the guard of the region it was \
+                 pushed to did, which reports it; no alert or tag here (REPLICATION=local-policy; \
+                 judge acts in every region)",
+                push.origin.describe().unwrap_or_default()
+            ));
+            verdict.warnings = warnings;
+            return Ok(verdict);
+        }
         verdict.warnings = warnings;
         if verdict.verdict == VerdictKind::Mismatch {
             self.tag(&repo, push, &resolution, &mut verdict).await;
         }
-        if verdict.verdict == VerdictKind::Mismatch || !lambda.is_empty() {
+        if act {
             self.alert(push, &lambda, &mut verdict).await?;
         }
         Ok(verdict)
+    }
+
+    /// Whether the guard acts (alert, tag) on this verdict in this region. Always for a push;
+    /// for a replicated image with `REPLICATION=local-policy`, only when what decided is this
+    /// region's own: its repository tag or its consumers (a Lambda function here that cannot use
+    /// an index included). Rules and default were already applied, and reported, where the
+    /// image was pushed.
+    fn acts_here(&self, push: &Push, verdict: &Verdict, lambda: &[LambdaIndexUse]) -> bool {
+        match (&push.origin, self.settings.replication) {
+            (Origin::Push, _) | (_, Replication::Judge) => true,
+            (Origin::Replication { .. }, _) => {
+                !lambda.is_empty()
+                    || matches!(
+                        verdict.required_from,
+                        Some(RequiredFrom::RepositoryTag | RequiredFrom::Consumers)
+                    )
+            }
+        }
     }
 
     /// The consumers of the pushed image, and whether every enabled service could be listed.

@@ -13,7 +13,7 @@ use crate::consumer::ConsumerReport;
 use crate::digest::Digest;
 use crate::discovery::Discover;
 use crate::error::Error;
-use crate::event::Push;
+use crate::event::{Origin, Push};
 use crate::handler::Guard;
 use crate::manifest::{media_type, Manifest};
 use crate::platform::Platform;
@@ -267,6 +267,7 @@ where
             digest: item.image.digest.clone(),
             tag: item.image.tags.first().cloned(),
             manifest_media_type: item.image.media_type.clone(),
+            origin: Origin::Push,
         };
         let row = match guard.check(&push).await {
             Ok(v) => Row::from_verdict(&item.repository, &item.image, v),

@@ -36,6 +36,42 @@ impl Actions {
     }
 }
 
+/// What the guard does with an image that ECR replication copied into this region
+/// (`REPLICATION`; the "ECR Replication Action" event arrives in the destination).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Replication {
+    /// Judge it and act (alert, tag) exactly as for a push.
+    Judge,
+    /// Judge it, and act only when this region's own consumers or repository tag decided:
+    /// against the rules and default it was already judged, and reported, by the guard of the
+    /// region it was pushed to. The default.
+    #[default]
+    LocalPolicy,
+    /// Do not judge replicated images.
+    Off,
+}
+
+impl Replication {
+    pub fn parse(s: &str) -> Result<Replication, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "judge" => Ok(Replication::Judge),
+            "local-policy" => Ok(Replication::LocalPolicy),
+            "off" => Ok(Replication::Off),
+            other => Err(Error::Usage(format!(
+                "REPLICATION: {other:?}; use judge, local-policy or off"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Replication::Judge => "judge",
+            Replication::LocalPolicy => "local-policy",
+            Replication::Off => "off",
+        }
+    }
+}
+
 /// Organisation mode: the role to assume in other accounts of the organisation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemberRole {
@@ -75,6 +111,8 @@ pub struct Settings {
     pub home_account: Option<String>,
     /// `MEMBER_ROLE_NAME` (+ `EXTERNAL_ID`): organisation mode.
     pub member_role: Option<MemberRole>,
+    /// `REPLICATION`: replicated images (default `local-policy`).
+    pub replication: Replication,
 }
 
 impl Default for Settings {
@@ -97,6 +135,7 @@ impl Default for Settings {
             match_scope: MatchScope::default(),
             home_account: None,
             member_role: None,
+            replication: Replication::default(),
         }
     }
 }
@@ -177,6 +216,9 @@ impl Settings {
                 "MEMBER_ROLE_NAME needs HOME_ACCOUNT_ID (the guard's own account)".into(),
             ));
         }
+        if let Some(v) = get("REPLICATION") {
+            s.replication = Replication::parse(&v)?;
+        }
         if let Some(v) = get("DISCOVERY_MATCH") {
             s.match_scope = match v.to_ascii_lowercase().as_str() {
                 "tag" => MatchScope::TagOrDigest,
@@ -255,8 +297,10 @@ mod tests {
             ("HOME_ACCOUNT_ID", "111111111111"),
             ("MEMBER_ROLE_NAME", "ecr-arch-guard-reader"),
             ("EXTERNAL_ID", "o-abc"),
+            ("REPLICATION", "judge"),
         ])
         .unwrap();
+        assert_eq!(s.replication, Replication::Judge);
         assert_eq!(
             s.actions,
             Actions {
@@ -285,6 +329,7 @@ mod tests {
         assert!(from(&[("ACTIONS", "none"), ("DISCOVER", "eks")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("DISCOVERY_MATCH", "any")]).is_err());
         assert!(from(&[("ACTIONS", "page")]).is_err());
+        assert!(from(&[("ACTIONS", "none"), ("REPLICATION", "sometimes")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("INSPECT_UNTAGGED", "maybe")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("REQUIRED_PLATFORMS", "arm64")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("POLICY_TTL_SECONDS", "5m")]).is_err());

@@ -190,7 +190,9 @@ fn malformed_partial_and_foreign_events() {
         let mut v = base.clone();
         v[field] = value.into();
         match classify(v) {
-            Ok(Classified::Skip(reason)) => assert!(reason.contains("not an ECR image action")),
+            Ok(Classified::Skip(reason)) => {
+                assert!(reason.contains("not an ECR image push or replication"))
+            }
             other => panic!("{field}: {other:?}"),
         }
     }

@@ -385,3 +385,101 @@ async fn marker_tags_never_chain_whatever_the_architecture_or_template() {
         guard.stop();
     }
 }
+
+/// ECR replication copies an image into this region and sends "ECR Replication Action" here,
+/// not "ECR Image Action". The guard judges it against this region's own policy. With the
+/// default (`REPLICATION=local-policy`) it acts only when this region's repository tag or
+/// consumers decide: against the rules and default, the guard of the region it was pushed to
+/// already judged it and sent the alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicated_images_are_judged_where_they_land_without_a_second_alert() {
+    let local = Local::start("grafana").await;
+    for repository in ["edge", "judged"] {
+        local
+            .ecr
+            .create_repository()
+            .repository_name(repository)
+            .send()
+            .await
+            .unwrap();
+    }
+    // What replication put here: the Mac-pulled arm64 image, in three repositories.
+    let mut digest = String::new();
+    for repository in ["grafana", "edge", "judged"] {
+        digest = push_image(
+            &local.ecr,
+            &local.gap,
+            repository,
+            ARM_MANIFEST,
+            ARM_CONFIG,
+            Some("latest"),
+        )
+        .await;
+    }
+    // The destination's own requirement for one repository.
+    require_platforms(&local.ecr, "edge", "linux/amd64").await;
+
+    let mut guard = local.guard(&[]);
+    // Default policy only: judged, reported in the verdict, no alert, no tag.
+    let v = response(guard.invoke(&replication_event(
+        "grafana",
+        &digest,
+        "latest",
+        "us-west-2",
+    )));
+    assert_eq!(v["verdict"], "mismatch", "{v:#}");
+    assert_eq!(v["required_from"], "default");
+    assert_eq!(v["actions"], serde_json::json!([]));
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("replicated from 123456789012 (us-west-2)"),
+        "{v:#}"
+    );
+    // The destination's repository tag decides: alert and marker tag, here.
+    let v = response(guard.invoke(&replication_event("edge", &digest, "latest", "us-west-2")));
+    assert_eq!(v["verdict"], "mismatch");
+    assert_eq!(v["required_from"], "repository-tag", "{v:#}");
+    assert_eq!(v["actions"][0]["status"], "tagged", "{v:#}");
+    assert_eq!(v["actions"][1]["status"], "sent");
+    let alerts = local.alerts().await;
+    assert_eq!(alerts.len(), 1, "only the repository-tag decision alerts");
+    assert!(alerts[0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("/edge:latest"));
+    // The source region's marker tag, replicated here: recognised, nothing done.
+    let v = response(guard.invoke(&replication_event(
+        "grafana",
+        &digest,
+        "latest-arm64-only",
+        "us-west-2",
+    )));
+    assert_eq!(v["verdict"], "skipped", "{v:#}");
+    guard.stop();
+
+    // REPLICATION=judge: every replicated image alerts in every region.
+    let mut guard = local.guard(&[("REPLICATION", "judge")]);
+    let v = response(guard.invoke(&replication_event("judged", &digest, "latest", "us-west-2")));
+    assert_eq!(v["actions"][1]["status"], "sent", "{v:#}");
+    assert_eq!(local.alerts().await.len(), 1);
+    guard.stop();
+
+    // REPLICATION=off: not judged at all, no call.
+    let mut guard = local.guard(&[("REPLICATION", "off")]);
+    local.gap.take_calls();
+    let v = response(guard.invoke(&replication_event("judged", &digest, "v2", "us-west-2")));
+    assert_eq!(v["verdict"], "skipped");
+    assert!(v["reason"].as_str().unwrap().contains("REPLICATION=off"));
+    assert!(local.gap.take_calls().is_empty());
+    // AWS's documented failed replication and pull-through-cache samples: skipped.
+    for name in [
+        "ecr-event-replication-failed.json",
+        "ecr-event-pull-through-cache.json",
+    ] {
+        let e: Value = serde_json::from_slice(&common::fixture(name)).unwrap();
+        assert_eq!(response(guard.invoke(&e))["verdict"], "skipped", "{name}");
+    }
+    assert!(local.alerts().await.is_empty());
+}

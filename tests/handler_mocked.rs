@@ -505,14 +505,18 @@ async fn skips_cost_no_api_call() {
             v.reason
         );
     }
-    for name in [
-        "ecr-event-referrer-action-restore.json",
-        "ecr-event-replication-failed.json",
+    for (name, why) in [
+        (
+            "ecr-event-referrer-action-restore.json",
+            "not an ECR image push or replication",
+        ),
+        ("ecr-event-replication-failed.json", "\"FAILED\""),
+        ("ecr-event-pull-through-cache.json", "pull-through-cache"),
     ] {
         let e: EcrEvent = serde_json::from_slice(&fixture(name)).unwrap();
         let v = g.handle(&e).await.unwrap();
         assert_eq!(v.verdict, VerdictKind::Skipped, "{name}");
-        assert!(v.reason.unwrap().contains("not an ECR image action"));
+        assert!(v.reason.unwrap().contains(why), "{name}");
     }
     assert_eq!(r.counts(), [0, 0, 0, 0, 0]);
 }

@@ -167,7 +167,10 @@ fn member_role_grants_only_reads_to_the_central_guard_inside_the_organisation() 
     // Forwarding: the same pattern as the central rule, to the central bus.
     let rule = &t["Resources"]["ForwardEcrPushes"]["Properties"];
     assert_eq!(rule["EventPattern"]["source"][0], "aws.ecr");
-    assert_eq!(rule["EventPattern"]["detail"]["action-type"][0], "PUSH");
+    assert_eq!(
+        strings(&rule["EventPattern"]["detail"]["action-type"]),
+        ["PUSH", "REPLICATE"]
+    );
     assert_eq!(rule["EventPattern"]["detail"]["result"][0], "SUCCESS");
     assert!(format!("{:?}", rule["Targets"][0]["Arn"]).contains("CentralEventBusArn"));
 }
@@ -195,7 +198,28 @@ fn resources_are_this_accounts_own() {
         for r in &s.resources {
             if let Value::Tagged(t) = r {
                 if t.tag == "Sub" {
-                    let arn = t.value.as_str().unwrap();
+                    // `!Sub ARN` or `!Sub [ARN, {Regions: !If [CentralMode, "*", !Ref AWS::Region]}]`.
+                    let (arn, vars) = match &t.value {
+                        Value::Sequence(form) => (form[0].as_str().unwrap(), form[1].clone()),
+                        v => (v.as_str().unwrap(), Value::Null),
+                    };
+                    if arn.contains("${Regions}") {
+                        // Central mode: the guard's own account in every region (its pushes
+                        // there are forwarded to it); otherwise this region only.
+                        assert_eq!(
+                            format!("{:?}", vars["Regions"]),
+                            format!(
+                                "{:?}",
+                                serde_norway::from_str::<Value>(
+                                    "!If [CentralMode, \"*\", !Ref AWS::Region]"
+                                )
+                                .unwrap()
+                            ),
+                            "{arn}"
+                        );
+                        assert!(arn.contains("${Regions}:${AWS::AccountId}:"), "{arn}");
+                        continue;
+                    }
                     if arn.contains(":iam::*:role/") {
                         // Member roles in accounts not known in advance: only inside the
                         // organisation.
@@ -237,6 +261,11 @@ fn discovery_is_off_by_default_and_reaches_the_function() {
         assert!(discover.contains(&format!("{},", s.as_str())), "{discover}");
     }
     assert!(!env["DISCOVERY_TTL_SECONDS"].is_null());
+    assert_eq!(
+        t["Parameters"]["ReplicatedImages"]["Default"],
+        "local-policy"
+    );
+    assert!(format!("{:?}", env["REPLICATION"]).contains("ReplicatedImages"));
 }
 
 #[test]
@@ -262,8 +291,76 @@ fn safety_nets_are_wired() {
     assert!(!r["GuardLogGroup"]["Properties"]["RetentionInDays"].is_null());
     let rule = &p["Events"]["EcrPush"]["Properties"];
     assert_eq!(rule["Pattern"]["source"][0], "aws.ecr");
-    assert_eq!(rule["Pattern"]["detail-type"][0], "ECR Image Action");
-    assert_eq!(rule["Pattern"]["detail"]["action-type"][0], "PUSH");
-    assert_eq!(rule["Pattern"]["detail"]["result"][0], "SUCCESS");
+    assert_ecr_events(&rule["Pattern"]);
     assert!(!rule["DeadLetterConfig"].is_null() && !rule["RetryPolicy"].is_null());
+}
+
+/// A pattern for pushes, and for replicated images unless `ReplicatedImages` is off.
+fn assert_ecr_events(pattern: &Value) {
+    let if_args = |v: &Value| match v {
+        Value::Tagged(t) if t.tag == "If" => t.value.as_sequence().unwrap().clone(),
+        other => panic!("expected !If [ReplicationOn, …], got {other:?}"),
+    };
+    let types = if_args(&pattern["detail-type"]);
+    assert_eq!(types[0], "ReplicationOn");
+    assert_eq!(
+        strings(&types[1]),
+        ["ECR Image Action", "ECR Replication Action"]
+    );
+    assert_eq!(strings(&types[2]), ["ECR Image Action"]);
+    let actions = if_args(&pattern["detail"]["action-type"]);
+    assert_eq!(strings(&actions[1]), ["PUSH", "REPLICATE"]);
+    assert_eq!(strings(&actions[2]), ["PUSH"]);
+    assert_eq!(pattern["detail"]["result"][0], "SUCCESS");
+}
+
+/// Organisation mode, the central account itself: its pushes in every region are read with the
+/// guard's own role (granted in every region in central mode, see above); its pushes in the
+/// central region arrive once, through its own rule: the member stack does not forward there,
+/// and the central rule drops that account and region anyway. The central rule honours
+/// RepositoryPrefix; the member's forwarding retries and keeps what fails.
+#[test]
+fn organisation_mode_sees_every_push_of_the_central_account_once() {
+    let t = template();
+    let central = &t["Resources"]["CentralEcrPushRule"]["Properties"];
+    assert_ecr_events(&central["EventPattern"]);
+    let or = format!("{:?}", central["EventPattern"]["$or"]);
+    assert!(
+        or.contains("account") && or.contains("AWS::AccountId") && or.contains("anything-but"),
+        "{or}"
+    );
+    assert!(or.contains("region") && or.contains("AWS::Region"), "{or}");
+    assert!(
+        format!("{:?}", central["EventPattern"]["detail"]["repository-name"])
+            .contains("RepositoryPrefix"),
+        "the central rule honours RepositoryPrefix"
+    );
+    assert!(!central["Targets"][0]["RetryPolicy"].is_null());
+
+    let m = member();
+    let conditions = format!("{:?}", m["Conditions"]["Forward"]);
+    assert!(
+        conditions.contains("IsCentralAccount") && conditions.contains("IsCentralRegion"),
+        "{conditions}"
+    );
+    for r in [
+        "ForwardEcrPushes",
+        "ForwardRole",
+        "ForwardDeadLetterQueue",
+        "ForwardDeadLetterQueuePolicy",
+    ] {
+        assert_eq!(m["Resources"][r]["Condition"], "Forward", "{r}");
+    }
+    let forward = &m["Resources"]["ForwardEcrPushes"]["Properties"];
+    assert_eq!(
+        strings(&forward["EventPattern"]["detail-type"]),
+        ["ECR Image Action", "ECR Replication Action"]
+    );
+    let target = &forward["Targets"][0];
+    assert!(!target["RetryPolicy"]["MaximumRetryAttempts"].is_null());
+    assert!(format!("{:?}", target["DeadLetterConfig"]).contains("ForwardDeadLetterQueue"));
+    assert_eq!(
+        m["Resources"]["ForwardDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"],
+        true
+    );
 }

@@ -5,7 +5,7 @@ use clap::Args;
 use super::connect::{self, AwsArgs, PolicyArgs};
 use super::reference::Reference;
 use super::Format;
-use crate::event::Push;
+use crate::event::{Origin, Push};
 use crate::ports::{Catalog, RepoRef};
 use crate::verdict::Verdict;
 use crate::Error;
@@ -50,6 +50,7 @@ impl CheckArgs {
             digest,
             tag: reference.tag.clone(),
             manifest_media_type: media_type,
+            origin: Origin::Push,
         };
         let verdict = guard.check(&push).await?;
         super::print(&verdict, &self.image, self.format)?;

@@ -437,6 +437,36 @@ pub fn push_event(
     })
 }
 
+/// The event ECR sends in the destination region when replication copied an image there
+/// (shape of AWS's documented sample, tests/fixtures/ecr-event-replication-completed.json):
+/// this account and region, `source-region` where it was pushed.
+pub fn replication_event(
+    repository: &str,
+    digest: &str,
+    tag: &str,
+    source_region: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "version": "0",
+        "id": format!("repl-{repository}-{}-{tag}", &digest[7..19]),
+        "detail-type": "ECR Replication Action",
+        "source": "aws.ecr",
+        "account": ACCOUNT,
+        "time": "2026-11-25T10:00:05Z",
+        "region": REGION,
+        "resources": [format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repository}")],
+        "detail": {
+            "result": "SUCCESS",
+            "repository-name": repository,
+            "image-digest": digest,
+            "source-account": ACCOUNT,
+            "action-type": "REPLICATE",
+            "source-region": source_region,
+            "image-tag": tag
+        }
+    })
+}
+
 /// Pushes like docker/buildx: blobs first, then the manifest by digest with its tag (if any).
 pub async fn put_manifest(
     ecr: &aws_sdk_ecr::Client,
