@@ -460,7 +460,7 @@ mod tests {
                 name: format!("cluster-{i}/service-with-a-long-name-{}", "x".repeat(40)),
                 arn: format!("arn:aws:ecs:eu-west-1:123456789012:service/cluster-{i}/svc"),
                 image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/grafana:latest".into(),
-                platform: platform.clone(),
+                platform: Some(platform.clone()),
                 architecture: "X86_64".into(),
                 detail: Some("EC2".into()),
                 will_fail: i < 3_000,

@@ -42,8 +42,10 @@ pub struct Consumer {
     pub arn: String,
     /// The image reference exactly as the service names it.
     pub image: String,
-    /// What the image must run on.
-    pub platform: Platform,
+    /// What the image must run on; `None`: it cannot be told (EC2 capacity whose architecture
+    /// AWS does not report, see [`Placement`]). Such a consumer never lets an image pass: the
+    /// consumers found then do not decide alone.
+    pub platform: Option<Platform>,
     /// The architecture in the service's own words (`X86_64`, `arm64`), for the alert.
     pub architecture_label: String,
     /// e.g. `Fargate`, `EC2`, or why the architecture is assumed.
@@ -57,11 +59,13 @@ pub struct ConsumerReport {
     pub name: String,
     pub arn: String,
     pub image: String,
-    pub platform: Platform,
+    /// `null` when the consumer's architecture cannot be told.
+    pub platform: Option<Platform>,
     pub architecture: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// No platform of the image runs on this consumer: `exec format error`.
+    /// No platform of the image runs on this consumer: `exec format error`. `false` also when
+    /// the consumer's architecture is unknown (see `platform`).
     pub will_fail: bool,
 }
 
@@ -70,6 +74,8 @@ impl ConsumerReport {
     pub fn line(&self) -> String {
         let outcome = if self.will_fail {
             "will fail with exec format error"
+        } else if self.platform.is_none() {
+            "may fail: its architecture is unknown"
         } else {
             "runs"
         };
@@ -85,24 +91,143 @@ impl ConsumerReport {
     }
 }
 
-/// What the detail says when `runtimePlatform.cpuArchitecture` is unset.
+/// What the detail says when `runtimePlatform.cpuArchitecture` is unset on Fargate.
 pub const ARCHITECTURE_ASSUMED: &str = "cpuArchitecture unset, X86_64 assumed";
 
-/// The platform an ECS task definition's or Batch job definition's `runtimePlatform` asks for
-/// (`operatingSystemFamily`, `cpuArchitecture`), with the architecture in the service's own
-/// words and whether it was assumed: unset means X86_64 on Linux, as both services assume;
-/// any `WINDOWS_*` family is windows.
-pub fn runtime_platform(os_family: Option<&str>, cpu: Option<&str>) -> (Platform, String, bool) {
-    let arm = cpu.is_some_and(|a| a.eq_ignore_ascii_case("ARM64"));
+/// Where an ECS task's or a Batch job's containers can be placed, which decides what an unset
+/// `runtimePlatform.cpuArchitecture` means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Fargate: unset means X86_64 (ECS and Batch both document that default).
+    Fargate,
+    /// EC2 or external capacity: the tasks run on whatever the instances are.
+    Instances(Capacity),
+}
+
+/// What AWS reports about EC2 (or external) capacity: the platforms of its instances (ECS
+/// container instances' `ecs.cpu-architecture` attribute, Batch compute environments'
+/// instance types), and what could not be told.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Capacity {
+    /// Distinct platforms the capacity has (sorted).
+    pub platforms: Vec<Platform>,
+    /// Why (part of) the capacity's architecture is unknown, if it is.
+    pub unknown: Option<String>,
+    /// What was looked at, for the alert (`cluster prod`, `compute environments ce-a, ce-b`).
+    pub source: String,
+}
+
+/// One platform an ECS task definition or Batch job definition needs, with its label and the
+/// detail the alert shows: `(platform, label, detail)`; `None` = unknown.
+pub type Need = (Option<Platform>, String, Option<String>);
+
+/// The platforms a task or job needs, from its `runtimePlatform` (`operatingSystemFamily`,
+/// `cpuArchitecture`) and where it is placed:
+/// - `cpuArchitecture` set: exactly that (on EC2, ECS places the task only on matching
+///   instances);
+/// - unset on Fargate: X86_64, as AWS documents;
+/// - unset on EC2 / external capacity: every platform the capacity has (a task may land on any
+///   of them, so the image must serve all), and *unknown* when the capacity's architecture
+///   cannot be told (no instance registered, an unmanaged compute environment, an unknown
+///   instance type). Never a guess: unknown makes the guard stricter, not looser.
+///
+/// Any `WINDOWS_*` family is windows.
+pub fn needs(os_family: Option<&str>, cpu: Option<&str>, placement: &Placement) -> Vec<Need> {
     let windows = os_family.is_some_and(|f| f.to_ascii_uppercase().starts_with("WINDOWS"));
-    let platform = Platform::from_parts(
-        if windows { "windows" } else { "linux" },
-        if arm { "arm64" } else { "amd64" },
-        None,
-    )
-    .expect("constant platform");
-    let label = cpu.map_or_else(|| "X86_64".to_string(), str::to_ascii_uppercase);
-    (platform, label, cpu.is_none())
+    let os = if windows { "windows" } else { "linux" };
+    let on = match placement {
+        Placement::Fargate => "Fargate".to_string(),
+        Placement::Instances(c) => format!("EC2, {}", c.source),
+    };
+    if let Some(cpu) = cpu {
+        let arch = if cpu.eq_ignore_ascii_case("ARM64") {
+            "arm64"
+        } else {
+            "amd64"
+        };
+        let platform = Platform::from_parts(os, arch, None).expect("constant platform");
+        return vec![(Some(platform), cpu.to_ascii_uppercase(), Some(on))];
+    }
+    match placement {
+        Placement::Fargate => {
+            let platform = Platform::from_parts(os, "amd64", None).expect("constant platform");
+            vec![(
+                Some(platform),
+                "X86_64".into(),
+                Some(format!("{on}, {ARCHITECTURE_ASSUMED}")),
+            )]
+        }
+        Placement::Instances(c) => {
+            let mut out: Vec<Need> = c
+                .platforms
+                .iter()
+                .filter_map(|p| Platform::from_parts(os, &p.architecture, p.variant.as_deref()))
+                .map(|p| {
+                    let label = ecs_label(&p.architecture);
+                    let detail = format!(
+                        "{on}, cpuArchitecture unset: runs on the instances' {}",
+                        crate::platform::architectures(&c.platforms).join(" and ")
+                    );
+                    (Some(p), label, Some(detail))
+                })
+                .collect();
+            if out.is_empty() || c.unknown.is_some() {
+                let why = c
+                    .unknown
+                    .clone()
+                    .unwrap_or_else(|| "no instance reports its architecture".into());
+                out.push((
+                    None,
+                    "unknown".into(),
+                    Some(format!("{on}, cpuArchitecture unset and {why}")),
+                ));
+            }
+            out
+        }
+    }
+}
+
+/// `X86_64` / `ARM64`, as ECS and Batch write architectures.
+fn ecs_label(arch: &str) -> String {
+    match arch {
+        "amd64" => "X86_64".into(),
+        "arm64" => "ARM64".into(),
+        other => other.to_ascii_uppercase(),
+    }
+}
+
+/// The platform of a container instance's `ecs.cpu-architecture` attribute (`x86_64`,
+/// `arm64`), normalised.
+pub fn cpu_architecture_platform(value: &str) -> Option<Platform> {
+    Platform::from_parts("linux", value, None)
+}
+
+/// The platform of an EC2 instance type as a Batch compute environment names it: a type
+/// (`m6g.large`), a family (`c7gn`), `optimal` (x86_64: Batch picks from the C, M and R
+/// families), `default_x86_64` or `default_arm64`. Graviton (arm64) families are `a1` and every
+/// family whose letters after the generation digit start with `g` (`m6g`, `c7gn`, `r8gd`,
+/// `t4g`, `im4gn`, `is4gen`, `g5g`, `x2gd`, `hpc7g`); GPU families named with a leading `g`
+/// (`g4dn`, `g5`, `g6`) are x86_64. `None` for anything that is not an instance type.
+pub fn instance_type_platform(instance_type: &str) -> Option<Platform> {
+    let t = instance_type.trim().to_ascii_lowercase();
+    let arch = match t.as_str() {
+        "optimal" | "default_x86_64" => "amd64",
+        "default_arm64" => "arm64",
+        _ => {
+            let family = t.split('.').next()?;
+            let letters = family.find(|c: char| c.is_ascii_digit())?;
+            let after_digits = family[letters..].trim_start_matches(|c: char| c.is_ascii_digit());
+            if letters == 0 || !family[..letters].bytes().all(|b| b.is_ascii_lowercase()) {
+                return None;
+            }
+            if family == "a1" || after_digits.starts_with('g') {
+                "arm64"
+            } else {
+                "amd64"
+            }
+        }
+    };
+    Platform::from_parts("linux", arch, None)
 }
 
 /// Reports each consumer against the image's platforms.
@@ -117,7 +242,10 @@ pub fn reports(consumers: &[Consumer], image_platforms: &[Platform]) -> Vec<Cons
             platform: c.platform.clone(),
             architecture: c.architecture_label.clone(),
             detail: c.detail.clone(),
-            will_fail: !image_platforms.iter().any(|p| p.runs_on(&c.platform)),
+            will_fail: c
+                .platform
+                .as_ref()
+                .is_some_and(|need| !image_platforms.iter().any(|p| p.runs_on(need))),
         })
         .collect();
     // Failures first, then by kind and name: the alert's reader sees what breaks.
@@ -125,12 +253,21 @@ pub fn reports(consumers: &[Consumer], image_platforms: &[Platform]) -> Vec<Cons
     out
 }
 
-/// The distinct platforms a set of consumers needs, sorted.
+/// The distinct platforms a set of consumers needs, sorted (consumers of unknown
+/// architecture add none; see [`all_known`]).
 pub fn required_platforms(consumers: &[Consumer]) -> Vec<Platform> {
-    let mut ps: Vec<Platform> = consumers.iter().map(|c| c.platform.clone()).collect();
+    let mut ps: Vec<Platform> = consumers
+        .iter()
+        .filter_map(|c| c.platform.clone())
+        .collect();
     ps.sort();
     ps.dedup();
     ps
+}
+
+/// Whether every consumer's platform is known: only then may the consumers decide alone.
+pub fn all_known(consumers: &[Consumer]) -> bool {
+    consumers.iter().all(|c| c.platform.is_some())
 }
 
 /// An ECR image reference: `ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPO[:TAG][@DIGEST]`.
@@ -249,8 +386,9 @@ pub fn matching(all: &[Consumer], pushed: &Pushed<'_>, scope: MatchScope) -> Vec
         .filter(|c| references(&c.image, pushed, scope))
         .cloned()
         .collect();
-    found.sort_by(|a, b| (a.kind, &a.arn).cmp(&(b.kind, &b.arn)));
-    found.dedup_by(|a, b| a.kind == b.kind && a.arn == b.arn);
+    // One entry per consumer and platform (a task on mixed EC2 capacity needs both).
+    found.sort_by(|a, b| (a.kind, &a.arn, &a.platform).cmp(&(b.kind, &b.arn, &b.platform)));
+    found.dedup_by(|a, b| a.kind == b.kind && a.arn == b.arn && a.platform == b.platform);
     found
 }
 
@@ -338,20 +476,123 @@ mod tests {
         assert!(!references(&uri("team/web:latest"), &untagged, scope));
     }
 
+    fn show(needs: Vec<Need>) -> Vec<String> {
+        needs
+            .into_iter()
+            .map(|(p, label, _)| {
+                format!("{} {label}", p.map_or("unknown".into(), |p| p.to_string()))
+            })
+            .collect()
+    }
+
+    fn capacity(platforms: &str, unknown: Option<&str>) -> Placement {
+        Placement::Instances(Capacity {
+            platforms: if platforms.is_empty() {
+                Vec::new()
+            } else {
+                crate::platform::parse_list(platforms).unwrap()
+            },
+            unknown: unknown.map(str::to_string),
+            source: "cluster prod".into(),
+        })
+    }
+
     #[test]
-    fn runtime_platform_defaults_to_x86_64_linux() {
-        let show = |os, cpu| {
-            let (p, label, assumed) = runtime_platform(os, cpu);
-            format!("{p} {label} {assumed}")
-        };
-        assert_eq!(show(None, None), "linux/amd64 X86_64 true");
+    fn an_unset_architecture_is_x86_64_only_on_fargate() {
         assert_eq!(
-            show(Some("LINUX"), Some("ARM64")),
-            "linux/arm64 ARM64 false"
+            show(needs(None, None, &Placement::Fargate)),
+            ["linux/amd64 X86_64"]
         );
         assert_eq!(
-            show(Some("WINDOWS_SERVER_2022_CORE"), Some("X86_64")),
-            "windows/amd64 X86_64 false"
+            show(needs(Some("LINUX"), Some("ARM64"), &Placement::Fargate)),
+            ["linux/arm64 ARM64"]
+        );
+        assert_eq!(
+            show(needs(
+                Some("WINDOWS_SERVER_2022_CORE"),
+                Some("X86_64"),
+                &Placement::Fargate
+            )),
+            ["windows/amd64 X86_64"]
+        );
+        // EC2: the instances decide. A Graviton cluster is arm64, not a false alarm.
+        assert_eq!(
+            show(needs(None, None, &capacity("linux/arm64", None))),
+            ["linux/arm64 ARM64"]
+        );
+        assert_eq!(
+            show(needs(
+                None,
+                None,
+                &capacity("linux/amd64,linux/arm64", None)
+            )),
+            ["linux/amd64 X86_64", "linux/arm64 ARM64"],
+            "mixed capacity: a task may land on either"
+        );
+        // Nothing reported, or part unknown: unknown, never a guess.
+        assert_eq!(
+            show(needs(None, None, &capacity("", None))),
+            ["unknown unknown"]
+        );
+        assert_eq!(
+            show(needs(
+                None,
+                None,
+                &capacity("linux/arm64", Some("unmanaged ce-x"))
+            )),
+            ["linux/arm64 ARM64", "unknown unknown"]
+        );
+        // An explicit architecture is what ECS places on, whatever the capacity.
+        assert_eq!(
+            show(needs(None, Some("X86_64"), &capacity("linux/arm64", None))),
+            ["linux/amd64 X86_64"]
+        );
+    }
+
+    #[test]
+    fn instance_types_map_to_their_architecture() {
+        let arch = |t: &str| instance_type_platform(t).map(|p| p.architecture);
+        for graviton in [
+            "m6g.large",
+            "c7gn.16xlarge",
+            "r8gd.xlarge",
+            "t4g.micro",
+            "a1.medium",
+            "im4gn.large",
+            "is4gen.xlarge",
+            "g5g.2xlarge",
+            "x2gd.large",
+            "hpc7g.4xlarge",
+            "c6g",
+            "default_arm64",
+        ] {
+            assert_eq!(arch(graviton).as_deref(), Some("arm64"), "{graviton}");
+        }
+        for x86 in [
+            "m5.large",
+            "c7i.large",
+            "g4dn.xlarge",
+            "g5.xlarge",
+            "p4d.24xlarge",
+            "r7iz.large",
+            "m7i-flex.large",
+            "inf2.xlarge",
+            "c6a",
+            "optimal",
+            "default_x86_64",
+        ] {
+            assert_eq!(arch(x86).as_deref(), Some("amd64"), "{x86}");
+        }
+        for nonsense in ["", "large", "9x.large", ".large"] {
+            assert_eq!(arch(nonsense), None, "{nonsense}");
+        }
+        assert_eq!(
+            cpu_architecture_platform("x86_64").unwrap().to_string(),
+            "linux/amd64"
+        );
+        assert_eq!(
+            cpu_architecture_platform("arm64").unwrap().to_string(),
+            "linux/arm64"
         );
     }
 
@@ -363,7 +604,7 @@ mod tests {
             name: name.into(),
             arn: format!("arn:{name}"),
             image: "x".into(),
-            platform: p(platform),
+            platform: Some(p(platform)),
             architecture_label: label.into(),
             detail: None,
         };

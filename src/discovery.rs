@@ -259,7 +259,7 @@ mod tests {
                     name: "prod/web".into(),
                     arn: "arn".into(),
                     image: "img".into(),
-                    platform: "linux/amd64".parse().unwrap(),
+                    platform: Some("linux/amd64".parse().unwrap()),
                     architecture_label: "X86_64".into(),
                     detail: None,
                 }]),

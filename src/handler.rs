@@ -254,7 +254,16 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             digest: &digest,
         };
         let found = consumer::matching(&snapshot.consumers, &pushed, self.settings.match_scope);
-        (found, snapshot.complete())
+        for c in found.iter().filter(|c| c.platform.is_none()) {
+            warnings.push(format!(
+                "{} {} runs on capacity of unknown architecture ({}); the consumers found do not decide alone",
+                c.kind,
+                c.name,
+                c.detail.as_deref().unwrap_or("not reported")
+            ));
+        }
+        let complete = snapshot.complete() && consumer::all_known(&found);
+        (found, complete)
     }
 
     /// Organisation mode, the member account cannot be read: its own alert ("cannot read

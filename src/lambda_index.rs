@@ -33,11 +33,14 @@ pub fn uses(resolution: &Resolution, consumers: &[Consumer]) -> Vec<LambdaIndexU
     consumers
         .iter()
         .filter(|c| c.kind == ConsumerKind::LambdaFunction)
-        .map(|c| LambdaIndexUse {
-            function: c.name.clone(),
-            architecture: c.architecture_label.clone(),
-            platform: c.platform.clone(),
-            platform_image: resolution.entry_for(&c.platform),
+        .filter_map(|c| {
+            let platform = c.platform.clone()?;
+            Some(LambdaIndexUse {
+                function: c.name.clone(),
+                architecture: c.architecture_label.clone(),
+                platform_image: resolution.entry_for(&platform),
+                platform,
+            })
         })
         .collect()
 }
@@ -114,7 +117,7 @@ mod tests {
             name: name.into(),
             arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
             image: "img".into(),
-            platform: platform.parse().unwrap(),
+            platform: Some(platform.parse().unwrap()),
             architecture_label: label.into(),
             detail: None,
         }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::body::SdkBody;
+mod common;
+
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
 use ecr_arch_guard::consumer::{self, ConsumerKind, MatchScope, Pushed};
 use ecr_arch_guard::discovery::{Discovery, DiscoveryConfig, Scope, Service};
@@ -96,7 +98,7 @@ async fn app_runner_ecr_services_are_amd64_consumers_over_every_page() {
     assert_eq!(s.consumers.len(), 1, "ECR_PUBLIC sources are not ours");
     let c = &s.consumers[0];
     assert_eq!(c.kind, ConsumerKind::AppRunnerService);
-    assert_eq!(c.platform.to_string(), "linux/amd64");
+    assert_eq!(c.platform.as_ref().unwrap().to_string(), "linux/amd64");
     let found = consumer::matching(&s.consumers, &pushed(), MatchScope::TagOrDigest);
     assert_eq!(found.len(), 1);
 }
@@ -136,7 +138,14 @@ async fn batch_latest_revisions_with_runtime_platform() {
     let mut got: Vec<String> = s
         .consumers
         .iter()
-        .map(|c| format!("{} {} {}", c.name, c.platform, c.architecture_label))
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c.name,
+                c.platform.as_ref().unwrap(),
+                c.architecture_label
+            )
+        })
         .collect();
     got.sort();
     assert_eq!(
@@ -315,6 +324,16 @@ async fn ecs_listing_costs_the_minimum_and_a_warm_snapshot_costs_nothing() {
             }
             MockResponse::Http(json(200, serde_json::json!({"taskDefinition": td})))
         });
+    // The EC2 services' tasks run on the cluster's container instances: their architecture,
+    // once per cluster.
+    let attributes = mock!(aws_sdk_ecs::Client::list_attributes).then_http_response(|| {
+        json(
+            200,
+            serde_json::json!({"attributes": [{"name": "ecs.cpu-architecture", "value": "x86_64",
+                "targetType": "container-instance",
+                "targetId": format!("{P}:container-instance/prod/0123")}]}),
+        )
+    });
     let client = mock_client!(
         aws_sdk_ecs,
         RuleMode::MatchAny,
@@ -323,7 +342,8 @@ async fn ecs_listing_costs_the_minimum_and_a_warm_snapshot_costs_nothing() {
             &list_services,
             &describe_services,
             &list_tds,
-            &describe_td
+            &describe_td,
+            &attributes
         ]
     );
     let d = discovery(
@@ -338,12 +358,14 @@ async fn ecs_listing_costs_the_minimum_and_a_warm_snapshot_costs_nothing() {
             describe_services.num_calls(),
             list_tds.num_calls(),
             describe_td.num_calls(),
+            attributes.num_calls(),
         ]
     };
     // Cold: ListClusters 1, ListServices 1 per cluster, DescribeServices per 10 services,
     // ListTaskDefinitions 1, DescribeTaskDefinition once per distinct task definition
-    // (web:3 used by the services = latest of its family; cron:5).
-    assert_eq!(calls(), [1, 1, 2, 1, 2]);
+    // (web:3 used by the services = latest of its family; cron:5), ListAttributes once per
+    // cluster whose EC2 tasks have no cpuArchitecture.
+    assert_eq!(calls(), [1, 1, 2, 1, 2, 1]);
     assert_eq!(
         s.consumers.len(),
         13,
@@ -357,12 +379,141 @@ async fn ecs_listing_costs_the_minimum_and_a_warm_snapshot_costs_nothing() {
     assert_eq!(cron.name, "cron:5");
     assert_eq!(cron.architecture_label, "ARM64");
     assert_eq!(cron.detail.as_deref(), Some("Fargate"));
+    assert_eq!(svc_label(&s.consumers), "X86_64");
     let svc = s.consumers.iter().find(|c| c.name == "prod/svc-0").unwrap();
     assert_eq!(
         svc.detail.as_deref(),
-        Some("EC2, cpuArchitecture unset, X86_64 assumed")
+        Some("EC2, container instances of cluster prod, cpuArchitecture unset: runs on the instances' amd64")
     );
     // Warm, within the TTL: no call at all.
     d.snapshot(&Scope::default()).await;
-    assert_eq!(calls(), [1, 1, 2, 1, 2]);
+    assert_eq!(calls(), [1, 1, 2, 1, 2, 1]);
+}
+
+fn svc_label(consumers: &[consumer::Consumer]) -> &str {
+    &consumers
+        .iter()
+        .find(|c| c.name == "prod/svc-0")
+        .unwrap()
+        .architecture_label
+}
+
+fn show(consumers: &[consumer::Consumer]) -> Vec<String> {
+    let mut got: Vec<String> = consumers
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c.name,
+                c.platform
+                    .as_ref()
+                    .map_or("unknown".to_string(), |p| p.to_string()),
+                c.architecture_label
+            )
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+/// ECS on EC2 without `runtimePlatform.cpuArchitecture`: the task runs on whatever the
+/// cluster's container instances are (their `ecs.cpu-architecture` attribute), not on an
+/// assumed X86_64. A Graviton cluster is arm64 (no false alarm for an arm64 image), a mixed
+/// one needs both, an empty one is unknown.
+#[tokio::test]
+async fn ecs_tasks_on_ec2_run_on_their_clusters_instances() {
+    let rules = common::ecs_mock::ec2_clusters(
+        &[
+            ("graviton", &["arm64", "arm64"]),
+            ("mixed", &["x86_64", "arm64"]),
+            ("empty", &[]),
+        ],
+        IMAGE,
+    );
+    let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules.iter());
+    let d = discovery(
+        &[Service::Ecs],
+        AwsDiscovery::from_clients(Some(client), None, None, None),
+    );
+    let s = d.snapshot(&Scope::default()).await;
+    assert!(s.complete(), "{:?}", s.unknown);
+    assert_eq!(
+        show(&s.consumers),
+        [
+            "empty/web unknown unknown",
+            "graviton/web linux/arm64 ARM64",
+            "mixed/web linux/amd64 X86_64",
+            "mixed/web linux/arm64 ARM64",
+        ]
+    );
+    let empty = s.consumers.iter().find(|c| c.name == "empty/web").unwrap();
+    assert!(
+        empty
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("no container instance is registered in cluster empty"),
+        "{:?}",
+        empty.detail
+    );
+    let found = consumer::matching(&s.consumers, &pushed(), MatchScope::TagOrDigest);
+    assert_eq!(found.len(), 4, "one entry per consumer and platform");
+    assert!(!consumer::all_known(&found));
+}
+
+/// AWS Batch on EC2: `runtimePlatform` is a Fargate setting; the compute environments'
+/// instance types decide (a Graviton environment makes an unset job arm64, and an X86_64
+/// written on an EC2 job changes nothing). Fargate jobs keep their runtimePlatform.
+#[tokio::test]
+async fn batch_jobs_on_ec2_run_on_their_compute_environments_instance_types() {
+    let list = mock!(aws_sdk_batch::Client::describe_job_definitions).then_http_response(|| {
+        json(200, serde_json::json!({"jobDefinitions": [
+            {"jobDefinitionName": "etl", "revision": 4, "type": "container", "status": "ACTIVE",
+             "jobDefinitionArn": "arn:aws:batch:us-east-1:123456789012:job-definition/etl:4",
+             "platformCapabilities": ["EC2"],
+             "containerProperties": {"image": IMAGE,
+                "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"}}},
+            {"jobDefinitionName": "report", "revision": 1, "type": "container", "status": "ACTIVE",
+             "jobDefinitionArn": "arn:aws:batch:us-east-1:123456789012:job-definition/report:1",
+             "containerProperties": {"image": IMAGE}},
+            {"jobDefinitionName": "tiny", "revision": 2, "type": "container", "status": "ACTIVE",
+             "jobDefinitionArn": "arn:aws:batch:us-east-1:123456789012:job-definition/tiny:2",
+             "platformCapabilities": ["FARGATE"], "containerProperties": {"image": IMAGE}}
+        ]}))
+    });
+    let ces = mock!(aws_sdk_batch::Client::describe_compute_environments).then_http_response(|| {
+        json(200, serde_json::json!({"computeEnvironments": [
+            {"computeEnvironmentName": "graviton-spot",
+             "computeEnvironmentArn": "arn:aws:batch:us-east-1:123456789012:compute-environment/graviton-spot",
+             "ecsClusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/AWSBatch-graviton-spot",
+             "type": "MANAGED", "state": "ENABLED", "status": "VALID",
+             "computeResources": {"type": "SPOT", "minvCpus": 0, "maxvCpus": 256,
+                "instanceTypes": ["m7g", "c7g.2xlarge"], "subnets": ["subnet-1"]}},
+            {"computeEnvironmentName": "fargate",
+             "computeEnvironmentArn": "arn:aws:batch:us-east-1:123456789012:compute-environment/fargate",
+             "type": "MANAGED", "state": "ENABLED", "status": "VALID",
+             "computeResources": {"type": "FARGATE", "maxvCpus": 16, "subnets": ["subnet-1"]}},
+            {"computeEnvironmentName": "old-x86",
+             "computeEnvironmentArn": "arn:aws:batch:us-east-1:123456789012:compute-environment/old-x86",
+             "type": "MANAGED", "state": "DISABLED", "status": "VALID",
+             "computeResources": {"type": "EC2", "maxvCpus": 16,
+                "instanceTypes": ["optimal"], "subnets": ["subnet-1"]}}
+        ]}))
+    });
+    let client = mock_client!(aws_sdk_batch, RuleMode::MatchAny, [&list, &ces]);
+    let d = discovery(
+        &[Service::Batch],
+        AwsDiscovery::from_clients(None, None, None, Some(client)),
+    );
+    let s = d.snapshot(&Scope::default()).await;
+    assert!(s.complete(), "{:?}", s.unknown);
+    assert_eq!(ces.num_calls(), 1);
+    assert_eq!(
+        show(&s.consumers),
+        [
+            "etl:4 linux/arm64 ARM64",
+            "report:1 linux/arm64 ARM64",
+            "tiny:2 linux/amd64 X86_64"
+        ]
+    );
 }

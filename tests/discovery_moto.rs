@@ -410,3 +410,36 @@ async fn bootstrap_with_discover_names_the_consumer_in_the_alert() {
         "{text}"
     );
 }
+
+/// An ECS service on EC2 without cpuArchitecture runs on its cluster's instances: on a
+/// Graviton cluster the arm64 image fits (no false alarm); on a cluster with no instance to
+/// tell, the consumer is unknown and never lets the image pass (the default still applies).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ec2_backed_ecs_services_decide_by_their_instances_never_by_a_guess() {
+    use aws_smithy_mocks::RuleMode;
+    let local = Local::start().await;
+    for (cluster, archs, verdict, from) in [
+        ("graviton", &["arm64"][..], "fits", "consumers"),
+        ("empty", &[][..], "mismatch", "default"),
+    ] {
+        let tag = format!("on-{cluster}");
+        let rules = common::ecs_mock::ec2_clusters(&[(cluster, archs)], &image_uri(REPO, &tag));
+        let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules.iter());
+        let discovery = AwsDiscovery::from_clients(Some(ecs), None, None, None);
+        let guard = local.guard(discovery, &[Service::Ecs]);
+        let v = json(&guard.handle(&local.push_arm64(&tag).await).await.unwrap());
+        assert_eq!(v["verdict"], verdict, "{cluster}: {v:#}");
+        assert_eq!(v["required_from"], from, "{cluster}");
+        if cluster == "empty" {
+            assert_eq!(v["consumers"][0]["platform"], Value::Null);
+            let warnings = v["warnings"].to_string();
+            assert!(warnings.contains("unknown architecture"), "{warnings}");
+            assert!(
+                warnings.contains("no container instance is registered in cluster empty"),
+                "{warnings}"
+            );
+        } else {
+            assert_eq!(lines(&v), ["ecs-service graviton/web ARM64 fail=false"]);
+        }
+    }
+}

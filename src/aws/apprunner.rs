@@ -47,8 +47,9 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
                     name: service.service_name().to_string(),
                     arn: service.service_arn().to_string(),
                     image: repo.image_identifier().to_string(),
-                    platform: Platform::from_parts("linux", "amd64", None)
-                        .expect("constant platform"),
+                    platform: Some(
+                        Platform::from_parts("linux", "amd64", None).expect("constant platform"),
+                    ),
                     architecture_label: "X86_64".into(),
                     detail: Some("App Runner runs x86_64 only".into()),
                 }))

@@ -1,17 +1,26 @@
 //! ECS consumers: services in every cluster (through their task definitions) and the latest
 //! ACTIVE revision of every task definition family (tasks run without a service, scheduled
-//! tasks). `runtimePlatform.cpuArchitecture` unset means X86_64, as ECS assumes on Fargate.
+//! tasks). `runtimePlatform.cpuArchitecture` unset means X86_64 on Fargate; on EC2 or
+//! external capacity the task runs on whatever the cluster's container instances are, read
+//! from their `ecs.cpu-architecture` attribute (ListAttributes, one call per cluster that
+//! needs it) — unknown when none is registered (see [`consumer::needs`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use aws_sdk_ecs::types::{Compatibility, LaunchType, TaskDefinition, TaskDefinitionStatus};
+use aws_sdk_ecs::types::{
+    Compatibility, LaunchType, TargetType, TaskDefinition, TaskDefinitionStatus,
+};
 use aws_sdk_ecs::Client;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
-use crate::consumer::{self, Consumer, ConsumerKind};
+use crate::consumer::{self, Capacity, Consumer, ConsumerKind, Need, Placement};
 use crate::error::Error;
 use crate::platform::Platform;
+
+/// The container instance attribute ECS sets to the instance's CPU architecture (`x86_64`,
+/// `arm64`): one of its built-in attributes (ECS Developer Guide, task placement constraints).
+pub const CPU_ARCHITECTURE_ATTRIBUTE: &str = "ecs.cpu-architecture";
 
 /// DescribeServices takes at most 10 services per call.
 const DESCRIBE_SERVICES_BATCH: usize = 10;
@@ -119,51 +128,226 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
         }
     }
 
-    let mut out = Vec::new();
+    // Where each consumer's tasks run; the capacity of the clusters that matter is read once.
+    let mut services_on: Vec<(&aws_sdk_ecs::types::Service, &TaskDefinition, Where)> = Vec::new();
     let mut used_by_services = HashSet::new();
     for s in &services {
         let Some(td) = s.task_definition().and_then(|t| by_name.get(t)) else {
             continue;
         };
         used_by_services.insert(td.task_definition_arn().unwrap_or_default().to_string());
-        let cluster = s
-            .cluster_arn()
-            .and_then(|a| a.rsplit('/').next())
-            .unwrap_or("?");
-        let launch = service_launch(s);
-        for (image, platform, label, detail) in containers(td, launch) {
-            out.push(Consumer {
-                kind: ConsumerKind::EcsService,
-                name: format!("{cluster}/{}", s.service_name().unwrap_or("?")),
-                arn: s.service_arn().unwrap_or_default().to_string(),
-                image,
-                platform,
-                architecture_label: label,
-                detail,
-            });
-        }
+        services_on.push((s, td, service_where(s, td)));
     }
     let mut standalone: Vec<&TaskDefinition> = by_name.values().collect();
     standalone.sort_by_key(|td| td.task_definition_arn());
     standalone.dedup_by_key(|td| td.task_definition_arn());
-    for td in standalone {
-        let arn = td.task_definition_arn().unwrap_or_default();
-        if used_by_services.contains(arn) {
-            continue; // the service names it
+    standalone
+        .retain(|td| !used_by_services.contains(td.task_definition_arn().unwrap_or_default()));
+    let standalone: Vec<(&TaskDefinition, Where)> = standalone
+        .into_iter()
+        .map(|td| (td, td_where(td)))
+        .collect();
+    let unset = |td: &TaskDefinition| {
+        td.runtime_platform()
+            .and_then(|r| r.cpu_architecture())
+            .is_none()
+    };
+    let mut wanted: BTreeSet<&str> = BTreeSet::new();
+    for (_, td, w) in &services_on {
+        if let (Where::Cluster(c), true) = (w, unset(td)) {
+            wanted.insert(c);
         }
-        for (image, platform, label, detail) in containers(td, td_launch(td)) {
-            out.push(Consumer {
-                kind: ConsumerKind::EcsTaskDefinition,
-                name: format!("{}:{}", td.family().unwrap_or("?"), td.revision()),
-                arn: arn.to_string(),
+    }
+    if standalone
+        .iter()
+        .any(|(td, w)| *w == Where::AnyCluster && unset(td))
+    {
+        wanted.extend(clusters.iter().map(String::as_str));
+    }
+    let capacity = cluster_capacity(client, wanted).await?;
+
+    let mut out = Vec::new();
+    for (s, td, w) in &services_on {
+        let cluster = s
+            .cluster_arn()
+            .and_then(|a| a.rsplit('/').next())
+            .unwrap_or("?");
+        let placement = placement(w, &capacity);
+        for (image, need) in containers(td, &placement) {
+            out.push(consumer_of(
+                ConsumerKind::EcsService,
+                format!("{cluster}/{}", s.service_name().unwrap_or("?")),
+                s.service_arn().unwrap_or_default(),
                 image,
-                platform,
-                architecture_label: label,
-                detail,
-            });
+                need,
+            ));
+        }
+    }
+    for (td, w) in &standalone {
+        let placement = placement(w, &capacity);
+        for (image, need) in containers(td, &placement) {
+            out.push(consumer_of(
+                ConsumerKind::EcsTaskDefinition,
+                format!("{}:{}", td.family().unwrap_or("?"), td.revision()),
+                td.task_definition_arn().unwrap_or_default(),
+                image,
+                need,
+            ));
         }
     }
     Ok(out)
+}
+
+fn consumer_of(kind: ConsumerKind, name: String, arn: &str, image: String, need: Need) -> Consumer {
+    let (platform, architecture_label, detail) = need;
+    Consumer {
+        kind,
+        name,
+        arn: arn.to_string(),
+        image,
+        platform,
+        architecture_label,
+        detail,
+    }
+}
+
+/// Where a consumer's tasks are placed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Where {
+    Fargate,
+    /// EC2 or external container instances of this cluster (ARN).
+    Cluster(String),
+    /// A task definition run without a service: any cluster's instances.
+    AnyCluster,
+}
+
+/// Fargate, or the container instances of the service's cluster: by launch type, else by
+/// capacity provider strategy (FARGATE / FARGATE_SPOT), else by what the task definition is
+/// compatible with.
+fn service_where(s: &aws_sdk_ecs::types::Service, td: &TaskDefinition) -> Where {
+    let cluster = || Where::Cluster(s.cluster_arn().unwrap_or_default().to_string());
+    match s.launch_type() {
+        Some(LaunchType::Fargate) => return Where::Fargate,
+        Some(LaunchType::Ec2) | Some(LaunchType::External) => return cluster(),
+        _ => {}
+    }
+    let strategy = s.capacity_provider_strategy();
+    if !strategy.is_empty() {
+        return if strategy
+            .iter()
+            .all(|c| c.capacity_provider().starts_with("FARGATE"))
+        {
+            Where::Fargate
+        } else {
+            cluster()
+        };
+    }
+    if td_where(td) == Where::Fargate {
+        Where::Fargate
+    } else {
+        cluster()
+    }
+}
+
+/// A task definition run on its own: Fargate when it is compatible with Fargate, otherwise any
+/// cluster's container instances.
+fn td_where(td: &TaskDefinition) -> Where {
+    if td
+        .requires_compatibilities()
+        .contains(&Compatibility::Fargate)
+    {
+        Where::Fargate
+    } else {
+        Where::AnyCluster
+    }
+}
+
+fn placement(w: &Where, capacity: &HashMap<String, Capacity>) -> Placement {
+    match w {
+        Where::Fargate => Placement::Fargate,
+        Where::Cluster(c) => {
+            Placement::Instances(capacity.get(c).cloned().unwrap_or_else(|| Capacity {
+                unknown: Some(format!("cluster {} was not listed", short(c))),
+                source: format!("container instances of cluster {}", short(c)),
+                ..Capacity::default()
+            }))
+        }
+        Where::AnyCluster => {
+            let mut platforms: Vec<Platform> = capacity
+                .values()
+                .flat_map(|c| c.platforms.iter().cloned())
+                .collect();
+            platforms.sort();
+            platforms.dedup();
+            let unknown = platforms
+                .is_empty()
+                .then(|| "no container instance is registered in any cluster".to_string());
+            Placement::Instances(Capacity {
+                platforms,
+                unknown,
+                source: "container instances of any cluster (run without a service)".into(),
+            })
+        }
+    }
+}
+
+fn short(cluster_arn: &str) -> &str {
+    cluster_arn.rsplit('/').next().unwrap_or(cluster_arn)
+}
+
+/// The architectures of each cluster's registered container instances, from their
+/// `ecs.cpu-architecture` attribute, a few clusters at a time.
+async fn cluster_capacity(
+    client: &Client,
+    clusters: BTreeSet<&str>,
+) -> Result<HashMap<String, Capacity>, Error> {
+    let clusters: Vec<String> = clusters.into_iter().map(str::to_string).collect();
+    futures_util::stream::iter(clusters.into_iter().map(|c| one_cluster(client, c)))
+        .buffer_unordered(DISCOVERY_CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+async fn one_cluster(client: &Client, cluster: String) -> Result<(String, Capacity), Error> {
+    let attributes: Vec<aws_sdk_ecs::types::Attribute> = client
+        .list_attributes()
+        .cluster(&cluster)
+        .target_type(TargetType::ContainerInstance)
+        .attribute_name(CPU_ARCHITECTURE_ATTRIBUTE)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| map_sdk_error("ecs:ListAttributes", e))?;
+    let mut platforms: Vec<Platform> = Vec::new();
+    let mut unreadable = Vec::new();
+    for a in &attributes {
+        match a.value().and_then(consumer::cpu_architecture_platform) {
+            Some(p) if !platforms.contains(&p) => platforms.push(p),
+            Some(_) => {}
+            None => unreadable.push(a.value().unwrap_or("").to_string()),
+        }
+    }
+    platforms.sort();
+    let name = short(&cluster).to_string();
+    let unknown = if !unreadable.is_empty() {
+        Some(format!(
+            "container instances of cluster {name} report {CPU_ARCHITECTURE_ATTRIBUTE} {unreadable:?}"
+        ))
+    } else if attributes.is_empty() {
+        Some(format!(
+            "no container instance is registered in cluster {name}"
+        ))
+    } else {
+        None
+    };
+    let capacity = Capacity {
+        platforms,
+        unknown,
+        source: format!("container instances of cluster {name}"),
+    };
+    Ok((cluster, capacity))
 }
 
 /// `(family, revision)` of `arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION`.
@@ -173,59 +357,18 @@ fn family_revision(arn: &str) -> Option<(&str, i64)> {
     Some((family, revision.parse().ok()?))
 }
 
-/// Fargate or EC2, as far as the service says.
-fn service_launch(s: &aws_sdk_ecs::types::Service) -> Option<&'static str> {
-    match s.launch_type() {
-        Some(LaunchType::Fargate) => Some("Fargate"),
-        Some(LaunchType::Ec2) => Some("EC2"),
-        Some(LaunchType::External) => Some("ECS Anywhere"),
-        _ => s.capacity_provider_strategy().first().map(|c| {
-            if c.capacity_provider().starts_with("FARGATE") {
-                "Fargate"
-            } else {
-                "EC2"
-            }
-        }),
-    }
-}
-
-fn td_launch(td: &TaskDefinition) -> Option<&'static str> {
-    let c = td.requires_compatibilities();
-    if c.contains(&Compatibility::Fargate) {
-        Some("Fargate")
-    } else if c.contains(&Compatibility::Ec2) {
-        Some("EC2")
-    } else {
-        None
-    }
-}
-
-/// Each container image with the platform the task runs on.
-fn containers(
-    td: &TaskDefinition,
-    launch: Option<&str>,
-) -> Vec<(String, Platform, String, Option<String>)> {
+/// Each container image with one platform the task needs (several on mixed capacity).
+fn containers(td: &TaskDefinition, placement: &Placement) -> Vec<(String, Need)> {
     let rp = td.runtime_platform();
-    let (platform, label, assumed) = consumer::runtime_platform(
+    let needs = consumer::needs(
         rp.and_then(|r| r.operating_system_family())
             .map(|f| f.as_str()),
         rp.and_then(|r| r.cpu_architecture()).map(|a| a.as_str()),
+        placement,
     );
-    let mut detail: Vec<String> = launch.map(str::to_string).into_iter().collect();
-    if assumed {
-        detail.push(consumer::ARCHITECTURE_ASSUMED.into());
-    }
-    let detail = (!detail.is_empty()).then(|| detail.join(", "));
     td.container_definitions()
         .iter()
         .filter_map(|c| c.image())
-        .map(|image| {
-            (
-                image.to_string(),
-                platform.clone(),
-                label.clone(),
-                detail.clone(),
-            )
-        })
+        .flat_map(|image| needs.iter().map(move |n| (image.to_string(), n.clone())))
         .collect()
 }

@@ -51,8 +51,9 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
                 name,
                 arn,
                 image,
-                platform: Platform::from_parts("linux", architecture, None)
-                    .expect("constant platform"),
+                platform: Some(
+                    Platform::from_parts("linux", architecture, None).expect("constant platform"),
+                ),
                 architecture_label: label.into(),
                 detail: None,
             }))

@@ -74,10 +74,14 @@ pub fn discovery_iam_actions(service: Service) -> &'static [&'static str] {
             "ecs:DescribeServices",
             "ecs:ListTaskDefinitions",
             "ecs:DescribeTaskDefinition",
+            "ecs:ListAttributes",
         ],
         Service::AppRunner => &["apprunner:ListServices", "apprunner:DescribeService"],
         Service::Lambda => &["lambda:ListFunctions", "lambda:GetFunction"],
-        Service::Batch => &["batch:DescribeJobDefinitions"],
+        Service::Batch => &[
+            "batch:DescribeJobDefinitions",
+            "batch:DescribeComputeEnvironments",
+        ],
     }
 }
 

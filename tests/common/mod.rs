@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod ecs_mock;
 pub mod fixtures;
 pub mod http;
 pub mod lambda_rie;
