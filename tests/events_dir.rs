@@ -42,3 +42,45 @@ fn every_sample_event_parses_and_is_classified_as_named() {
     }
     assert_eq!(seen.len(), 8, "{seen:?}");
 }
+
+/// `sam local invoke --env-vars events/env.json` overrides only the variables the template
+/// declares (SAM ignores the rest), and the function refuses to start without its topic:
+/// every key must be one the template declares, `ALERT_TOPIC_ARN` among them. The same
+/// settings as `KEY=VALUE` lines for `cargo lambda watch --env-file events/cargo-lambda.env`.
+#[test]
+fn local_invoke_settings_name_only_variables_the_function_reads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let template: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(dir.join("template.yaml")).unwrap())
+            .unwrap();
+    let declared = &template["Resources"]["GuardFunction"]["Properties"]["Environment"]["Variables"];
+    let env: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("events/env.json")).unwrap()).unwrap();
+    let sam = env["GuardFunction"].as_object().unwrap();
+    assert!(sam.contains_key("ALERT_TOPIC_ARN"));
+    for key in sam.keys() {
+        assert!(
+            !declared[key.as_str()].is_null(),
+            "events/env.json sets {key}, which the template does not declare: SAM ignores it"
+        );
+    }
+    let lines = std::fs::read_to_string(dir.join("events/cargo-lambda.env")).unwrap();
+    let mut keys = Vec::new();
+    for line in lines.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let (k, v) = line.split_once('=').expect("KEY=VALUE");
+        assert!(!v.is_empty(), "{k} is empty");
+        keys.push(k.to_string());
+        assert!(
+            !declared[k].is_null() || k.starts_with("AWS_LAMBDA_"),
+            "{k} is not a variable the function reads"
+        );
+    }
+    let lookup = |k: &str| {
+        lines
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::to_string))
+    };
+    // The function starts with these settings (no missing topic).
+    ecr_arch_guard::settings::Settings::from_lookup(lookup).expect("valid settings");
+    assert!(keys.iter().any(|k| k == "ALERT_TOPIC_ARN"));
+}
