@@ -5,7 +5,8 @@
 //! Facts this harness relies on, measured with aws-sam-cli 1.170.0's emulator:
 //! - flags `--runtime-interface-emulator-address` (where invocations are POSTed),
 //!   `--runtime-api-address` (the Runtime API the handler talks to; its default port 9001
-//!   would collide between tests), `--log-level`; the rest of the command line is the handler;
+//!   would collide between tests), `--log-level` (info here: its debug lines, one per
+//!   Runtime API request, are not needed); the rest of the command line is the handler;
 //! - the handler is spawned on the first invocation, with the emulator's environment;
 //! - `POST /2015-03-31/functions/function/invocations` answers with the handler's response,
 //!   or, for a runtime `/error`, HTTP 200 with the error document (`errorType`,
@@ -86,7 +87,7 @@ impl Lambda {
             "--runtime-api-address",
             &runtime_addr,
             "--log-level",
-            "debug",
+            "info",
         ])
         .arg(bin)
         .env_clear()
