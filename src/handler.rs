@@ -407,12 +407,11 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 &push.digest,
                 &archs,
             ) {
-                Err(e) => failed("tag", e.to_string()),
-                Ok(marker) if push.tag.as_deref() == Some(marker.as_str()) => {
+                marker if push.tag.as_deref() == Some(marker.as_str()) => {
                     report("tag", "already-tagged", Some(marker))
                 }
-                Ok(marker) if dry => report("tag", "would-tag", Some(marker)),
-                Ok(marker) => match self
+                marker if dry => report("tag", "would-tag", Some(marker)),
+                marker => match self
                     .registry
                     .put_tag(
                         repo,

@@ -17,16 +17,21 @@ pub const MAX_TAG_LEN: usize = 128;
 /// A tag template with placeholders `{tag}` (the pushed tag, or `{digest12}` when untagged),
 /// `{arch}` (the image's architectures joined by `_`), `{digest12}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TagTemplate(String);
+pub struct TagTemplate {
+    text: String,
+    /// Parsed once: every event with a tag is matched against it.
+    pieces: Vec<Piece>,
+}
 
 impl Default for TagTemplate {
     fn default() -> Self {
-        TagTemplate("{tag}-{arch}-only".into())
+        TagTemplate::parse("{tag}-{arch}-only").expect("the default template is valid")
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
+    /// Fixed text, already as it appears in a tag (sanitised).
     Lit(String),
     Tag,
     Arch,
@@ -44,8 +49,7 @@ enum Want<'a> {
 
 impl TagTemplate {
     pub fn parse(s: &str) -> Result<TagTemplate, Error> {
-        let t = TagTemplate(s.to_string());
-        let pieces = t.pieces()?;
+        let pieces = pieces(s)?;
         if !pieces.iter().any(|p| matches!(p, Piece::Lit(_))) {
             return Err(Error::Usage(format!(
                 "TAG_TEMPLATE {s:?}: needs some fixed text (e.g. {{tag}}-{{arch}}-only) so marker tags can be told apart"
@@ -61,59 +65,28 @@ impl TagTemplate {
                 "TAG_TEMPLATE {s:?}: a tag cannot start with '.' or '-'"
             )));
         }
-        Ok(t)
+        Ok(TagTemplate {
+            text: s.to_string(),
+            pieces,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn pieces(&self) -> Result<Vec<Piece>, Error> {
-        let mut out = Vec::new();
-        let mut rest = self.0.as_str();
-        while let Some(start) = rest.find('{') {
-            if start > 0 {
-                out.push(Piece::Lit(rest[..start].to_string()));
-            }
-            let end = rest[start..]
-                .find('}')
-                .ok_or_else(|| Error::Usage(format!("TAG_TEMPLATE {:?}: unclosed {{", self.0)))?;
-            out.push(match &rest[start + 1..start + end] {
-                "tag" => Piece::Tag,
-                "arch" => Piece::Arch,
-                "digest12" => Piece::Digest12,
-                other => {
-                    return Err(Error::Usage(format!(
-                        "TAG_TEMPLATE {:?}: unknown placeholder {{{other}}}; use {{tag}}, {{arch}}, {{digest12}}",
-                        self.0
-                    )))
-                }
-            });
-            rest = &rest[start + end + 1..];
-        }
-        if !rest.is_empty() {
-            out.push(Piece::Lit(rest.to_string()));
-        }
-        Ok(out)
+        &self.text
     }
 
     /// The marker tag for an image: a valid OCI tag (at most [`MAX_TAG_LEN`] characters of
     /// `[A-Za-z0-9_.-]`, not starting with `.` or `-`). When it would be too long, the `{tag}`
     /// part is shortened, never the marker's own text, so the result is still recognised as a
     /// marker ([`TagTemplate::is_marker_for`]) when its push event comes back.
-    pub fn render(
-        &self,
-        tag: Option<&str>,
-        digest: &Digest,
-        archs: &[String],
-    ) -> Result<String, Error> {
+    pub fn render(&self, tag: Option<&str>, digest: &Digest, archs: &[String]) -> String {
         let arch = arch_text(archs);
-        let pieces = self.pieces()?;
+        let pieces = &self.pieces;
         let tag = sanitize_fragment(tag.unwrap_or(digest.short()));
         let fixed: usize = pieces
             .iter()
             .map(|p| match p {
-                Piece::Lit(l) => sanitize_fragment(l).len(),
+                Piece::Lit(l) => l.len(),
                 Piece::Tag => 0,
                 Piece::Arch => arch.len(),
                 Piece::Digest12 => digest.short().len(),
@@ -127,40 +100,63 @@ impl TagTemplate {
         // Never shorter than one character: an empty {tag} would not match the template.
         let tag = &tag[..tag.len().min(room.max(1))];
         let mut out = String::new();
-        for piece in &pieces {
+        for piece in pieces {
             match piece {
-                Piece::Lit(s) => out.push_str(&sanitize_fragment(s)),
+                Piece::Lit(s) => out.push_str(s),
                 Piece::Tag => out.push_str(tag),
                 Piece::Arch => out.push_str(&arch),
                 Piece::Digest12 => out.push_str(digest.short()),
             }
         }
-        Ok(sanitize(&out))
+        sanitize(&out)
     }
 
     /// Whether `tag` is the marker this template renders for the image with `digest` and
     /// architectures `archs`: then its push is the guard's own doing and is not judged again.
     pub fn is_marker_for(&self, tag: &str, digest: &Digest, archs: &[String]) -> bool {
-        let Ok(pieces) = self.pieces() else {
-            return false;
-        };
         let arch = arch_text(archs);
         let want = Want::Image {
             arch: &arch,
             digest12: digest.short(),
         };
-        matches_pieces(&pieces, tag, want)
+        matches_pieces(&self.pieces, tag, want)
     }
 
     /// Whether `tag` has the shape of a marker for some image (any architecture words, any
     /// digest): only then can it be one, and the image is looked at to know
     /// ([`TagTemplate::is_marker_for`]).
     pub fn could_be_marker(&self, tag: &str) -> bool {
-        let Ok(pieces) = self.pieces() else {
-            return false;
-        };
-        matches_pieces(&pieces, tag, Want::Shape)
+        matches_pieces(&self.pieces, tag, Want::Shape)
     }
+}
+
+/// A template's pieces: fixed text (sanitised as it will appear in a tag) and placeholders.
+fn pieces(template: &str) -> Result<Vec<Piece>, Error> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        if start > 0 {
+            out.push(Piece::Lit(sanitize_fragment(&rest[..start])));
+        }
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| Error::Usage(format!("TAG_TEMPLATE {template:?}: unclosed {{")))?;
+        out.push(match &rest[start + 1..start + end] {
+            "tag" => Piece::Tag,
+            "arch" => Piece::Arch,
+            "digest12" => Piece::Digest12,
+            other => {
+                return Err(Error::Usage(format!(
+                    "TAG_TEMPLATE {template:?}: unknown placeholder {{{other}}}; use {{tag}}, {{arch}}, {{digest12}}"
+                )))
+            }
+        });
+        rest = &rest[start + end + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Lit(sanitize_fragment(rest)));
+    }
+    Ok(out)
 }
 
 /// `{arch}` for an image: its architectures joined by `_` (`none` for an image without any).
@@ -175,11 +171,9 @@ fn arch_text(archs: &[String]) -> String {
 fn matches_pieces(pieces: &[Piece], s: &str, want: Want<'_>) -> bool {
     match pieces.split_first() {
         None => s.is_empty(),
-        Some((Piece::Lit(l), rest)) => {
-            let l = sanitize_fragment(l);
-            s.strip_prefix(l.as_str())
-                .is_some_and(|r| matches_pieces(rest, r, want))
-        }
+        Some((Piece::Lit(l), rest)) => s
+            .strip_prefix(l.as_str())
+            .is_some_and(|r| matches_pieces(rest, r, want)),
         Some((Piece::Tag, rest)) => (1..=s.len())
             .filter(|&i| s.is_char_boundary(i))
             .any(|i| matches_pieces(rest, &s[i..], want)),
@@ -256,14 +250,13 @@ mod tests {
     fn default_marker_for_tagged_and_untagged_pushes() {
         let t = TagTemplate::default();
         assert_eq!(
-            t.render(Some("latest"), &d(), &["arm64".into()]).unwrap(),
+            t.render(Some("latest"), &d(), &["arm64".into()]),
             "latest-arm64-only"
         );
-        let untagged = t.render(None, &d(), &["arm64".into()]).unwrap();
+        let untagged = t.render(None, &d(), &["arm64".into()]);
         assert_eq!(untagged, format!("{}-arm64-only", d().short()));
         assert_eq!(
-            t.render(Some("v1"), &d(), &["amd64".into(), "arm".into()])
-                .unwrap(),
+            t.render(Some("v1"), &d(), &["amd64".into(), "arm".into()]),
             "v1-amd64_arm-only"
         );
     }
@@ -273,7 +266,7 @@ mod tests {
         let t = TagTemplate::default();
         let long = "x".repeat(200);
         for tag in [long.as_str(), "a+b", "1.0"] {
-            let m = t.render(Some(tag), &d(), &["arm64".into()]).unwrap();
+            let m = t.render(Some(tag), &d(), &["arm64".into()]);
             assert!(is_valid_tag(&m), "{m}");
         }
         assert_eq!(sanitize(".hidden"), "_hidden");
@@ -329,7 +322,7 @@ mod tests {
                 archs(&["loong64", "riscv64"]),
                 archs(&["x86-64.v9"]),
             ] {
-                let marker = t.render(Some("latest"), &d(), &a).unwrap();
+                let marker = t.render(Some("latest"), &d(), &a);
                 assert!(t.could_be_marker(&marker), "{template}: {marker}");
                 assert!(t.is_marker_for(&marker, &d(), &a), "{template}: {marker}");
                 assert!(!t.is_marker_for("latest", &d(), &a));
@@ -355,7 +348,7 @@ mod tests {
         let t = TagTemplate::default();
         let long = "v".repeat(200);
         let a = archs(&["wasm"]);
-        let marker = t.render(Some(&long), &d(), &a).unwrap();
+        let marker = t.render(Some(&long), &d(), &a);
         assert_eq!(marker.len(), MAX_TAG_LEN);
         assert!(marker.ends_with("-wasm-only"), "{marker}");
         assert!(is_valid_tag(&marker));

@@ -53,7 +53,8 @@ fn local_invoke_settings_name_only_variables_the_function_reads() {
     let template: serde_norway::Value =
         serde_norway::from_str(&std::fs::read_to_string(dir.join("template.yaml")).unwrap())
             .unwrap();
-    let declared = &template["Resources"]["GuardFunction"]["Properties"]["Environment"]["Variables"];
+    let declared =
+        &template["Resources"]["GuardFunction"]["Properties"]["Environment"]["Variables"];
     let env: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("events/env.json")).unwrap()).unwrap();
     let sam = env["GuardFunction"].as_object().unwrap();
@@ -66,7 +67,10 @@ fn local_invoke_settings_name_only_variables_the_function_reads() {
     }
     let lines = std::fs::read_to_string(dir.join("events/cargo-lambda.env")).unwrap();
     let mut keys = Vec::new();
-    for line in lines.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in lines
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         let (k, v) = line.split_once('=').expect("KEY=VALUE");
         assert!(!v.is_empty(), "{k} is empty");
         keys.push(k.to_string());
