@@ -4,11 +4,11 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ecr_arch_guard::alert::Alert;
 use ecr_arch_guard::event::EcrEvent;
 use ecr_arch_guard::handler::Guard;
 use ecr_arch_guard::image_config::ImageConfig;
 use ecr_arch_guard::memory::MemoryFetch;
+use ecr_arch_guard::message::Message;
 use ecr_arch_guard::platform::Platform;
 use ecr_arch_guard::ports::Notify;
 use ecr_arch_guard::resolve::{self, Limits};
@@ -55,7 +55,7 @@ fn ten_entry_index(store: &MemoryFetch) -> ecr_arch_guard::digest::Digest {
 struct Silent;
 
 impl Notify for Silent {
-    async fn publish(&self, _: &Alert) -> Result<(), Error> {
+    async fn publish(&self, _: &Message) -> Result<(), Error> {
         Ok(())
     }
 }

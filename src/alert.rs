@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::advice;
 use crate::lambda_index::LambdaIndexUse;
+use crate::message::{AttributeValue, Message};
 use crate::platform;
 use crate::verdict::{Verdict, VerdictKind};
 
@@ -19,34 +20,6 @@ pub const MAX_MESSAGE_BYTES: usize = 262_144;
 /// Kept free under [`MAX_MESSAGE_BYTES`] for the subject and anything SNS counts that this
 /// code does not know of.
 const MESSAGE_MARGIN: usize = 1_024;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Alert {
-    pub subject: String,
-    pub message: String,
-    /// `verdict`, `problems`, `repository`, `architectures`, `account`, `region`.
-    pub attributes: Vec<(String, AttributeValue)>,
-}
-
-/// A message attribute's value, as SNS subscription filter policies see it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AttributeValue {
-    /// An SNS `String`.
-    Text(String),
-    /// An SNS `String.Array`: a filter policy value matches when it equals any element, so
-    /// `{"architectures": ["arm64"]}` catches an image whose architectures are `arm` and `arm64`.
-    List(Vec<String>),
-}
-
-impl AttributeValue {
-    /// Nothing to send (SNS refuses empty attribute values).
-    pub fn is_empty(&self) -> bool {
-        match self {
-            AttributeValue::Text(s) => s.is_empty(),
-            AttributeValue::List(l) => l.is_empty(),
-        }
-    }
-}
 
 /// Where the image lives, for naming it in commands.
 #[derive(Clone, Debug, Default)]
@@ -109,7 +82,7 @@ pub const LAMBDA_INDEX: &str = "lambda-index";
 /// use (`lambda`), or both in one message. Message attributes: `verdict` names the main
 /// problem (`mismatch` wins), `problems` lists every one, so a subscription filter policy
 /// `{"problems": ["lambda-index"]}` gets every alert that involves it.
-pub fn compose(verdict: &Verdict, image: &ImageName, lambda: &[LambdaIndexUse]) -> Alert {
+pub fn compose(verdict: &Verdict, image: &ImageName, lambda: &[LambdaIndexUse]) -> Message {
     let mismatch = verdict.verdict == VerdictKind::Mismatch;
     let subject = subject(&if mismatch {
         format!(
@@ -222,9 +195,9 @@ pub fn compose(verdict: &Verdict, image: &ImageName, lambda: &[LambdaIndexUse]) 
         problems,
     );
     let budget = MAX_MESSAGE_BYTES - MESSAGE_MARGIN - attributes_size(&attributes);
-    Alert {
+    Message {
         subject,
-        message: fit(m, verdict, budget),
+        body: fit(m, verdict, budget),
         attributes,
     }
 }
@@ -347,7 +320,7 @@ fn attributes(
 
 /// The alert when an account cannot be read at all (organisation mode: the member role is
 /// missing or denies the guard). Never a silent pass: the push was not checked.
-pub fn unreadable(image: &ImageName, reason: &str) -> Alert {
+pub fn unreadable(image: &ImageName, reason: &str) -> Message {
     let account = image.account.as_deref().unwrap_or("?");
     let region = image.region.as_deref().unwrap_or("?");
     let mut m = String::new();
@@ -371,11 +344,11 @@ pub fn unreadable(image: &ImageName, reason: &str) -> Alert {
         m,
         "  - Check that the role's trust policy names the guard's role and that no SCP denies sts:AssumeRole."
     );
-    Alert {
+    Message {
         subject: subject(&format!(
             "ecr-arch-guard cannot read account {account} ({region})"
         )),
-        message: m,
+        body: m,
         attributes: attributes(
             image,
             "unreadable".into(),
@@ -429,19 +402,19 @@ mod tests {
         v
     }
 
-    fn sent_size(a: &Alert) -> usize {
-        a.message.len() + attributes_size(&a.attributes)
+    fn sent_size(a: &Message) -> usize {
+        a.body.len() + attributes_size(&a.attributes)
     }
 
-    fn json_part(a: &Alert) -> serde_json::Value {
-        let json = a.message.split(JSON_HEADER).nth(1).expect("JSON part");
+    fn json_part(a: &Message) -> serde_json::Value {
+        let json = a.body.split(JSON_HEADER).nth(1).expect("JSON part");
         serde_json::from_str(json).expect("the JSON verdict stays valid")
     }
 
     #[test]
     fn an_ordinary_alert_is_sent_whole() {
         let a = compose(&mismatch(), &image(), &[]);
-        assert!(!a.message.contains("cut to fit"));
+        assert!(!a.body.contains("cut to fit"));
         assert_eq!(json_part(&a)["verdict"], "mismatch");
     }
 
@@ -476,7 +449,7 @@ mod tests {
             sent_size(&a)
         );
         assert!(a
-            .message
+            .body
             .contains("more lines cut to fit SNS's 262144-byte message limit"));
         let json = json_part(&a);
         assert_eq!(json["verdict"], "mismatch");
@@ -488,7 +461,7 @@ mod tests {
             "{last}"
         );
         assert!(a
-            .message
+            .body
             .starts_with("ecr-arch-guard: an image that will not run"));
     }
 

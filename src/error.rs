@@ -1,7 +1,5 @@
 //! One error type for the core; adapters map their failures into it.
 
-use crate::digest::Digest;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid digest {0}")]
@@ -9,7 +7,7 @@ pub enum Error {
     #[error(
         "digest mismatch: expected {expected}, content hashes to {actual} (tampered or corrupt)"
     )]
-    DigestMismatch { expected: Digest, actual: Digest },
+    DigestMismatch { expected: String, actual: String },
     #[error("invalid platform {0}")]
     InvalidPlatform(String),
     #[error("malformed input: {0}")]

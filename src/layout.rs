@@ -218,8 +218,8 @@ impl Layout {
             .unwrap_or_default();
         if stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()) && stem != digest.hex() {
             return Err(Error::DigestMismatch {
-                expected: Digest::parse(&format!("sha256:{stem}"))?,
-                actual: digest,
+                expected: format!("sha256:{stem}"),
+                actual: digest.to_string(),
             });
         }
         let config = ImageConfig::parse(&bytes)?;

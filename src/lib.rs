@@ -37,6 +37,7 @@ pub mod logging;
 pub mod manifest;
 pub mod marker;
 pub mod memory;
+pub mod message;
 pub mod platform;
 pub mod policy;
 pub mod ports;

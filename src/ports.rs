@@ -5,6 +5,7 @@ use std::future::Future;
 
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::message::Message;
 
 /// Bytes read for a digest, with the media type the source reported for them (if any).
 #[derive(Clone, Debug)]
@@ -117,17 +118,14 @@ pub trait Catalog: Sync {
 
 /// Sends an alert.
 pub trait Notify: Sync {
-    fn publish(
-        &self,
-        alert: &crate::alert::Alert,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn publish(&self, message: &Message) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
 /// A [`Notify`] for commands that never alert (`check`, `scan`).
 pub struct NoNotify;
 
 impl Notify for NoNotify {
-    async fn publish(&self, _: &crate::alert::Alert) -> Result<(), Error> {
+    async fn publish(&self, _: &Message) -> Result<(), Error> {
         Err(Error::Usage("this command does not send alerts".into()))
     }
 }

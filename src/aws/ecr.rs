@@ -22,6 +22,11 @@ impl Ecr {
         Ecr { client, download }
     }
 
+    /// The region this client reads in (from the configuration chain or `--region`).
+    pub fn region(&self) -> Option<String> {
+        self.client.config().region().map(|r| r.to_string())
+    }
+
     async fn repository_arn(&self, repo: &RepoRef) -> Result<String, Error> {
         if let (Some(account), Some(region)) = (&repo.registry_id, &repo.region) {
             return Ok(format!(

@@ -19,6 +19,7 @@ pub mod ecs;
 pub mod lambda;
 pub mod routing;
 pub mod sns;
+pub mod wiring;
 
 use crate::discovery::Service;
 
@@ -156,6 +157,15 @@ where
             }
         }
     }
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 time (`2026-11-25T10:00:00Z`), as the AWS SDK
+/// parses them.
+pub fn epoch_seconds(rfc3339: &str) -> Option<i64> {
+    use aws_sdk_ecr::primitives::{DateTime, DateTimeFormat};
+    DateTime::from_str(rfc3339, DateTimeFormat::DateTime)
+        .ok()
+        .map(|d| d.secs())
 }
 
 /// An error and its sources, `: `-separated (no request, so never a presigned URL).

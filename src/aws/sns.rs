@@ -2,8 +2,8 @@
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::alert::{Alert, AttributeValue};
 use crate::error::Error;
+use crate::message::{AttributeValue, Message};
 use crate::ports::Notify;
 
 #[derive(Clone, Debug)]
@@ -22,13 +22,13 @@ impl Sns {
 }
 
 impl Notify for Sns {
-    async fn publish(&self, alert: &Alert) -> Result<(), Error> {
+    async fn publish(&self, alert: &Message) -> Result<(), Error> {
         let mut req = self
             .client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&alert.subject)
-            .message(&alert.message);
+            .message(&alert.body);
         for (name, value) in alert.attributes.iter().filter(|(_, v)| !v.is_empty()) {
             let (data_type, value) = match value {
                 AttributeValue::Text(s) => ("String", s.clone()),

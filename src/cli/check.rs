@@ -26,8 +26,11 @@ pub struct CheckArgs {
 impl CheckArgs {
     pub async fn run(self) -> Result<Verdict, Error> {
         let reference = Reference::parse(&self.image)?;
-        let config = self.aws.config(reference.region.as_deref()).await;
-        let guard = connect::guard(&config, &self.policy)?;
+        let guard = connect::guard(
+            &self.aws.connection(reference.region.as_deref()),
+            &self.policy,
+        )
+        .await?;
         let repo = RepoRef {
             registry_id: reference.account.clone(),
             region: reference.region.clone(),

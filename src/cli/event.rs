@@ -8,15 +8,8 @@ use clap::Args;
 
 use super::connect::AwsArgs;
 use super::Format;
-use std::sync::Arc;
-
-use crate::aws::accounts::Accounts;
-use crate::aws::discovery::AwsDiscovery;
-use crate::aws::download::Download;
-use crate::aws::routing::RoutedEcr;
-use crate::aws::sns::Sns;
+use crate::aws::wiring;
 use crate::event::EcrEvent;
-use crate::handler::Guard;
 use crate::settings::Settings;
 use crate::verdict::Verdict;
 use crate::Error;
@@ -63,21 +56,8 @@ impl EventArgs {
         let mut settings = Settings::read(|k| std::env::var(k).ok())?;
         settings.dry_run = self.dry_run;
         settings.validate()?;
-        let config = self.aws.config(None).await;
-        // Exactly the Lambda's wiring, organisation mode included.
-        let accounts = Arc::new(Accounts::new(
-            config.clone(),
-            settings.home_account.clone(),
-            settings.member_role.clone(),
-        ));
-        let ecr = RoutedEcr::new(
-            accounts.clone(),
-            Download::new(settings.allow_http_downloads)?,
-        );
-        let topic = settings.alert_topic_arn.clone().unwrap_or_default();
-        let sns = Sns::new(aws_sdk_sns::Client::new(&config), topic);
-        let discovery = AwsDiscovery::new(accounts, &settings.discovery.services);
-        let guard = Guard::with_discovery(settings, ecr, sns, discovery);
+        // Exactly the Lambda's guard, organisation mode included.
+        let guard = wiring::lambda_guard(settings, &self.aws.connection(None)).await?;
         let verdict = guard.handle(&event).await?;
         let image = match (&verdict.repository, &verdict.tag) {
             (Some(r), Some(t)) => format!("{r}:{t}"),

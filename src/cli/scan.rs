@@ -3,7 +3,6 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use aws_sdk_ecr::primitives::{DateTime, DateTimeFormat};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -57,9 +56,8 @@ pub fn parse_since(s: &str) -> Result<i64, Error> {
     } else {
         s.to_string()
     };
-    DateTime::from_str(&full, DateTimeFormat::DateTime)
-        .map(|d| d.secs())
-        .map_err(|_| Error::Usage(format!("--since {s:?}: use YYYY-MM-DD or an RFC 3339 time")))
+    crate::aws::epoch_seconds(&full)
+        .ok_or_else(|| Error::Usage(format!("--since {s:?}: use YYYY-MM-DD or an RFC 3339 time")))
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.
@@ -82,11 +80,10 @@ impl Progress for Bar {
 impl ScanArgs {
     pub async fn run(self) -> Result<ExitCode, Error> {
         let since = self.since.as_deref().map(parse_since).transpose()?;
-        let config = self.aws.config(None).await;
-        let guard = connect::guard(&config, &self.policy)?;
+        let guard = connect::guard(&self.aws.connection(None), &self.policy).await?;
         let opts = ScanOptions {
             registry_id: self.registry_id.clone(),
-            region: config.region().map(|r| r.to_string()),
+            region: guard.registry().region(),
             repositories: self.repositories.clone(),
             tagged_only: self.tagged_only,
             since,

@@ -1,0 +1,170 @@
+//! The layout rules, checked on the sources: the module graph of `src/` has no circle (a
+//! module's `crate::` and `super::` references are its imports), only `src/aws/` names the AWS
+//! SDK, and no source file grows past what a reader takes in at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// `aws::ecr` for src/aws/ecr.rs, `cli` for src/cli/mod.rs; `None` for the binaries.
+fn module_of(path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(src()).unwrap();
+    let mut parts: Vec<String> = rel
+        .with_extension("")
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if parts[0] == "bin" {
+        return None;
+    }
+    if parts.last().is_some_and(|l| l == "mod" || l == "lib") {
+        parts.pop();
+    }
+    Some(if parts.is_empty() {
+        "lib".into()
+    } else {
+        parts.join("::")
+    })
+}
+
+/// The code of a file: comment lines (doc links are not imports) left out.
+fn code(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn words_after(text: &str, prefix: &str) -> Vec<String> {
+    text.match_indices(prefix)
+        .map(|(i, _)| {
+            text[i + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect::<String>()
+        })
+        .collect()
+}
+
+/// Module → the modules it refers to.
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    sources(&src(), &mut files);
+    let texts: BTreeMap<String, String> = files
+        .iter()
+        .filter_map(|f| Some((module_of(f)?, code(&std::fs::read_to_string(f).unwrap()))))
+        .collect();
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, text) in &texts {
+        let mut refs = Vec::new();
+        for path in words_after(text, "crate::") {
+            let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
+            // The longest module path the reference starts with.
+            for n in (1..=parts.len().min(2)).rev() {
+                let candidate = parts[..n].join("::");
+                if texts.contains_key(&candidate) {
+                    refs.push(candidate);
+                    break;
+                }
+            }
+        }
+        if let Some(parent) = module.rsplit_once("::").map(|(p, _)| p.to_string()) {
+            for path in words_after(text, "super::") {
+                let first = path.split("::").next().unwrap_or_default();
+                let candidate = format!("{parent}::{first}");
+                if texts.contains_key(&candidate) {
+                    refs.push(candidate);
+                } else if !first.is_empty() {
+                    refs.push(parent.clone());
+                }
+            }
+        }
+        let deps = g.entry(module.clone()).or_default();
+        // A module's own tests and submodules do not count as an import of it by itself.
+        deps.extend(refs.into_iter().filter(|r| r != module && r != "lib"));
+    }
+    g
+}
+
+#[test]
+fn the_modules_import_no_circle() {
+    let g = graph();
+    let mut circles = BTreeSet::new();
+    fn walk(
+        g: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        circles: &mut BTreeSet<String>,
+        done: &mut BTreeSet<String>,
+    ) {
+        let here = path.last().unwrap().clone();
+        for next in g.get(&here).into_iter().flatten() {
+            // A parent module re-exporting its children (`pub mod x;` in mod.rs) is not an
+            // import: only edges between leaf modules and to other parents count.
+            if next.starts_with(&format!("{here}::")) || here.starts_with(&format!("{next}::")) {
+                continue;
+            }
+            if let Some(i) = path.iter().position(|p| p == next) {
+                circles.insert(format!("{} -> {next}", path[i..].join(" -> ")));
+            } else if !done.contains(next) {
+                path.push(next.clone());
+                walk(g, path, circles, done);
+                path.pop();
+            }
+        }
+        done.insert(here);
+    }
+    let mut done = BTreeSet::new();
+    for start in g.keys() {
+        walk(&g, &mut vec![start.clone()], &mut circles, &mut done);
+    }
+    assert!(circles.is_empty(), "import circles:\n{circles:#?}");
+}
+
+#[test]
+fn only_the_aws_adapters_name_the_aws_sdk() {
+    let mut files = Vec::new();
+    sources(&src(), &mut files);
+    let mut offenders = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(src()).unwrap().to_path_buf();
+        if rel.starts_with("aws") {
+            continue;
+        }
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        // A path into one of the SDK's crates (`aws_sdk_ecr::…`, `aws_config::…`); names in
+        // strings (log filter targets) are not uses.
+        for krate in [
+            "aws_sdk_",
+            "aws_config::",
+            "aws_credential_types::",
+            "aws_smithy_",
+        ] {
+            for (i, _) in text.match_indices(krate) {
+                let rest = &text[i..];
+                let path: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                    .collect();
+                let quoted = text[..i].ends_with('"');
+                if path.contains("::") && !quoted {
+                    offenders.push(format!("{}: {path}", rel.display()));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
