@@ -76,8 +76,7 @@ async fn main() {
                 NoNotify,
             );
             let opts = ScanOptions {
-                registry_id: None,
-                region: Some(REGION.into()),
+                registry: ecr_arch_guard::image::RegistryId::new(None, Some(REGION)),
                 repositories: Vec::new(),
                 tagged_only: false,
                 since: None,

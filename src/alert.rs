@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::advice;
+use crate::image::Image;
 use crate::lambda_index::LambdaIndexUse;
 use crate::message::{AttributeValue, Message};
 use crate::platform;
@@ -21,58 +22,6 @@ pub const MAX_MESSAGE_BYTES: usize = 262_144;
 /// code does not know of.
 const MESSAGE_MARGIN: usize = 1_024;
 
-/// Where the image lives, for naming it in commands.
-#[derive(Clone, Debug, Default)]
-pub struct ImageName {
-    pub account: Option<String>,
-    pub region: Option<String>,
-    pub repository: String,
-    pub tag: Option<String>,
-    pub digest: String,
-}
-
-impl ImageName {
-    /// `123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag` (or `@sha256:…` when untagged).
-    pub fn uri(&self) -> String {
-        let host = match (&self.account, &self.region) {
-            (Some(a), Some(r)) => format!("{a}.dkr.ecr.{r}.{}/", dns_suffix(r)),
-            _ => String::new(),
-        };
-        match &self.tag {
-            Some(t) => format!("{host}{}:{t}", self.repository),
-            None => format!("{host}{}@{}", self.repository, self.digest),
-        }
-    }
-
-    /// `123456789012.dkr.ecr.us-east-1.amazonaws.com/repo`: the repository, for `@digest`.
-    pub fn repository_uri(&self) -> String {
-        match (&self.account, &self.region) {
-            (Some(a), Some(r)) => format!("{a}.dkr.ecr.{r}.{}/{}", dns_suffix(r), self.repository),
-            _ => self.repository.clone(),
-        }
-    }
-
-    /// `repo:tag` or `repo@sha256:0123456789ab`.
-    pub fn short(&self) -> String {
-        match &self.tag {
-            Some(t) => format!("{}:{t}", self.repository),
-            None => format!(
-                "{}@{}",
-                self.repository,
-                &self.digest[..self.digest.len().min(19)]
-            ),
-        }
-    }
-}
-
-fn dns_suffix(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    }
-}
-
 /// What an alert is about: the `verdict` message attribute of an image alert.
 pub const MISMATCH: &str = "mismatch";
 /// An image index pushed under a tag a Lambda function uses (see [`crate::lambda_index`]).
@@ -82,7 +31,7 @@ pub const LAMBDA_INDEX: &str = "lambda-index";
 /// use (`lambda`), or both in one message. Message attributes: `verdict` names the main
 /// problem (`mismatch` wins), `problems` lists every one, so a subscription filter policy
 /// `{"problems": ["lambda-index"]}` gets every alert that involves it.
-pub fn compose(verdict: &Verdict, image: &ImageName, lambda: &[LambdaIndexUse]) -> Message {
+pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> Message {
     let mismatch = verdict.verdict == VerdictKind::Mismatch;
     let subject = subject(&if mismatch {
         format!(
@@ -107,8 +56,9 @@ pub fn compose(verdict: &Verdict, image: &ImageName, lambda: &[LambdaIndexUse]) 
     );
     let _ = writeln!(m);
     let _ = writeln!(m, "Image:     {uri}");
-    let _ = writeln!(m, "Digest:    {}", image.digest);
-    if let (Some(a), Some(r)) = (&image.account, &image.region) {
+    let _ = writeln!(m, "Digest:    {}", digest_text(image));
+    let registry = &image.repository.registry;
+    if let (Some(a), Some(r)) = (&registry.account, &registry.region) {
         let _ = writeln!(m, "Account:   {a}  Region: {r}");
     }
     let _ = writeln!(m, "Platforms: {}", platform::join(&verdict.platforms));
@@ -174,7 +124,7 @@ pub fn compose(verdict: &Verdict, image: &ImageName, lambda: &[LambdaIndexUse]) 
         Vec::new()
     };
     fixes.extend(crate::lambda_index::fixes(
-        &image.repository_uri(),
+        &image.repository.uri(),
         &uri,
         lambda,
     ));
@@ -200,6 +150,14 @@ pub fn compose(verdict: &Verdict, image: &ImageName, lambda: &[LambdaIndexUse]) 
         body: fit(m, verdict, budget),
         attributes,
     }
+}
+
+fn digest_text(image: &Image) -> String {
+    image
+        .digest
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }
 
 /// The bytes SNS counts for the attributes: name, data type and value of each one sent.
@@ -302,7 +260,7 @@ fn cut_lines(text: &str, room: usize) -> String {
 /// `region`: what subscription filter policies route on (e.g. one queue per team's accounts).
 /// Empty values are not sent.
 fn attributes(
-    image: &ImageName,
+    image: &Image,
     verdict: String,
     archs: Vec<String>,
     problems: Vec<String>,
@@ -311,18 +269,24 @@ fn attributes(
     vec![
         ("verdict".into(), AttributeValue::Text(verdict)),
         ("problems".into(), AttributeValue::List(problems)),
-        ("repository".into(), text(Some(&image.repository))),
+        ("repository".into(), text(Some(&image.repository.name))),
         ("architectures".into(), AttributeValue::List(archs)),
-        ("account".into(), text(image.account.as_ref())),
-        ("region".into(), text(image.region.as_ref())),
+        (
+            "account".into(),
+            text(image.repository.registry.account.as_ref()),
+        ),
+        (
+            "region".into(),
+            text(image.repository.registry.region.as_ref()),
+        ),
     ]
 }
 
 /// The alert when an account cannot be read at all (organisation mode: the member role is
 /// missing or denies the guard). Never a silent pass: the push was not checked.
-pub fn unreadable(image: &ImageName, reason: &str) -> Message {
-    let account = image.account.as_deref().unwrap_or("?");
-    let region = image.region.as_deref().unwrap_or("?");
+pub fn unreadable(image: &Image, reason: &str) -> Message {
+    let account = image.repository.registry.account.as_deref().unwrap_or("?");
+    let region = image.repository.registry.region.as_deref().unwrap_or("?");
     let mut m = String::new();
     let _ = writeln!(
         m,
@@ -330,7 +294,7 @@ pub fn unreadable(image: &ImageName, reason: &str) -> Message {
     );
     let _ = writeln!(m);
     let _ = writeln!(m, "Image:     {}", image.uri());
-    let _ = writeln!(m, "Digest:    {}", image.digest);
+    let _ = writeln!(m, "Digest:    {}", digest_text(image));
     let _ = writeln!(m, "Account:   {account}  Region: {region}");
     let _ = writeln!(m, "Reason:    {reason}");
     let _ = writeln!(m);
@@ -383,13 +347,15 @@ mod tests {
     use super::*;
     use crate::consumer::{ConsumerKind, ConsumerReport};
 
-    fn image() -> ImageName {
-        ImageName {
-            account: Some("123456789012".into()),
-            region: Some("eu-west-1".into()),
-            repository: "grafana".into(),
+    fn image() -> Image {
+        Image {
+            repository: crate::image::Repository::new(
+                crate::image::RegistryId::new(Some("123456789012"), Some("eu-west-1")),
+                "grafana",
+            ),
             tag: Some("latest".into()),
-            digest: format!("sha256:{}", "a".repeat(64)),
+            digest: Some(crate::digest::Digest::of(b"grafana")),
+            media_type: None,
         }
     }
 
@@ -475,25 +441,5 @@ mod tests {
         assert!(s.ends_with("..."));
         assert!(!s.contains('\n'));
         assert_eq!(subject("é"), "?");
-    }
-
-    #[test]
-    fn uri_names_the_ecr_registry() {
-        let n = ImageName {
-            account: Some("123456789012".into()),
-            region: Some("eu-west-1".into()),
-            repository: "grafana".into(),
-            tag: Some("latest".into()),
-            digest: "sha256:abc".into(),
-        };
-        assert_eq!(
-            n.uri(),
-            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/grafana:latest"
-        );
-        let untagged = ImageName { tag: None, ..n };
-        assert_eq!(
-            untagged.uri(),
-            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/grafana@sha256:abc"
-        );
     }
 }

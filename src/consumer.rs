@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::image::Image;
 use crate::platform::Platform;
 
 /// The kind of service that runs the image.
@@ -270,85 +271,6 @@ pub fn all_known(consumers: &[Consumer]) -> bool {
     consumers.iter().all(|c| c.platform.is_some())
 }
 
-/// An ECR image reference: `ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPO[:TAG][@DIGEST]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageRef {
-    pub account: String,
-    pub region: String,
-    pub repository: String,
-    pub tag: Option<String>,
-    pub digest: Option<String>,
-}
-
-impl ImageRef {
-    /// Parses an ECR image URI. `None` for anything that is not in an ECR private registry
-    /// (Docker Hub, ECR Public, other registries): such a consumer cannot run our repository.
-    /// A reference with neither tag nor digest means `latest`, as Docker resolves it.
-    pub fn parse_ecr(uri: &str) -> Option<ImageRef> {
-        let (host, rest) = uri.trim().split_once('/')?;
-        let mut labels = host.split('.');
-        let account = labels.next()?;
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        if labels.next()? != "dkr" {
-            return None;
-        }
-        let ecr = labels.next()?;
-        if ecr != "ecr" && ecr != "ecr-fips" {
-            return None;
-        }
-        let region = labels.next()?;
-        let domain: Vec<&str> = labels.collect();
-        if region.is_empty()
-            || !matches!(
-                domain.as_slice(),
-                ["amazonaws", "com"] | ["amazonaws", "com", "cn"]
-            )
-        {
-            return None;
-        }
-        let (name_tag, digest) = match rest.split_once('@') {
-            Some((n, d)) => (n, Some(d.to_string())),
-            None => (rest, None),
-        };
-        // A tag follows the last ':' after the last '/'.
-        let slash = name_tag.rfind('/').map_or(0, |i| i + 1);
-        let (repository, tag) = match name_tag[slash..].rfind(':') {
-            Some(i) => (
-                &name_tag[..slash + i],
-                Some(name_tag[slash + i + 1..].to_string()),
-            ),
-            None => (name_tag, None),
-        };
-        if repository.is_empty() {
-            return None;
-        }
-        let tag = match (tag, &digest) {
-            (None, None) => Some("latest".to_string()),
-            (t, _) => t,
-        };
-        Some(ImageRef {
-            account: account.to_string(),
-            region: region.to_string(),
-            repository: repository.to_string(),
-            tag,
-            digest,
-        })
-    }
-}
-
-/// The pushed image, as consumers are matched against it.
-#[derive(Clone, Debug)]
-pub struct Pushed<'a> {
-    /// `None`: any account (the event did not say).
-    pub account: Option<&'a str>,
-    pub region: Option<&'a str>,
-    pub repository: &'a str,
-    pub tag: Option<&'a str>,
-    pub digest: &'a str,
-}
-
 /// Which references count as consumers of a push.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MatchScope {
@@ -359,28 +281,39 @@ pub enum MatchScope {
     Repository,
 }
 
-/// Whether a consumer's image reference points at the pushed image.
-pub fn references(image: &str, pushed: &Pushed<'_>, scope: MatchScope) -> bool {
-    let Some(r) = ImageRef::parse_ecr(image) else {
+/// Whether a consumer's image reference points at the pushed image. The pushed image's
+/// account and region, when `None`, match any.
+pub fn references(image: &str, pushed: &Image, scope: MatchScope) -> bool {
+    let Some(r) = Image::parse_ecr_uri(image) else {
         return false;
     };
-    if pushed.account.is_some_and(|a| a != r.account)
-        || pushed.region.is_some_and(|g| g != r.region)
-        || r.repository != pushed.repository
+    let (theirs, ours) = (&r.repository, &pushed.repository);
+    if ours
+        .registry
+        .account
+        .as_ref()
+        .is_some_and(|a| Some(a) != theirs.registry.account.as_ref())
+        || ours
+            .registry
+            .region
+            .as_ref()
+            .is_some_and(|g| Some(g) != theirs.registry.region.as_ref())
+        || theirs.name != ours.name
     {
         return false;
     }
     match scope {
         MatchScope::Repository => true,
-        MatchScope::TagOrDigest => {
-            r.digest.as_deref() == Some(pushed.digest)
-                || (r.digest.is_none() && r.tag.is_some() && r.tag.as_deref() == pushed.tag)
-        }
+        MatchScope::TagOrDigest => match (&r.digest, &r.tag) {
+            (Some(d), _) => Some(d) == pushed.digest.as_ref(),
+            (None, Some(t)) => Some(t) == pushed.tag.as_ref(),
+            (None, None) => false,
+        },
     }
 }
 
 /// The consumers among `all` that run the pushed image.
-pub fn matching(all: &[Consumer], pushed: &Pushed<'_>, scope: MatchScope) -> Vec<Consumer> {
+pub fn matching(all: &[Consumer], pushed: &Image, scope: MatchScope) -> Vec<Consumer> {
     let mut found: Vec<Consumer> = all
         .iter()
         .filter(|c| references(&c.image, pushed, scope))
@@ -398,62 +331,34 @@ mod tests {
 
     const ACCOUNT: &str = "123456789012";
 
-    fn pushed<'a>(tag: Option<&'a str>, digest: &'a str) -> Pushed<'a> {
-        Pushed {
-            account: Some(ACCOUNT),
-            region: Some("us-east-1"),
-            repository: "team/web",
-            tag,
-            digest,
-        }
+    fn digest(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
     }
 
-    #[test]
-    fn ecr_uris_parse_and_others_do_not() {
-        let r = ImageRef::parse_ecr("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/web:1.2")
-            .unwrap();
-        assert_eq!(
-            (r.account.as_str(), r.region.as_str(), r.repository.as_str()),
-            (ACCOUNT, "us-east-1", "team/web")
-        );
-        assert_eq!(r.tag.as_deref(), Some("1.2"));
-        let r =
-            ImageRef::parse_ecr("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web@sha256:ab")
-                .unwrap();
-        assert_eq!((r.tag, r.digest.as_deref()), (None, Some("sha256:ab")));
-        let r = ImageRef::parse_ecr("123456789012.dkr.ecr.us-east-1.amazonaws.com/web").unwrap();
-        assert_eq!(r.tag.as_deref(), Some("latest"));
-        let r =
-            ImageRef::parse_ecr("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v1@sha256:ab")
-                .unwrap();
-        assert_eq!(
-            (r.tag.as_deref(), r.digest.as_deref()),
-            (Some("v1"), Some("sha256:ab"))
-        );
-        for other in [
-            "grafana/grafana:latest",
-            "public.ecr.aws/nginx/nginx:1",
-            "ghcr.io/x/y:1",
-            "12345.dkr.ecr.us-east-1.amazonaws.com/web:1",
-            "123456789012.dkr.ecr.us-east-1.example.com/web:1",
-            "123456789012.dkr.ecr.us-east-1.amazonaws.com/",
-            "",
-        ] {
-            assert_eq!(ImageRef::parse_ecr(other), None, "{other}");
+    fn pushed(tag: Option<&str>, digest: &str) -> Image {
+        Image {
+            repository: crate::image::Repository::new(
+                crate::image::RegistryId::new(Some(ACCOUNT), Some("us-east-1")),
+                "team/web",
+            ),
+            tag: tag.map(str::to_string),
+            digest: Some(crate::digest::Digest::parse(digest).unwrap()),
+            media_type: None,
         }
     }
 
     #[test]
     fn a_consumer_matches_on_tag_or_digest_in_the_same_repository() {
         let uri = |s: &str| format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{s}");
-        let p = pushed(Some("prod"), "sha256:aa");
+        let (aa, bb) = (digest('a'), digest('b'));
+        let p = pushed(Some("prod"), &aa);
         let scope = MatchScope::TagOrDigest;
         assert!(references(&uri("team/web:prod"), &p, scope));
-        assert!(references(&uri("team/web@sha256:aa"), &p, scope));
+        assert!(references(&uri(&format!("team/web@{aa}")), &p, scope));
         assert!(!references(&uri("team/web:staging"), &p, scope));
-        assert!(!references(&uri("team/web@sha256:bb"), &p, scope));
+        assert!(!references(&uri(&format!("team/web@{bb}")), &p, scope));
         // Pinned by digest to another image: not affected by this push, whatever the tag says.
-        assert!(!references(&uri("team/web:prod@sha256:bb"), &p, scope));
+        assert!(!references(&uri(&format!("team/web:prod@{bb}")), &p, scope));
         assert!(!references(&uri("team/api:prod"), &p, scope));
         assert!(!references(
             "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:prod",
@@ -471,8 +376,12 @@ mod tests {
             MatchScope::Repository
         ));
         // An untagged push matches only digest references.
-        let untagged = pushed(None, "sha256:aa");
-        assert!(references(&uri("team/web@sha256:aa"), &untagged, scope));
+        let untagged = pushed(None, &aa);
+        assert!(references(
+            &uri(&format!("team/web@{aa}")),
+            &untagged,
+            scope
+        ));
         assert!(!references(&uri("team/web:latest"), &untagged, scope));
     }
 

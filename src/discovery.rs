@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 
 use crate::consumer::Consumer;
 use crate::error::Error;
+use crate::image::RegistryId;
 
 /// A service whose consumers can be discovered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,19 +74,12 @@ pub fn parse_services(s: &str) -> Result<Vec<Service>, Error> {
     Ok(out)
 }
 
-/// Where to look: an account and a region (`None`: the guard's own).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Scope {
-    pub account: Option<String>,
-    pub region: Option<String>,
-}
-
 /// Lists the consumers of one service in one account and region (an adapter per service sits
 /// behind it).
 pub trait Discover: Sync {
     fn consumers(
         &self,
-        scope: &Scope,
+        scope: &RegistryId,
         service: Service,
     ) -> impl Future<Output = Result<Vec<Consumer>, Error>> + Send;
 }
@@ -144,7 +138,7 @@ pub struct Discovery<D: Discover> {
     pub config: DiscoveryConfig,
     source: D,
     // An async mutex: concurrent events wait for one listing instead of each starting one.
-    cache: Mutex<HashMap<Scope, Cached>>,
+    cache: Mutex<HashMap<RegistryId, Cached>>,
 }
 
 impl<D: Discover> Discovery<D> {
@@ -162,7 +156,7 @@ impl<D: Discover> Discovery<D> {
 
     /// The current snapshot of a scope, listing the services again when the cached one has
     /// expired.
-    pub async fn snapshot(&self, scope: &Scope) -> Arc<Snapshot> {
+    pub async fn snapshot(&self, scope: &RegistryId) -> Arc<Snapshot> {
         let mut cache = self.cache.lock().await;
         if let Some(c) = cache.get(scope) {
             let ttl = if c.snapshot.complete() {
@@ -189,7 +183,7 @@ impl<D: Discover> Discovery<D> {
     }
 
     /// Lists every enabled service concurrently, each under the deadline.
-    async fn list(&self, scope: &Scope) -> Snapshot {
+    async fn list(&self, scope: &RegistryId) -> Snapshot {
         let started = Instant::now();
         let deadline = self.config.deadline;
         let jobs = self.config.services.iter().map(|&service| async move {
@@ -251,7 +245,11 @@ mod tests {
     }
 
     impl Discover for Fake {
-        async fn consumers(&self, _: &Scope, service: Service) -> Result<Vec<Consumer>, Error> {
+        async fn consumers(
+            &self,
+            _: &RegistryId,
+            service: Service,
+        ) -> Result<Vec<Consumer>, Error> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             match service {
                 Service::Ecs => Ok(vec![Consumer {
@@ -285,7 +283,7 @@ mod tests {
                 calls: AtomicUsize::new(0),
             },
         );
-        let here = Scope::default();
+        let here = RegistryId::default();
         let s = d.snapshot(&here).await;
         assert_eq!(s.consumers.len(), 1);
         assert_eq!(s.known, vec![Service::Ecs, Service::AppRunner]);
@@ -295,10 +293,7 @@ mod tests {
         assert_eq!(d.source.calls.load(Ordering::SeqCst), 4);
         d.snapshot(&here).await;
         assert_eq!(d.source.calls.load(Ordering::SeqCst), 4, "cached");
-        let elsewhere = Scope {
-            account: Some("222222222222".into()),
-            region: Some("eu-west-1".into()),
-        };
+        let elsewhere = RegistryId::new(Some("222222222222"), Some("eu-west-1"));
         d.snapshot(&elsewhere).await;
         assert_eq!(
             d.source.calls.load(Ordering::SeqCst),

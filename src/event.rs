@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::image::{Image, RegistryId, Repository};
 use crate::manifest::media_type;
 
 /// The `detail` of an `ECR Image Action` or `ECR Replication Action` event (other ECR events
@@ -95,25 +96,39 @@ impl Origin {
     }
 }
 
-/// A push worth inspecting.
+/// An image worth inspecting: pushed, replicated here, or named by the CLI.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Push {
     pub event_id: Option<String>,
-    pub account: Option<String>,
-    pub region: Option<String>,
-    pub repository: String,
-    pub digest: Digest,
-    /// `None` for an untagged push.
-    pub tag: Option<String>,
-    pub manifest_media_type: Option<String>,
+    /// Always with its digest (see [`Push::new`]); `tag` `None` for an untagged push.
+    pub image: Image,
     pub origin: Origin,
 }
 
 impl Push {
+    /// `None` when `image` has no digest: a push is always of one digest.
+    pub fn new(event_id: Option<String>, image: Image, origin: Origin) -> Option<Push> {
+        image.digest.as_ref()?;
+        Some(Push {
+            event_id,
+            image,
+            origin,
+        })
+    }
+
+    /// The pushed digest.
+    pub fn digest(&self) -> &Digest {
+        self.image
+            .digest
+            .as_ref()
+            .expect("Push::new refuses an image without a digest")
+    }
+
     /// Whether the event says this is a single-image manifest (not an index). `None` when the
     /// event does not carry the media type (older events): the manifest must be read to know.
     pub fn is_single_manifest(&self) -> Option<bool> {
-        self.manifest_media_type
+        self.image
+            .media_type
             .as_deref()
             .filter(|m| !m.is_empty())
             .map(|m| !media_type::is_index(m))
@@ -189,16 +204,18 @@ pub fn classify(event: &EcrEvent) -> Result<Classified, Error> {
             event.detail_type
         ))
     })?;
-    Ok(Classified::Inspect(Push {
-        event_id: event.id.clone(),
-        account: event.account.clone(),
-        region: event.region.clone(),
-        repository,
-        digest,
+    let image = Image {
+        repository: Repository::new(
+            RegistryId::new(event.account.as_deref(), event.region.as_deref()),
+            repository,
+        ),
         tag: d.image_tag.clone().filter(|t| !t.is_empty()),
-        manifest_media_type: d.manifest_media_type.clone(),
-        origin,
-    }))
+        digest: Some(digest),
+        media_type: d.manifest_media_type.clone(),
+    };
+    Push::new(event.id.clone(), image, origin)
+        .map(Classified::Inspect)
+        .ok_or_else(|| Error::Malformed("no digest".into()))
 }
 
 #[cfg(test)]
@@ -222,8 +239,8 @@ mod tests {
         let Classified::Inspect(p) = classify(&e).unwrap() else {
             panic!("inspected")
         };
-        assert_eq!(p.repository, "team/app");
-        assert_eq!(p.tag, None, "empty tag = untagged");
+        assert_eq!(p.image.repository.name, "team/app");
+        assert_eq!(p.image.tag, None, "empty tag = untagged");
         assert_eq!(p.is_single_manifest(), None, "no media type in the event");
     }
 
@@ -267,9 +284,13 @@ mod tests {
         let Classified::Inspect(p) = classify(&e).unwrap() else {
             panic!("inspected")
         };
-        assert_eq!(p.repository, "docker-hub/alpine");
-        assert_eq!(p.region.as_deref(), Some("us-east-1"), "the destination");
-        assert_eq!(p.tag.as_deref(), Some("3.17.2"));
+        assert_eq!(p.image.repository.name, "docker-hub/alpine");
+        assert_eq!(
+            p.image.repository.registry.region.as_deref(),
+            Some("us-east-1"),
+            "the destination"
+        );
+        assert_eq!(p.image.tag.as_deref(), Some("3.17.2"));
         assert_eq!(p.is_single_manifest(), None, "no media type: read to know");
         assert_eq!(
             p.origin,

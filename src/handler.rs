@@ -4,17 +4,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::alert::{self, ImageName};
-use crate::consumer::{self, Consumer, Pushed};
+use crate::alert;
+use crate::consumer::{self, Consumer};
 use crate::digest::Digest;
-use crate::discovery::{Discover, Discovery, Scope, Service};
+use crate::discovery::{Discover, Discovery, Service};
 use crate::error::Error;
 use crate::event::{self, Classified, EcrEvent, Origin, Push};
+use crate::image::{RegistryId, Repository};
 use crate::lambda_index::{self, LambdaIndexUse};
 use crate::manifest::Manifest;
 use crate::platform;
 use crate::policy::{self, Consumers, Inputs, RequiredFrom, Setting, REPOSITORY_TAG_KEY};
-use crate::ports::{Notify, Registry, RepoFetch, RepoRef, TagOutcome};
+use crate::ports::{Notify, Registry, RepoFetch, TagOutcome};
 use crate::resolve::{self, Limits, Resolution};
 use crate::settings::{Replication, Settings};
 use crate::verdict::{ActionReport, Verdict, VerdictKind};
@@ -30,7 +31,7 @@ pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
     notifier: N,
     discovery: Discovery<D>,
     resolutions: Mutex<HashMap<Digest, Arc<Resolution>>>,
-    policies: Mutex<HashMap<RepoRef, (Instant, Option<Setting>)>>,
+    policies: Mutex<HashMap<Repository, (Instant, Option<Setting>)>>,
     handled: Mutex<HashMap<String, Verdict>>,
 }
 
@@ -43,7 +44,7 @@ enum Read {
 pub struct NoDiscovery;
 
 impl Discover for NoDiscovery {
-    async fn consumers(&self, _: &Scope, service: Service) -> Result<Vec<Consumer>, Error> {
+    async fn consumers(&self, _: &RegistryId, service: Service) -> Result<Vec<Consumer>, Error> {
         Err(Error::Permanent(format!(
             "discovery of {service} is not available in this build of the guard"
         )))
@@ -141,12 +142,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// tags are recognised and not judged again.
     async fn evaluate(&self, push: &Push, event: bool) -> Result<Verdict, Error> {
         let skip = |reason: String| Ok(with_push(Verdict::skipped(reason), push));
-        let repo = RepoRef {
-            registry_id: push.account.clone(),
-            region: push.region.clone(),
-            name: push.repository.clone(),
-        };
-        let resolution = match self.read(&repo, push).await {
+        let repo = &push.image.repository;
+        let resolution = match self.read(repo, push).await {
             Ok(Read::Resolved(r)) => r,
             Ok(Read::Skip(reason)) => return skip(reason),
             Err(e) => return Err(e),
@@ -159,7 +156,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         let mut warnings = Vec::new();
         let is_image = matches!(resolution.outcome, resolve::Outcome::Image(_));
         let repository_tag = if is_image {
-            self.repository_setting(&repo, &mut warnings).await?
+            self.repository_setting(repo, &mut warnings).await?
         } else {
             None
         };
@@ -170,7 +167,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         };
         let consumer_platforms = consumer::required_platforms(&found);
         let decision = policy::decide(
-            &push.repository,
+            &repo.name,
             &Inputs {
                 flag: self.settings.require.as_deref(),
                 repository_tag: repository_tag.as_ref(),
@@ -204,7 +201,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         }
         verdict.warnings = warnings;
         if verdict.verdict == VerdictKind::Mismatch {
-            self.tag(&repo, push, &resolution, &mut verdict).await;
+            self.tag(repo, push, &resolution, &mut verdict).await;
         }
         if act {
             self.alert(push, &lambda, &mut verdict).await?;
@@ -235,25 +232,16 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         if !self.discovery.enabled() {
             return (Vec::new(), true);
         }
-        let scope = Scope {
-            account: push.account.clone(),
-            region: push.region.clone(),
-        };
-        let snapshot = self.discovery.snapshot(&scope).await;
+        let snapshot = self
+            .discovery
+            .snapshot(&push.image.repository.registry)
+            .await;
         for (service, reason) in &snapshot.unknown {
             warnings.push(format!(
                 "consumers in {service} are unknown ({reason}); the consumers found do not decide alone"
             ));
         }
-        let digest = push.digest.to_string();
-        let pushed = Pushed {
-            account: push.account.as_deref(),
-            region: push.region.as_deref(),
-            repository: &push.repository,
-            tag: push.tag.as_deref(),
-            digest: &digest,
-        };
-        let found = consumer::matching(&snapshot.consumers, &pushed, self.settings.match_scope);
+        let found = consumer::matching(&snapshot.consumers, &push.image, self.settings.match_scope);
         for c in found.iter().filter(|c| c.platform.is_none()) {
             warnings.push(format!(
                 "{} {} runs on capacity of unknown architecture ({}); the consumers found do not decide alone",
@@ -290,7 +278,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             v.actions.push(report("alert", "would-send", topic));
         } else {
             self.notifier
-                .publish(&alert::unreadable(&image_name(push), reason))
+                .publish(&alert::unreadable(&push.image, reason))
                 .await?;
             v.actions.push(report("alert", "sent", topic));
         }
@@ -301,10 +289,10 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// back), or `None`. Exact: `{arch}` must be the image's architectures, whatever they are, so
     /// no marker is ever judged and tagged again and no user tag is mistaken for one.
     fn own_marker(&self, push: &Push, r: &Resolution) -> Option<String> {
-        let tag = push.tag.as_deref()?;
+        let tag = push.image.tag.as_deref()?;
         let template = &self.settings.tag_template;
         let archs = platform::architectures(&r.platforms());
-        (template.could_be_marker(tag) && template.is_marker_for(tag, &push.digest, &archs)).then(
+        (template.could_be_marker(tag) && template.is_marker_for(tag, push.digest(), &archs)).then(
             || {
                 format!(
                     "tag {tag:?} is the ecr-arch-guard marker tag of this image (template {:?}); not judged again",
@@ -315,12 +303,12 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     }
 
     fn untagged_child_skipped(&self, push: &Push, single: Option<bool>) -> bool {
-        push.tag.is_none() && !self.settings.inspect_untagged && single == Some(true)
+        push.image.tag.is_none() && !self.settings.inspect_untagged && single == Some(true)
     }
 
     /// Reads and resolves the pushed digest, from the warm cache when possible.
-    async fn read(&self, repo: &RepoRef, push: &Push) -> Result<Read, Error> {
-        if let Some(r) = lock(&self.resolutions).get(&push.digest).cloned() {
+    async fn read(&self, repo: &Repository, push: &Push) -> Result<Read, Error> {
+        if let Some(r) = lock(&self.resolutions).get(push.digest()).cloned() {
             if self.untagged_child_skipped(push, Some(!r.is_index())) {
                 return Ok(Read::Skip(untagged_reason()));
             }
@@ -330,22 +318,22 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             registry: &self.registry,
             repo,
         };
-        let hint = push.manifest_media_type.as_deref();
+        let hint = push.image.media_type.as_deref();
         let (manifest, bytes) =
-            resolve::fetch_manifest(&src, &push.digest, hint, &self.limits).await?;
+            resolve::fetch_manifest(&src, push.digest(), hint, &self.limits).await?;
         let single = !matches!(manifest, Manifest::Index { .. });
         if self.untagged_child_skipped(push, Some(single)) {
             return Ok(Read::Skip(untagged_reason()));
         }
         let r = Arc::new(
-            resolve::resolve_parsed(&src, push.digest.clone(), manifest, bytes, &self.limits)
+            resolve::resolve_parsed(&src, push.digest().clone(), manifest, bytes, &self.limits)
                 .await?,
         );
         let mut cache = lock(&self.resolutions);
         if cache.len() >= CACHE_ENTRIES {
             cache.clear();
         }
-        cache.insert(push.digest.clone(), r.clone());
+        cache.insert(push.digest().clone(), r.clone());
         Ok(Read::Resolved(r))
     }
 
@@ -354,7 +342,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// warning and the next policy source decides.
     async fn repository_setting(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
         warnings: &mut Vec<String>,
     ) -> Result<Option<Setting>, Error> {
         if let Some((at, s)) = lock(&self.policies).get(repo) {
@@ -398,16 +386,16 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
 
     /// The marker tag on a mismatched image, before the alert (so the alert can say what
     /// happened to it). A failure is reported in the verdict and never stops the alert.
-    async fn tag(&self, repo: &RepoRef, push: &Push, r: &Resolution, verdict: &mut Verdict) {
+    async fn tag(&self, repo: &Repository, push: &Push, r: &Resolution, verdict: &mut Verdict) {
         let dry = self.settings.dry_run;
         if self.settings.actions.tag {
             let archs = verdict.architecture_list();
             let report = match self.settings.tag_template.render(
-                push.tag.as_deref(),
-                &push.digest,
+                push.image.tag.as_deref(),
+                push.digest(),
                 &archs,
             ) {
-                marker if push.tag.as_deref() == Some(marker.as_str()) => {
+                marker if push.image.tag.as_deref() == Some(marker.as_str()) => {
                     report("tag", "already-tagged", Some(marker))
                 }
                 marker if dry => report("tag", "would-tag", Some(marker)),
@@ -417,7 +405,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                         repo,
                         &r.manifest_bytes,
                         &r.media_type,
-                        &push.digest,
+                        push.digest(),
                         &marker,
                     )
                     .await
@@ -453,7 +441,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         // The alert's JSON shows the action as sent: it is, if this returns Ok.
         let mut shown = verdict.clone();
         shown.actions.push(report("alert", "sent", topic.clone()));
-        let alert = alert::compose(&shown, &image_name(push), lambda);
+        let alert = alert::compose(&shown, &push.image, lambda);
         self.notifier.publish(&alert).await?;
         verdict.actions.push(report("alert", "sent", topic));
         Ok(())
@@ -483,16 +471,6 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     }
 }
 
-fn image_name(push: &Push) -> ImageName {
-    ImageName {
-        account: push.account.clone(),
-        region: push.region.clone(),
-        repository: push.repository.clone(),
-        tag: push.tag.clone(),
-        digest: push.digest.to_string(),
-    }
-}
-
 fn untagged_reason() -> String {
     "untagged single-image push: a child of a multi-platform push, judged with its index \
      (set INSPECT_UNTAGGED=true for repositories that push by digest)"
@@ -512,12 +490,7 @@ fn failed(action: &str, detail: String) -> ActionReport {
 }
 
 fn with_push(mut v: Verdict, push: &Push) -> Verdict {
-    v.repository = Some(push.repository.clone());
-    v.tag = push.tag.clone();
-    v.digest = Some(push.digest.to_string());
-    if v.media_type.is_none() {
-        v.media_type = push.manifest_media_type.clone();
-    }
+    v.set_image(&push.image);
     v
 }
 

@@ -30,6 +30,7 @@ pub mod discovery;
 pub mod error;
 pub mod event;
 pub mod handler;
+pub mod image;
 pub mod image_config;
 pub mod lambda_index;
 pub mod layout;

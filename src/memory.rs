@@ -6,7 +6,8 @@ use std::sync::Mutex;
 
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::ports::{Fetch, Fetched, Registry, RepoRef, TagOutcome};
+use crate::image::Repository;
+use crate::ports::{Fetch, Fetched, Registry, TagOutcome};
 
 /// A stored document: its bytes and the media type the source reports for it.
 type Stored = (Vec<u8>, Option<String>);
@@ -80,21 +81,21 @@ impl Fetch for MemoryFetch {
 /// The same store as a one-repository [`Registry`] (benchmarks, tests): no repository tags,
 /// every marker tag succeeds.
 impl Registry for MemoryFetch {
-    async fn manifest(&self, _: &RepoRef, digest: &Digest, max: u64) -> Result<Fetched, Error> {
+    async fn manifest(&self, _: &Repository, digest: &Digest, max: u64) -> Result<Fetched, Error> {
         Fetch::manifest(self, digest, None, max).await
     }
 
-    async fn blob(&self, _: &RepoRef, digest: &Digest, max: u64) -> Result<Vec<u8>, Error> {
+    async fn blob(&self, _: &Repository, digest: &Digest, max: u64) -> Result<Vec<u8>, Error> {
         Fetch::blob(self, digest, max).await
     }
 
-    async fn repository_tags(&self, _: &RepoRef) -> Result<Vec<(String, String)>, Error> {
+    async fn repository_tags(&self, _: &Repository) -> Result<Vec<(String, String)>, Error> {
         Ok(Vec::new())
     }
 
     async fn put_tag(
         &self,
-        _: &RepoRef,
+        _: &Repository,
         _: &[u8],
         _: &str,
         _: &Digest,

@@ -5,6 +5,7 @@ use std::future::Future;
 
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::image::{RegistryId, Repository};
 use crate::message::Message;
 
 /// Bytes read for a digest, with the media type the source reported for them (if any).
@@ -33,15 +34,6 @@ pub trait Fetch: Sync {
     ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
 }
 
-/// A repository in a registry (an ECR registry is an account in a region).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RepoRef {
-    /// The registry id (account). `None`: the caller's own registry.
-    pub registry_id: Option<String>,
-    pub region: Option<String>,
-    pub name: String,
-}
-
 /// What happened when a marker tag was put.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TagOutcome {
@@ -54,14 +46,14 @@ pub enum TagOutcome {
 pub trait Registry: Sync {
     fn manifest(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
         digest: &Digest,
         max_bytes: u64,
     ) -> impl Future<Output = Result<Fetched, Error>> + Send;
 
     fn blob(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
         digest: &Digest,
         max_bytes: u64,
     ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
@@ -69,13 +61,13 @@ pub trait Registry: Sync {
     /// The repository's resource tags (`ecr-arch-guard:platforms` among them).
     fn repository_tags(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
     ) -> impl Future<Output = Result<Vec<(String, String)>, Error>> + Send;
 
     /// Puts `tag` on the manifest `bytes` (same digest) of the repository.
     fn put_tag(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
         manifest: &[u8],
         media_type: &str,
         digest: &Digest,
@@ -96,22 +88,22 @@ pub struct ImageSummary {
 
 /// Lists what a registry holds (the CLI's `check` by tag and `scan`).
 pub trait Catalog: Sync {
-    /// Repository names of the registry (`None`: the caller's own).
+    /// Repository names of the registry.
     fn repositories(
         &self,
-        registry_id: Option<&str>,
+        registry: &RegistryId,
     ) -> impl Future<Output = Result<Vec<String>, Error>> + Send;
 
     /// Every image of a repository.
     fn images(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
     ) -> impl Future<Output = Result<Vec<ImageSummary>, Error>> + Send;
 
     /// The image a tag points at now.
     fn image_by_tag(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
         tag: &str,
     ) -> impl Future<Output = Result<ImageSummary, Error>> + Send;
 }
@@ -133,7 +125,7 @@ impl Notify for NoNotify {
 /// A [`Fetch`] view of one repository of a [`Registry`].
 pub struct RepoFetch<'a, R: Registry> {
     pub registry: &'a R,
-    pub repo: &'a RepoRef,
+    pub repo: &'a Repository,
 }
 
 impl<R: Registry> Fetch for RepoFetch<'_, R> {

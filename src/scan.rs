@@ -15,18 +15,18 @@ use crate::discovery::Discover;
 use crate::error::Error;
 use crate::event::{Origin, Push};
 use crate::handler::Guard;
+use crate::image::{Image, RegistryId, Repository};
 use crate::manifest::{media_type, Manifest};
 use crate::platform::Platform;
 use crate::policy::{glob_match, RequiredFrom};
-use crate::ports::{Catalog, ImageSummary, Notify, Registry, RepoRef};
+use crate::ports::{Catalog, ImageSummary, Notify, Registry};
 use crate::verdict::Verdict;
 
 /// What to scan.
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
-    /// The registry (account) to scan; `None`: the caller's own.
-    pub registry_id: Option<String>,
-    pub region: Option<String>,
+    /// The registry (account and region) to scan; `None`s: the caller's own.
+    pub registry: RegistryId,
     /// Repository name globs; empty: every repository.
     pub repositories: Vec<String>,
     /// Leave out untagged images.
@@ -155,7 +155,7 @@ where
     D: Discover,
 {
     let concurrency = opts.concurrency.max(1);
-    let mut names = catalog.repositories(opts.registry_id.as_deref()).await?;
+    let mut names = catalog.repositories(&opts.registry).await?;
     names.retain(|n| {
         opts.repositories.is_empty() || opts.repositories.iter().any(|g| glob_match(g, n))
     });
@@ -238,12 +238,8 @@ where
     Ok(report)
 }
 
-fn repo_ref(opts: &ScanOptions, name: &str) -> RepoRef {
-    RepoRef {
-        registry_id: opts.registry_id.clone(),
-        region: opts.region.clone(),
-        name: name.to_string(),
-    }
+fn repo_ref(opts: &ScanOptions, name: &str) -> Repository {
+    Repository::new(opts.registry.clone(), name)
 }
 
 async fn judge_all<R, N, D>(
@@ -259,16 +255,13 @@ where
     D: Discover,
 {
     futures_util::stream::iter(items.into_iter().map(|item| async move {
-        let push = Push {
-            event_id: None,
-            account: opts.registry_id.clone(),
-            region: opts.region.clone(),
-            repository: item.repository.clone(),
-            digest: item.image.digest.clone(),
+        let image = Image {
+            repository: repo_ref(opts, &item.repository),
             tag: item.image.tags.first().cloned(),
-            manifest_media_type: item.image.media_type.clone(),
-            origin: Origin::Push,
+            digest: Some(item.image.digest.clone()),
+            media_type: item.image.media_type.clone(),
         };
+        let push = Push::new(None, image, Origin::Push).expect("a listed image has a digest");
         let row = match guard.check(&push).await {
             Ok(v) => Row::from_verdict(&item.repository, &item.image, v),
             Err(e) => Row::error(&item.repository, Some(&item.image), &e),

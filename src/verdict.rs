@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::consumer::ConsumerReport;
+use crate::image::Image;
 use crate::platform::Platform;
 use crate::policy::{Decision, RequiredFrom};
 use crate::resolve::{Outcome, Resolution};
@@ -79,6 +80,17 @@ impl Verdict {
             actions: Vec::new(),
             reason: Some(reason.into()),
             warnings: Vec::new(),
+        }
+    }
+
+    /// Names the image the verdict is about (its repository, tag, digest, and media type when
+    /// the verdict has none of its own).
+    pub fn set_image(&mut self, image: &Image) {
+        self.repository = Some(image.repository.name.clone());
+        self.tag = image.tag.clone();
+        self.digest = image.digest.as_ref().map(ToString::to_string);
+        if self.media_type.is_none() {
+            self.media_type = image.media_type.clone();
         }
     }
 

@@ -9,8 +9,9 @@ use aws_smithy_types::body::SdkBody;
 mod common;
 
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
-use ecr_arch_guard::consumer::{self, ConsumerKind, MatchScope, Pushed};
-use ecr_arch_guard::discovery::{Discovery, DiscoveryConfig, Scope, Service};
+use ecr_arch_guard::consumer::{self, ConsumerKind, MatchScope};
+use ecr_arch_guard::discovery::{Discovery, DiscoveryConfig, Service};
+use ecr_arch_guard::image::{Image, RegistryId, Repository};
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web:prod";
 
@@ -36,13 +37,15 @@ fn discovery(services: &[Service], d: AwsDiscovery) -> Discovery<AwsDiscovery> {
     )
 }
 
-fn pushed() -> Pushed<'static> {
-    Pushed {
-        account: Some("123456789012"),
-        region: Some("us-east-1"),
-        repository: "shop/web",
-        tag: Some("prod"),
-        digest: "sha256:00",
+fn pushed() -> Image {
+    Image {
+        repository: Repository::new(
+            RegistryId::new(Some("123456789012"), Some("us-east-1")),
+            "shop/web",
+        ),
+        tag: Some("prod".into()),
+        digest: Some(ecr_arch_guard::digest::Digest::of(b"pushed")),
+        media_type: None,
     }
 }
 
@@ -92,7 +95,7 @@ async fn app_runner_ecr_services_are_amd64_consumers_over_every_page() {
         &[Service::AppRunner],
         AwsDiscovery::from_clients(None, Some(client), None, None),
     );
-    let s = d.snapshot(&Scope::default()).await;
+    let s = d.snapshot(&RegistryId::default()).await;
     assert!(s.complete(), "{:?}", s.unknown);
     assert_eq!(list.num_calls(), 2, "both pages listed");
     assert_eq!(s.consumers.len(), 1, "ECR_PUBLIC sources are not ours");
@@ -134,7 +137,7 @@ async fn batch_latest_revisions_with_runtime_platform() {
         &[Service::Batch],
         AwsDiscovery::from_clients(None, None, None, Some(client)),
     );
-    let s = d.snapshot(&Scope::default()).await;
+    let s = d.snapshot(&RegistryId::default()).await;
     let mut got: Vec<String> = s
         .consumers
         .iter()
@@ -177,7 +180,7 @@ async fn lambda_image_functions_only_and_zip_functions_cost_nothing() {
         &[Service::Lambda],
         AwsDiscovery::from_clients(None, None, Some(client), None),
     );
-    let s = d.snapshot(&Scope::default()).await;
+    let s = d.snapshot(&RegistryId::default()).await;
     assert_eq!(get.num_calls(), 2, "one GetFunction per image function");
     let mut got: Vec<String> = s
         .consumers
@@ -227,7 +230,7 @@ async fn a_function_or_service_deleted_after_the_listing_is_no_consumer_and_the_
             None,
         ),
     );
-    let s = d.snapshot(&Scope::default()).await;
+    let s = d.snapshot(&RegistryId::default()).await;
     assert!(s.complete(), "{:?}", s.unknown);
     assert!(s.consumers.is_empty(), "{:?}", s.consumers);
     assert_eq!(get_function.num_calls(), 1, "not found is not retried");
@@ -249,7 +252,7 @@ async fn throttled_and_denied_services_are_unknown_not_empty() {
             None,
         ),
     );
-    let s = d.snapshot(&Scope::default()).await;
+    let s = d.snapshot(&RegistryId::default()).await;
     assert!(s.consumers.is_empty());
     assert!(!s.complete());
     let reasons: Vec<String> = s
@@ -350,7 +353,7 @@ async fn ecs_listing_costs_the_minimum_and_a_warm_snapshot_costs_nothing() {
         &[Service::Ecs],
         AwsDiscovery::from_clients(Some(client), None, None, None),
     );
-    let s = d.snapshot(&Scope::default()).await;
+    let s = d.snapshot(&RegistryId::default()).await;
     let calls = || {
         [
             clusters.num_calls(),
@@ -386,7 +389,7 @@ async fn ecs_listing_costs_the_minimum_and_a_warm_snapshot_costs_nothing() {
         Some("EC2, container instances of cluster prod, cpuArchitecture unset: runs on the instances' amd64")
     );
     // Warm, within the TTL: no call at all.
-    d.snapshot(&Scope::default()).await;
+    d.snapshot(&RegistryId::default()).await;
     assert_eq!(calls(), [1, 1, 2, 1, 2, 1]);
 }
 
@@ -435,7 +438,7 @@ async fn ecs_tasks_on_ec2_run_on_their_clusters_instances() {
         &[Service::Ecs],
         AwsDiscovery::from_clients(Some(client), None, None, None),
     );
-    let s = d.snapshot(&Scope::default()).await;
+    let s = d.snapshot(&RegistryId::default()).await;
     assert!(s.complete(), "{:?}", s.unknown);
     assert_eq!(
         show(&s.consumers),
@@ -505,7 +508,7 @@ async fn batch_jobs_on_ec2_run_on_their_compute_environments_instance_types() {
         &[Service::Batch],
         AwsDiscovery::from_clients(None, None, None, Some(client)),
     );
-    let s = d.snapshot(&Scope::default()).await;
+    let s = d.snapshot(&RegistryId::default()).await;
     assert!(s.complete(), "{:?}", s.unknown);
     assert_eq!(ces.num_calls(), 1);
     assert_eq!(

@@ -11,8 +11,9 @@ use tokio::sync::Mutex;
 use super::accounts::Accounts;
 use super::{apprunner, batch, ecs, lambda};
 use crate::consumer::Consumer;
-use crate::discovery::{Discover, Scope, Service};
+use crate::discovery::{Discover, Service};
 use crate::error::Error;
+use crate::image::RegistryId;
 
 /// One client per enabled service.
 #[derive(Clone, Debug, Default)]
@@ -46,7 +47,7 @@ enum Source {
 #[derive(Debug)]
 pub struct AwsDiscovery {
     source: Source,
-    clients: Mutex<HashMap<Scope, Clients>>,
+    clients: Mutex<HashMap<RegistryId, Clients>>,
 }
 
 impl AwsDiscovery {
@@ -76,7 +77,7 @@ impl AwsDiscovery {
         }
     }
 
-    async fn clients(&self, scope: &Scope) -> Result<Clients, Error> {
+    async fn clients(&self, scope: &RegistryId) -> Result<Clients, Error> {
         let (accounts, services) = match &self.source {
             Source::Fixed(c) => return Ok(c.clone()),
             Source::Accounts(a, s) => (a, s),
@@ -101,7 +102,11 @@ fn disabled(service: Service) -> Error {
 }
 
 impl Discover for AwsDiscovery {
-    async fn consumers(&self, scope: &Scope, service: Service) -> Result<Vec<Consumer>, Error> {
+    async fn consumers(
+        &self,
+        scope: &RegistryId,
+        service: Service,
+    ) -> Result<Vec<Consumer>, Error> {
         let c = self.clients(scope).await?;
         match service {
             Service::Ecs => ecs::consumers(c.ecs.as_ref().ok_or(disabled(service))?).await,

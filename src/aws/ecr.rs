@@ -8,8 +8,9 @@ use super::download::Download;
 use super::map_sdk_error;
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::image::{RegistryId, Repository};
 use crate::manifest::media_type;
-use crate::ports::{Catalog, Fetched, ImageSummary, Registry, RepoRef, TagOutcome};
+use crate::ports::{Catalog, Fetched, ImageSummary, Registry, TagOutcome};
 
 #[derive(Clone, Debug)]
 pub struct Ecr {
@@ -27,8 +28,8 @@ impl Ecr {
         self.client.config().region().map(|r| r.to_string())
     }
 
-    async fn repository_arn(&self, repo: &RepoRef) -> Result<String, Error> {
-        if let (Some(account), Some(region)) = (&repo.registry_id, &repo.region) {
+    async fn repository_arn(&self, repo: &Repository) -> Result<String, Error> {
+        if let (Some(account), Some(region)) = (&repo.registry.account, &repo.registry.region) {
             return Ok(format!(
                 "arn:{}:ecr:{region}:{account}:repository/{}",
                 partition(region),
@@ -39,7 +40,7 @@ impl Ecr {
             .client
             .describe_repositories()
             .repository_names(&repo.name)
-            .set_registry_id(repo.registry_id.clone())
+            .set_registry_id(repo.registry.account.clone())
             .send()
             .await
             .map_err(|e| map_sdk_error("ecr:DescribeRepositories", e))?;
@@ -65,7 +66,7 @@ pub fn partition(region: &str) -> &'static str {
 impl Registry for Ecr {
     async fn manifest(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
         digest: &Digest,
         max_bytes: u64,
     ) -> Result<Fetched, Error> {
@@ -73,7 +74,7 @@ impl Registry for Ecr {
             .client
             .batch_get_image()
             .repository_name(&repo.name)
-            .set_registry_id(repo.registry_id.clone())
+            .set_registry_id(repo.registry.account.clone())
             .image_ids(
                 ImageIdentifier::builder()
                     .image_digest(digest.as_str())
@@ -133,7 +134,7 @@ impl Registry for Ecr {
 
     async fn blob(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
         digest: &Digest,
         max_bytes: u64,
     ) -> Result<Vec<u8>, Error> {
@@ -141,7 +142,7 @@ impl Registry for Ecr {
             .client
             .get_download_url_for_layer()
             .repository_name(&repo.name)
-            .set_registry_id(repo.registry_id.clone())
+            .set_registry_id(repo.registry.account.clone())
             .layer_digest(digest.as_str())
             .send()
             .await
@@ -163,7 +164,7 @@ impl Registry for Ecr {
         self.download.get(url, max_bytes).await
     }
 
-    async fn repository_tags(&self, repo: &RepoRef) -> Result<Vec<(String, String)>, Error> {
+    async fn repository_tags(&self, repo: &Repository) -> Result<Vec<(String, String)>, Error> {
         let arn = self.repository_arn(repo).await?;
         let out = self
             .client
@@ -181,7 +182,7 @@ impl Registry for Ecr {
 
     async fn put_tag(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
         manifest: &[u8],
         media_type: &str,
         digest: &Digest,
@@ -194,7 +195,7 @@ impl Registry for Ecr {
             .client
             .put_image()
             .repository_name(&repo.name)
-            .set_registry_id(repo.registry_id.clone())
+            .set_registry_id(repo.registry.account.clone())
             .image_manifest(manifest)
             .image_manifest_media_type(media_type)
             .image_digest(digest.as_str())
@@ -232,11 +233,11 @@ fn summary(d: &ImageDetail) -> Result<ImageSummary, Error> {
 /// DescribeRepositories and DescribeImages (paginated): what the CLI's `check` and `scan` list.
 /// The Lambda never calls these.
 impl Catalog for Ecr {
-    async fn repositories(&self, registry_id: Option<&str>) -> Result<Vec<String>, Error> {
+    async fn repositories(&self, registry: &RegistryId) -> Result<Vec<String>, Error> {
         let repos: Vec<aws_sdk_ecr::types::Repository> = self
             .client
             .describe_repositories()
-            .set_registry_id(registry_id.map(str::to_string))
+            .set_registry_id(registry.account.clone())
             .into_paginator()
             .items()
             .send()
@@ -249,12 +250,12 @@ impl Catalog for Ecr {
             .collect())
     }
 
-    async fn images(&self, repo: &RepoRef) -> Result<Vec<ImageSummary>, Error> {
+    async fn images(&self, repo: &Repository) -> Result<Vec<ImageSummary>, Error> {
         let details: Vec<ImageDetail> = self
             .client
             .describe_images()
             .repository_name(&repo.name)
-            .set_registry_id(repo.registry_id.clone())
+            .set_registry_id(repo.registry.account.clone())
             .into_paginator()
             .items()
             .send()
@@ -264,12 +265,12 @@ impl Catalog for Ecr {
         details.iter().map(summary).collect()
     }
 
-    async fn image_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<ImageSummary, Error> {
+    async fn image_by_tag(&self, repo: &Repository, tag: &str) -> Result<ImageSummary, Error> {
         let out = self
             .client
             .describe_images()
             .repository_name(&repo.name)
-            .set_registry_id(repo.registry_id.clone())
+            .set_registry_id(repo.registry.account.clone())
             .image_ids(ImageIdentifier::builder().image_tag(tag).build())
             .send()
             .await

@@ -12,16 +12,14 @@ use super::download::Download;
 use super::ecr::Ecr;
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::ports::{Fetched, Registry, RepoRef, TagOutcome};
-
-/// (account, region); `None`: the guard's own.
-type Where = (Option<String>, Option<String>);
+use crate::image::{RegistryId, Repository};
+use crate::ports::{Fetched, Registry, TagOutcome};
 
 #[derive(Debug)]
 pub struct RoutedEcr {
     accounts: Arc<Accounts>,
     download: Download,
-    clients: Mutex<HashMap<Where, Ecr>>,
+    clients: Mutex<HashMap<RegistryId, Ecr>>,
 }
 
 impl RoutedEcr {
@@ -34,14 +32,17 @@ impl RoutedEcr {
     }
 
     /// The client for a repository's account and region.
-    pub async fn ecr(&self, repo: &RepoRef) -> Result<Ecr, Error> {
-        let key = (repo.registry_id.clone(), repo.region.clone());
+    pub async fn ecr(&self, repo: &Repository) -> Result<Ecr, Error> {
+        let key = repo.registry.clone();
         if let Some(e) = self.clients.lock().await.get(&key) {
             return Ok(e.clone());
         }
         let config = self
             .accounts
-            .config(repo.registry_id.as_deref(), repo.region.as_deref())
+            .config(
+                repo.registry.account.as_deref(),
+                repo.registry.region.as_deref(),
+            )
             .await?;
         let ecr = Ecr::new(aws_sdk_ecr::Client::new(&config), self.download.clone());
         self.clients.lock().await.insert(key, ecr.clone());
@@ -55,21 +56,26 @@ impl RoutedEcr {
 }
 
 impl Registry for RoutedEcr {
-    async fn manifest(&self, repo: &RepoRef, digest: &Digest, max: u64) -> Result<Fetched, Error> {
+    async fn manifest(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        max: u64,
+    ) -> Result<Fetched, Error> {
         self.ecr(repo).await?.manifest(repo, digest, max).await
     }
 
-    async fn blob(&self, repo: &RepoRef, digest: &Digest, max: u64) -> Result<Vec<u8>, Error> {
+    async fn blob(&self, repo: &Repository, digest: &Digest, max: u64) -> Result<Vec<u8>, Error> {
         self.ecr(repo).await?.blob(repo, digest, max).await
     }
 
-    async fn repository_tags(&self, repo: &RepoRef) -> Result<Vec<(String, String)>, Error> {
+    async fn repository_tags(&self, repo: &Repository) -> Result<Vec<(String, String)>, Error> {
         self.ecr(repo).await?.repository_tags(repo).await
     }
 
     async fn put_tag(
         &self,
-        repo: &RepoRef,
+        repo: &Repository,
         manifest: &[u8],
         media_type: &str,
         digest: &Digest,

@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::connect::{self, AwsArgs, PolicyArgs};
-use super::reference::Reference;
 use super::Format;
 use crate::event::{Origin, Push};
-use crate::ports::{Catalog, RepoRef};
+use crate::image::Image;
+use crate::ports::Catalog;
 use crate::verdict::Verdict;
 use crate::Error;
 
@@ -25,36 +25,20 @@ pub struct CheckArgs {
 
 impl CheckArgs {
     pub async fn run(self) -> Result<Verdict, Error> {
-        let reference = Reference::parse(&self.image)?;
-        let guard = connect::guard(
-            &self.aws.connection(reference.region.as_deref()),
-            &self.policy,
-        )
-        .await?;
-        let repo = RepoRef {
-            registry_id: reference.account.clone(),
-            region: reference.region.clone(),
-            name: reference.repository.clone(),
-        };
+        let mut image = Image::parse_reference(&self.image)?;
+        let region = image.repository.registry.region.clone();
+        let guard = connect::guard(&self.aws.connection(region.as_deref()), &self.policy).await?;
         // A tag is resolved to its digest once (DescribeImages); everything after reads by digest.
-        let (digest, media_type) = match (&reference.digest, &reference.tag) {
-            (Some(d), _) => (d.clone(), None),
-            (None, Some(tag)) => {
-                let image = guard.registry().image_by_tag(&repo, tag).await?;
-                (image.digest, image.media_type)
-            }
-            (None, None) => unreachable!("Reference::parse defaults the tag to latest"),
-        };
-        let push = Push {
-            event_id: None,
-            account: reference.account.clone(),
-            region: reference.region.clone(),
-            repository: reference.repository.clone(),
-            digest,
-            tag: reference.tag.clone(),
-            manifest_media_type: media_type,
-            origin: Origin::Push,
-        };
+        if let (None, Some(tag)) = (&image.digest, &image.tag) {
+            let listed = guard
+                .registry()
+                .image_by_tag(&image.repository, tag)
+                .await?;
+            image.digest = Some(listed.digest);
+            image.media_type = listed.media_type;
+        }
+        let push = Push::new(None, image, Origin::Push)
+            .ok_or_else(|| Error::Usage(format!("{}: no tag and no digest", self.image)))?;
         let verdict = guard.check(&push).await?;
         super::print(&verdict, &self.image, self.format)?;
         Ok(verdict)

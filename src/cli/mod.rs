@@ -5,7 +5,6 @@ mod check;
 mod connect;
 mod event;
 mod inspect;
-pub mod reference;
 pub mod render;
 mod scan;
 

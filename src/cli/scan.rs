@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::connect::{self, AwsArgs, PolicyArgs};
 use super::render;
+use crate::image::RegistryId;
 use crate::platform;
 use crate::scan::{self, Progress, Report, Row, ScanOptions};
 use crate::Error;
@@ -82,8 +83,10 @@ impl ScanArgs {
         let since = self.since.as_deref().map(parse_since).transpose()?;
         let guard = connect::guard(&self.aws.connection(None), &self.policy).await?;
         let opts = ScanOptions {
-            registry_id: self.registry_id.clone(),
-            region: guard.registry().region(),
+            registry: RegistryId::new(
+                self.registry_id.as_deref(),
+                guard.registry().region().as_deref(),
+            ),
             repositories: self.repositories.clone(),
             tagged_only: self.tagged_only,
             since,
