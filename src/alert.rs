@@ -8,7 +8,7 @@ use crate::image::Image;
 use crate::lambda_index::LambdaIndexUse;
 use crate::message::{AttributeValue, Message};
 use crate::platform;
-use crate::verdict::{Verdict, VerdictKind};
+use crate::verdict::{ActionKind, Verdict, VerdictKind};
 
 /// SNS subjects must be ASCII, one line, under 100 characters.
 pub const MAX_SUBJECT: usize = 99;
@@ -98,11 +98,15 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
             );
         }
     }
-    for a in verdict.actions.iter().filter(|a| a.action == "tag") {
+    for a in verdict
+        .actions
+        .iter()
+        .filter(|a| a.action == ActionKind::Tag)
+    {
         let _ = writeln!(
             m,
             "\nMarker tag: {}{}",
-            a.status,
+            a.status_text(),
             a.detail
                 .as_deref()
                 .map(|d| format!(" ({d})"))

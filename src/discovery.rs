@@ -4,7 +4,6 @@
 //! snapshot for a TTL. A service that fails or is too slow is *unknown* (with its reason),
 //! never "no consumers": the policy then refuses to let partial knowledge decide alone.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use tokio::time::Instant;
 
 use tokio::sync::Mutex;
 
+use crate::cache::Cache;
 use crate::consumer::Consumer;
 use crate::error::Error;
 use crate::image::RegistryId;
@@ -120,12 +120,6 @@ impl Default for DiscoveryConfig {
     }
 }
 
-/// A snapshot with the time it was taken.
-struct Cached {
-    at: Instant,
-    snapshot: Arc<Snapshot>,
-}
-
 /// A snapshot that failed for some service is kept at most this long, so the next events retry
 /// the failed service soon without every event paying for a full listing.
 const INCOMPLETE_TTL: Duration = Duration::from_secs(30);
@@ -137,8 +131,9 @@ const MAX_SCOPES: usize = 256;
 pub struct Discovery<D: Discover> {
     pub config: DiscoveryConfig,
     source: D,
-    // An async mutex: concurrent events wait for one listing instead of each starting one.
-    cache: Mutex<HashMap<RegistryId, Cached>>,
+    snapshots: Cache<RegistryId, Arc<Snapshot>>,
+    // Concurrent events wait for one listing instead of each starting one.
+    listing: Mutex<()>,
 }
 
 impl<D: Discover> Discovery<D> {
@@ -146,7 +141,8 @@ impl<D: Discover> Discovery<D> {
         Discovery {
             config,
             source,
-            cache: Mutex::new(HashMap::new()),
+            snapshots: Cache::new(MAX_SCOPES),
+            listing: Mutex::new(()),
         }
     }
 
@@ -157,28 +153,19 @@ impl<D: Discover> Discovery<D> {
     /// The current snapshot of a scope, listing the services again when the cached one has
     /// expired.
     pub async fn snapshot(&self, scope: &RegistryId) -> Arc<Snapshot> {
-        let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.get(scope) {
-            let ttl = if c.snapshot.complete() {
+        let _one_listing = self.listing.lock().await;
+        if let Some((snapshot, age)) = self.snapshots.get_with_age(scope) {
+            let ttl = if snapshot.complete() {
                 self.config.ttl
             } else {
                 self.config.ttl.min(INCOMPLETE_TTL)
             };
-            if c.at.elapsed() < ttl {
-                return c.snapshot.clone();
+            if age < ttl {
+                return snapshot;
             }
         }
         let snapshot = Arc::new(self.list(scope).await);
-        if cache.len() >= MAX_SCOPES {
-            cache.clear();
-        }
-        cache.insert(
-            scope.clone(),
-            Cached {
-                at: Instant::now(),
-                snapshot: snapshot.clone(),
-            },
-        );
+        self.snapshots.insert(scope.clone(), snapshot.clone());
         snapshot
     }
 

@@ -20,9 +20,11 @@
 //!
 //! Sources and entry points: [`layout`] (OCI layout / docker save tar), [`cli`].
 
+pub mod actions;
 pub mod advice;
 pub mod alert;
 pub mod aws;
+pub mod cache;
 pub mod cli;
 pub mod consumer;
 pub mod digest;
@@ -32,6 +34,7 @@ pub mod event;
 pub mod handler;
 pub mod image;
 pub mod image_config;
+pub mod inputs;
 pub mod lambda_index;
 pub mod layout;
 pub mod logging;

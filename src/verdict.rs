@@ -31,15 +31,120 @@ impl fmt::Display for VerdictKind {
     }
 }
 
-/// What happened to one action taken on a mismatch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// An action the guard takes on a mismatch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    /// The marker tag (`latest-arm64-only`).
+    Tag,
+    /// The SNS alert.
+    Alert,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Tag => "tag",
+            ActionKind::Alert => "alert",
+        }
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What became of an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionStatus {
+    Sent,
+    Tagged,
+    /// The tag already pointed at this digest.
+    AlreadyTagged,
+    /// Reported in `detail`; a failed tag never stops the alert.
+    Failed,
+    /// Dry run (`ecr-arch-guard event --dry-run`).
+    WouldSend,
+    WouldTag,
+}
+
+impl ActionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Sent => "sent",
+            ActionStatus::Tagged => "tagged",
+            ActionStatus::AlreadyTagged => "already-tagged",
+            ActionStatus::Failed => "failed",
+            ActionStatus::WouldSend => "would-send",
+            ActionStatus::WouldTag => "would-tag",
+        }
+    }
+}
+
+impl fmt::Display for ActionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Statuses compare with their JSON spelling (`status == "sent"`).
+impl PartialEq<&str> for ActionStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<&str> for ActionKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// What happened to one action taken on a mismatch. In JSON, `status` says
+/// `sent (earlier delivery)` when the event was delivered again and the action was not repeated.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActionReport {
-    /// `alert` or `tag`.
-    pub action: String,
-    /// `sent`, `tagged`, `already-tagged`, `failed`, `would-send`, `would-tag`.
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: ActionKind,
+    pub status: ActionStatus,
+    /// The report repeats what an earlier delivery of the same event did.
+    pub earlier_delivery: bool,
+    /// The marker tag, the topic, or what failed.
     pub detail: Option<String>,
+}
+
+impl ActionReport {
+    pub fn new(action: ActionKind, status: ActionStatus, detail: Option<String>) -> ActionReport {
+        ActionReport {
+            action,
+            status,
+            earlier_delivery: false,
+            detail,
+        }
+    }
+
+    /// `tagged`, or `tagged (earlier delivery)`.
+    pub fn status_text(&self) -> String {
+        if self.earlier_delivery {
+            format!("{} (earlier delivery)", self.status)
+        } else {
+            self.status.to_string()
+        }
+    }
+}
+
+impl Serialize for ActionReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("action", &self.action)?;
+        m.serialize_entry("status", &self.status_text())?;
+        if let Some(d) = &self.detail {
+            m.serialize_entry("detail", d)?;
+        }
+        m.end()
+    }
 }
 
 /// The verdict object. Every field is always present (null or empty when it does not apply),

@@ -49,7 +49,7 @@ pub fn text(v: &Verdict, image: &str) -> String {
             .as_deref()
             .map(|d| format!(" ({d})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "Action:    {} {}{detail}", a.action, a.status);
+        let _ = writeln!(out, "Action:    {} {}{detail}", a.action, a.status_text());
     }
     if v.verdict == VerdictKind::Mismatch {
         let _ = writeln!(out, "\nWhat breaks:");

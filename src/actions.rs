@@ -1,0 +1,174 @@
+//! What the guard does about a verdict: the marker tag (before the alert, so the alert can say
+//! what happened to it), the alert (a mismatch and/or an index a Lambda function cannot use),
+//! and the organisation mode's "cannot read account" alert. Whether it acts at all for an
+//! image replicated here is decided here too.
+
+use crate::alert;
+use crate::error::Error;
+use crate::event::{Origin, Push};
+use crate::lambda_index::LambdaIndexUse;
+use crate::policy::RequiredFrom;
+use crate::ports::{Notify, Registry, TagOutcome};
+use crate::resolve::Resolution;
+use crate::settings::{Replication, Settings};
+use crate::verdict::{ActionKind, ActionReport, ActionStatus, Verdict, VerdictKind};
+
+/// The ports and settings the actions use.
+pub struct Actor<'a, R: Registry, N: Notify> {
+    pub settings: &'a Settings,
+    pub registry: &'a R,
+    pub notifier: &'a N,
+}
+
+impl<R: Registry, N: Notify> Actor<'_, R, N> {
+    /// Tags and alerts as the verdict calls for. An alert that cannot be sent fails the event
+    /// (Lambda retries, then the dead-letter queue); a tag that fails is reported and never
+    /// stops the alert.
+    pub async fn act(
+        &self,
+        push: &Push,
+        resolution: &Resolution,
+        lambda: &[LambdaIndexUse],
+        verdict: &mut Verdict,
+    ) -> Result<(), Error> {
+        let mismatch = verdict.verdict == VerdictKind::Mismatch;
+        if !mismatch && lambda.is_empty() {
+            return Ok(());
+        }
+        if !self.acts_here(push, verdict, lambda) {
+            verdict.warnings.push(format!(
+                "{}: judged against the rules and default, as the guard of the region it was \
+                 pushed to did, which reports it; no alert or tag here (REPLICATION=local-policy; \
+                 judge acts in every region)",
+                push.origin.describe().unwrap_or_default()
+            ));
+            return Ok(());
+        }
+        if mismatch {
+            self.tag(push, resolution, verdict).await;
+        }
+        self.alert(push, lambda, verdict).await
+    }
+
+    /// Organisation mode, the member account cannot be read: its own alert ("cannot read
+    /// account X") and a `skipped` verdict that says why, with no retry (it would only repeat
+    /// the alert). Without the alert action the error fails the invocation: never a silent pass.
+    pub async fn unreadable(
+        &self,
+        push: &Push,
+        account: &str,
+        reason: &str,
+    ) -> Result<Verdict, Error> {
+        tracing::error!(
+            account,
+            reason,
+            "cannot read the member account; the push is not checked"
+        );
+        let mut v = Verdict::skipped(format!("cannot read account {account}: {reason}"));
+        v.set_image(&push.image);
+        if !self.settings.actions.alert {
+            return Err(Error::AccountUnreadable {
+                account: account.to_string(),
+                reason: reason.to_string(),
+            });
+        }
+        let topic = self.settings.alert_topic_arn.clone();
+        if self.settings.dry_run {
+            v.actions.push(alerted(ActionStatus::WouldSend, topic));
+        } else {
+            self.notifier
+                .publish(&alert::unreadable(&push.image, reason))
+                .await?;
+            v.actions.push(alerted(ActionStatus::Sent, topic));
+        }
+        Ok(v)
+    }
+
+    /// Whether the guard acts on this verdict in this region. Always for a push; for a
+    /// replicated image with `REPLICATION=local-policy`, only when what decided is this region's
+    /// own: its repository tag or its consumers (a Lambda function here that cannot use an index
+    /// included). Rules and default were already applied, and reported, where it was pushed.
+    fn acts_here(&self, push: &Push, verdict: &Verdict, lambda: &[LambdaIndexUse]) -> bool {
+        match (&push.origin, self.settings.replication) {
+            (Origin::Push, _) | (_, Replication::Judge) => true,
+            (Origin::Replication { .. }, _) => {
+                !lambda.is_empty()
+                    || matches!(
+                        verdict.required_from,
+                        Some(RequiredFrom::RepositoryTag | RequiredFrom::Consumers)
+                    )
+            }
+        }
+    }
+
+    /// The marker tag on the same digest (PutImage of the manifest bytes already read).
+    async fn tag(&self, push: &Push, r: &Resolution, verdict: &mut Verdict) {
+        if !self.settings.actions.tag {
+            return;
+        }
+        let marker = self.settings.tag_template.render(
+            push.image.tag.as_deref(),
+            push.digest(),
+            &verdict.architecture_list(),
+        );
+        let (status, detail) = if push.image.tag.as_deref() == Some(marker.as_str()) {
+            (ActionStatus::AlreadyTagged, marker)
+        } else if self.settings.dry_run {
+            (ActionStatus::WouldTag, marker)
+        } else {
+            match self
+                .registry
+                .put_tag(
+                    &push.image.repository,
+                    &r.manifest_bytes,
+                    &r.media_type,
+                    push.digest(),
+                    &marker,
+                )
+                .await
+            {
+                Ok(TagOutcome::Tagged) => (ActionStatus::Tagged, marker),
+                Ok(TagOutcome::AlreadyTagged) => (ActionStatus::AlreadyTagged, marker),
+                Err(e) => {
+                    tracing::warn!(error = %e, tag = %marker, "marker tag failed; the alert still goes out");
+                    (ActionStatus::Failed, format!("{marker}: {e}"))
+                }
+            }
+        };
+        verdict
+            .actions
+            .push(ActionReport::new(ActionKind::Tag, status, Some(detail)));
+    }
+
+    /// The alert for a mismatch and/or an index a Lambda function cannot use.
+    async fn alert(
+        &self,
+        push: &Push,
+        lambda: &[LambdaIndexUse],
+        verdict: &mut Verdict,
+    ) -> Result<(), Error> {
+        if !self.settings.actions.alert {
+            return Ok(());
+        }
+        let topic = self.settings.alert_topic_arn.clone();
+        if self.settings.dry_run {
+            verdict
+                .actions
+                .push(alerted(ActionStatus::WouldSend, topic));
+            return Ok(());
+        }
+        // The alert's JSON shows the action as sent: it is, if this returns Ok.
+        let mut shown = verdict.clone();
+        shown
+            .actions
+            .push(alerted(ActionStatus::Sent, topic.clone()));
+        let message = alert::compose(&shown, &push.image, lambda);
+        self.notifier.publish(&message).await?;
+        verdict.actions.push(alerted(ActionStatus::Sent, topic));
+        Ok(())
+    }
+}
+
+fn alerted(status: ActionStatus, topic: Option<String>) -> ActionReport {
+    ActionReport::new(ActionKind::Alert, status, topic)
+}
