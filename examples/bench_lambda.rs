@@ -69,6 +69,104 @@ fn summarize(calls: Vec<String>) -> String {
         .join(" + ")
 }
 
+/// Spawn → the function's first `GET /2018-06-01/runtime/invocation/next`, against a listener
+/// that only notes when it arrives (no emulator in between): the start-up as the issue defines
+/// it. Returns the duration and the function's stdout up to then (its init log lines).
+fn spawn_to_first_next(bin: &std::path::Path, env: &[(&str, &str)]) -> (Duration, String) {
+    use std::io::{BufRead, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut cmd = std::process::Command::new(bin);
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "ecr-arch-guard-guard")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/guard")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("spawn");
+    let (mut stream, _) = listener.accept().unwrap();
+    let mut reader = std::io::BufReader::new(&mut stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let took = started.elapsed();
+    assert!(line.contains("/runtime/invocation/next"), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    (took, out)
+}
+
+/// A number field of a JSON log line (`"config_us":1234`).
+fn log_field(logs: &str, message: &str, field: &str) -> Option<f64> {
+    logs.lines()
+        .filter(|l| l.contains(message))
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["fields"][field].as_f64())
+}
+
+/// Start-up of the hello-world floor and of the guard, alternating in one run, medians.
+fn startup_table(bin: &std::path::Path) {
+    let hello = bin.with_file_name("examples").join("hello_lambda");
+    let guard_env: &[(&str, &str)] = &[("ACTIONS", "none")];
+    let all_env: &[(&str, &str)] = &[("ACTIONS", "none"), ("DISCOVER", "all")];
+    let (mut floor, mut guard, mut all) = (Vec::new(), Vec::new(), Vec::new());
+    let mut steps: Vec<[f64; 4]> = Vec::new();
+    for _ in 0..RUNS {
+        if hello.exists() {
+            floor.push(spawn_to_first_next(&hello, &[]).0);
+        }
+        let (took, logs) = spawn_to_first_next(bin, guard_env);
+        guard.push(took);
+        steps.push([
+            log_field(&logs, "initialised", "settings_us").unwrap_or(f64::NAN),
+            log_field(&logs, "guard wired", "config_us").unwrap_or(f64::NAN),
+            log_field(&logs, "guard wired", "clients_us").unwrap_or(f64::NAN),
+            log_field(&logs, "initialised", "total_us").unwrap_or(f64::NAN),
+        ]);
+        all.push(spawn_to_first_next(bin, all_env).0);
+    }
+    let median_of = |i: usize| {
+        let mut v: Vec<f64> = steps.iter().map(|s| s[i]).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2] / 1000.0
+    };
+    println!(
+        "| start-up: spawn → first `GET /runtime/invocation/next`, guard | {} | {RUNS} |",
+        ms(median(guard))
+    );
+    println!(
+        "| start-up, guard with `DISCOVER=all` | {} | {RUNS} |",
+        ms(median(all))
+    );
+    if !floor.is_empty() {
+        println!(
+            "| start-up, bare `lambda_runtime` hello-world (same profile) | {} | {RUNS} |",
+            ms(median(floor))
+        );
+    }
+    println!(
+        "| in the guard's main: logging + settings {:.2} ms, AWS configuration {:.2} ms, clients {:.2} ms, main total {:.2} ms | | {RUNS} |",
+        median_of(0),
+        median_of(1),
+        median_of(2),
+        median_of(3)
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let bin = std::env::args()
@@ -122,6 +220,7 @@ async fn main() {
     println!();
     println!("| figure | median | runs |");
     println!("| --- | --- | --- |");
+    startup_table(&bin);
 
     // Cold init: process start to the first GET /runtime/invocation/next, as AWS's runtime
     // emulator reports it (INIT REPORT durationMs); it starts the function on the first

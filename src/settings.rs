@@ -72,6 +72,28 @@ impl Replication {
     }
 }
 
+/// Where TLS trust roots come from (`TRUST_STORE`; see `aws::trust`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TrustRoots {
+    /// Compiled in (default).
+    #[default]
+    Bundled,
+    /// The operating system's store (`TRUST_STORE=system`).
+    System,
+}
+
+impl TrustRoots {
+    pub fn parse(s: &str) -> Result<TrustRoots, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "bundled" => Ok(TrustRoots::Bundled),
+            "system" => Ok(TrustRoots::System),
+            other => Err(Error::Usage(format!(
+                "TRUST_STORE: {other:?}; use bundled (compiled-in roots) or system"
+            ))),
+        }
+    }
+}
+
 /// Organisation mode: the role to assume in other accounts of the organisation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemberRole {
@@ -113,6 +135,8 @@ pub struct Settings {
     pub member_role: Option<MemberRole>,
     /// `REPLICATION`: replicated images (default `local-policy`).
     pub replication: Replication,
+    /// `TRUST_STORE`: `bundled` (compiled-in roots, default) or `system`.
+    pub trust_roots: TrustRoots,
 }
 
 impl Default for Settings {
@@ -136,6 +160,7 @@ impl Default for Settings {
             home_account: None,
             member_role: None,
             replication: Replication::default(),
+            trust_roots: TrustRoots::default(),
         }
     }
 }
@@ -215,6 +240,9 @@ impl Settings {
             return Err(Error::Usage(
                 "MEMBER_ROLE_NAME needs HOME_ACCOUNT_ID (the guard's own account)".into(),
             ));
+        }
+        if let Some(v) = get("TRUST_STORE") {
+            s.trust_roots = TrustRoots::parse(&v)?;
         }
         if let Some(v) = get("REPLICATION") {
             s.replication = Replication::parse(&v)?;
@@ -330,6 +358,9 @@ mod tests {
         assert!(from(&[("ACTIONS", "none"), ("DISCOVERY_MATCH", "any")]).is_err());
         assert!(from(&[("ACTIONS", "page")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("REPLICATION", "sometimes")]).is_err());
+        assert!(from(&[("ACTIONS", "none"), ("TRUST_STORE", "none")]).is_err());
+        let system = from(&[("ACTIONS", "none"), ("TRUST_STORE", "System")]).unwrap();
+        assert_eq!(system.trust_roots, TrustRoots::System);
         assert!(from(&[("ACTIONS", "none"), ("INSPECT_UNTAGGED", "maybe")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("REQUIRED_PLATFORMS", "arm64")]).is_err());
         assert!(from(&[("ACTIONS", "none"), ("POLICY_TTL_SECONDS", "5m")]).is_err());

@@ -16,6 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::trust::TrustRoots;
 use crate::error::Error;
 
 type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
@@ -24,6 +25,7 @@ type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 pub struct Download {
     client: Arc<OnceLock<Result<HttpsClient, String>>>,
     allow_http: bool,
+    roots: TrustRoots,
     connect: Duration,
     total: Duration,
 }
@@ -32,6 +34,12 @@ impl Download {
     /// Connect timeout 5 s, whole download 20 s (a config blob is at most 1 MiB).
     pub fn new(allow_http: bool) -> Result<Download, Error> {
         Download::with_timeouts(allow_http, Duration::from_secs(5), Duration::from_secs(20))
+    }
+
+    /// Verifying against `roots` (compiled in by default, see [`super::trust`]).
+    pub fn trusting(mut self, roots: TrustRoots) -> Download {
+        self.roots = roots;
+        self
     }
 
     /// With explicit timeouts (tests inject a slow store).
@@ -43,6 +51,7 @@ impl Download {
         Ok(Download {
             client: Arc::new(OnceLock::new()),
             allow_http,
+            roots: TrustRoots::default(),
             connect,
             total,
         })
@@ -54,9 +63,15 @@ impl Download {
                 let mut http = HttpConnector::new();
                 http.enforce_http(false);
                 http.set_connect_timeout(Some(self.connect));
-                let builder = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_native_roots()
-                    .map_err(|e| format!("cannot load the system's trust roots: {e}"))?;
+                let builder = hyper_rustls::HttpsConnectorBuilder::new();
+                let builder = match self.roots {
+                    TrustRoots::Bundled => {
+                        builder.with_tls_config(super::trust::bundled_rustls_config()?)
+                    }
+                    TrustRoots::System => builder
+                        .with_native_roots()
+                        .map_err(|e| format!("cannot load the system's trust roots: {e}"))?,
+                };
                 let builder = if self.allow_http {
                     builder.https_or_http()
                 } else {

@@ -19,6 +19,7 @@ pub mod ecs;
 pub mod lambda;
 pub mod routing;
 pub mod sns;
+pub mod trust;
 pub mod wiring;
 
 use crate::discovery::Service;
@@ -29,18 +30,24 @@ use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use crate::error::Error;
 
 /// The HTTPS client every AWS SDK client uses: rustls with ring, the same TLS stack as the blob
-/// download (the SDK's default would add aws-lc, about 1.5 MB more binary).
-pub fn http_client() -> aws_sdk_ecr::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+/// download (the SDK's default would add aws-lc, about 1.5 MB more binary), trusting `roots`.
+pub fn http_client(roots: trust::TrustRoots) -> aws_sdk_ecr::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext};
+    let context = TlsContext::builder()
+        .with_trust_store(trust::sdk_trust_store(roots))
+        .build()
+        .expect("a trust store is a valid TLS context");
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
         .build_https()
 }
 
 /// The standard AWS configuration chain (environment, profiles, SSO, IMDS, container
-/// credentials, `AWS_ENDPOINT_URL`) with [`http_client`].
+/// credentials, `AWS_ENDPOINT_URL`) with [`http_client`] and the compiled-in trust roots.
 pub fn config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client(trust::TrustRoots::default()))
 }
 
 /// The ECR and SNS API actions the guard calls. The SAM template must grant exactly these

@@ -1,5 +1,7 @@
 //! [`Notify`] over SNS Publish.
 
+use std::sync::{Arc, OnceLock};
+
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::error::Error;
@@ -8,15 +10,38 @@ use crate::ports::Notify;
 
 #[derive(Clone, Debug)]
 pub struct Sns {
-    client: aws_sdk_sns::Client,
+    client: Client,
     topic_arn: String,
+}
+
+#[derive(Clone, Debug)]
+enum Client {
+    Ready(aws_sdk_sns::Client),
+    /// Built on the first alert: most events send none, and building an SDK client (its TLS
+    /// setup) is a measurable part of a cold start.
+    Lazy(Box<aws_config::SdkConfig>, Arc<OnceLock<aws_sdk_sns::Client>>),
 }
 
 impl Sns {
     pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Sns {
         Sns {
-            client,
+            client: Client::Ready(client),
             topic_arn: topic_arn.into(),
+        }
+    }
+
+    /// A client built from `config` on the first publish.
+    pub fn lazy(config: aws_config::SdkConfig, topic_arn: impl Into<String>) -> Sns {
+        Sns {
+            client: Client::Lazy(Box::new(config), Arc::default()),
+            topic_arn: topic_arn.into(),
+        }
+    }
+
+    fn client(&self) -> &aws_sdk_sns::Client {
+        match &self.client {
+            Client::Ready(c) => c,
+            Client::Lazy(config, cell) => cell.get_or_init(|| aws_sdk_sns::Client::new(config)),
         }
     }
 }
@@ -24,7 +49,7 @@ impl Sns {
 impl Notify for Sns {
     async fn publish(&self, alert: &Message) -> Result<(), Error> {
         let mut req = self
-            .client
+            .client()
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&alert.subject)

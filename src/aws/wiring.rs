@@ -12,6 +12,7 @@ use super::download::Download;
 use super::ecr::Ecr;
 use super::routing::RoutedEcr;
 use super::sns::Sns;
+use super::trust::TrustRoots;
 use crate::error::Error;
 use crate::handler::Guard;
 use crate::ports::NoNotify;
@@ -26,19 +27,60 @@ pub type CliGuard = Guard<Ecr, NoNotify, AwsDiscovery>;
 
 /// Which AWS configuration to use: the SDK's default chain (environment, profiles, SSO,
 /// `AWS_ENDPOINT_URL`, the Lambda's own credentials), optionally a named profile and region.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Connection {
     pub profile: Option<String>,
     pub region: Option<String>,
     /// Adaptive retry (the CLI's long scans slow down on throttling instead of failing); the
     /// Lambda keeps the SDK's standard retry.
     pub adaptive_retry: bool,
+    /// Read `~/.aws/config` and `~/.aws/credentials`: a person's machine has them; a Lambda
+    /// never does (its credentials and region are in the environment), so it skips the look-ups.
+    pub profile_files: bool,
+    pub trust_roots: TrustRoots,
+}
+
+impl Default for Connection {
+    /// The CLI's: profiles read, standard retry, compiled-in trust roots.
+    fn default() -> Self {
+        Connection {
+            profile: None,
+            region: None,
+            adaptive_retry: false,
+            profile_files: true,
+            trust_roots: TrustRoots::default(),
+        }
+    }
 }
 
 impl Connection {
+    /// The Lambda's: no profile files, the trust roots the settings choose.
+    pub fn lambda(settings: &Settings) -> Connection {
+        Connection {
+            profile_files: false,
+            trust_roots: settings.trust_roots,
+            ..Connection::default()
+        }
+    }
+
     /// The SDK configuration.
     pub async fn config(&self) -> SdkConfig {
-        let mut loader = super::config_loader();
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(super::http_client(self.trust_roots));
+        if !self.profile_files {
+            use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+            let none = EnvConfigFiles::builder()
+                .with_contents(EnvConfigFileKind::Config, "")
+                .build();
+            loader = loader.profile_files(none);
+            // Lambda puts the function's credentials in the environment: take them from there
+            // instead of building the whole provider chain (profile, SSO, web identity,
+            // container, IMDS) at every cold start.
+            if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+                use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+                loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+            }
+        }
         if self.adaptive_retry {
             loader = loader.retry_config(RetryConfig::adaptive().with_max_attempts(8));
         }
@@ -58,8 +100,10 @@ pub async fn lambda_guard(
     settings: Settings,
     connection: &Connection,
 ) -> Result<LambdaGuard, Error> {
+    let started = std::time::Instant::now();
     let config = connection.config().await;
-    let download = Download::new(settings.allow_http_downloads)?;
+    let config_us = started.elapsed().as_micros() as u64;
+    let download = Download::new(settings.allow_http_downloads)?.trusting(settings.trust_roots);
     let accounts = Arc::new(Accounts::new(
         config.clone(),
         settings.home_account.clone(),
@@ -67,9 +111,15 @@ pub async fn lambda_guard(
     ));
     let ecr = RoutedEcr::new(accounts.clone(), download);
     let topic = settings.alert_topic_arn.clone().unwrap_or_default();
-    let sns = Sns::new(aws_sdk_sns::Client::new(&config), topic);
+    let sns = Sns::lazy(config.clone(), topic);
     let discovery = AwsDiscovery::new(accounts, &settings.discovery.services);
-    Ok(Guard::with_discovery(settings, ecr, sns, discovery))
+    let guard = Guard::with_discovery(settings, ecr, sns, discovery);
+    tracing::info!(
+        config_us,
+        clients_us = started.elapsed().as_micros() as u64 - config_us,
+        "guard wired"
+    );
+    Ok(guard)
 }
 
 /// The guard the CLI judges with (its registry is also the catalog `check` and `scan` list
@@ -78,7 +128,7 @@ pub async fn cli_guard(settings: Settings, connection: &Connection) -> Result<Cl
     let config = connection.config().await;
     let ecr = Ecr::new(
         aws_sdk_ecr::Client::new(&config),
-        Download::new(settings.allow_http_downloads)?,
+        Download::new(settings.allow_http_downloads)?.trusting(settings.trust_roots),
     );
     let accounts = Arc::new(Accounts::new(config, None, None));
     let discovery = AwsDiscovery::new(accounts, &settings.discovery.services);

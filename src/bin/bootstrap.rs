@@ -14,10 +14,20 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    let started = std::time::Instant::now();
     ecr_arch_guard::logging::init();
     let settings = Settings::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let guard = wiring::lambda_guard(settings, &Connection::default()).await?;
+    let settings_us = started.elapsed().as_micros() as u64;
+    let connection = Connection::lambda(&settings);
+    let guard = wiring::lambda_guard(settings, &connection).await?;
+    // One line per cold start: where the init went (the AWS configuration and the clients are
+    // in the "guard wired" line before it).
+    tracing::info!(
+        settings_us,
+        total_us = started.elapsed().as_micros() as u64,
+        "initialised"
+    );
     let guard = &guard;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EcrEvent>| async move {
         guard.handle(&event.payload).await.map_err(diagnostic)

@@ -27,6 +27,7 @@ impl AwsArgs {
             profile: self.profile.clone(),
             region: region.map(str::to_string).or_else(|| self.region.clone()),
             adaptive_retry: true,
+            ..Connection::default()
         }
     }
 }
