@@ -73,11 +73,6 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         &self.registry
     }
 
-    /// The resolution of a digest already read by this guard, if it is still cached.
-    pub fn cached_resolution(&self, digest: &Digest) -> Option<Arc<Resolution>> {
-        self.resolutions.get(digest)
-    }
-
     /// Handles one event and logs the verdict as one line. An error means the invocation must
     /// fail (so Lambda retries and the event ends in the dead-letter queue).
     pub async fn handle(&self, event: &EcrEvent) -> Result<Verdict, Error> {
@@ -99,7 +94,17 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// tags, duplicate deliveries). An image that is not there is an error. Not logged; the
     /// caller prints the verdict.
     pub async fn check(&self, push: &Push) -> Result<Verdict, Error> {
-        self.judge(push, false).await
+        Ok(self.judge(push, false).await?.0)
+    }
+
+    /// [`Guard::check`], with the manifests the image refers to when it is an index (judged
+    /// with it: the scan leaves them out).
+    pub async fn check_with_children(&self, push: &Push) -> Result<(Verdict, Vec<Digest>), Error> {
+        let (verdict, resolution) = self.judge(push, false).await?;
+        let children = resolution
+            .map(|r| r.children.iter().map(|c| c.digest.clone()).collect())
+            .unwrap_or_default();
+        Ok((verdict, children))
     }
 
     async fn judge_event(&self, event: &EcrEvent) -> Result<Verdict, Error> {
@@ -113,7 +118,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         if let Some(previous) = self.already_handled(&push) {
             return Ok(previous);
         }
-        let verdict = match self.judge(&push, true).await {
+        let verdict = match self.judge(&push, true).await.map(|(v, _)| v) {
             Err(Error::NotFound(what)) => {
                 let reason = format!("image deleted before it could be read ({what})");
                 return Ok(skipped(&push, reason));
@@ -131,14 +136,18 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
 
     /// Read → what decides → decide → verdict → act. `event`: the image came as an event, so
     /// the guard's own marker tags are recognised and not judged again.
-    async fn judge(&self, push: &Push, event: bool) -> Result<Verdict, Error> {
+    async fn judge(
+        &self,
+        push: &Push,
+        event: bool,
+    ) -> Result<(Verdict, Option<Arc<Resolution>>), Error> {
         let resolution = match self.read(push).await? {
             Ok(r) => r,
-            Err(reason) => return Ok(skipped(push, reason)),
+            Err(reason) => return Ok((skipped(push, reason), None)),
         };
         if event {
             if let Some(reason) = self.own_marker(push, &resolution) {
-                return Ok(skipped(push, reason));
+                return Ok((skipped(push, reason), Some(resolution)));
             }
         }
         let is_image = matches!(resolution.outcome, Outcome::Image(_));
@@ -162,7 +171,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         self.actor()
             .act(push, &resolution, &lambda, &mut verdict)
             .await?;
-        Ok(verdict)
+        Ok((verdict, Some(resolution)))
     }
 
     /// The policy's decision: flag > repository tag > consumers > rules > default.

@@ -98,17 +98,13 @@ pub fn fixes(repository_uri: &str, image_uri: &str, uses: &[LambdaIndexUse]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolve::Outcome;
 
-    fn index_resolution(bytes: &[u8]) -> Resolution {
-        Resolution {
-            digest: Digest::of(bytes),
-            media_type: crate::manifest::media_type::OCI_INDEX.to_string(),
-            manifest_bytes: bytes.to_vec(),
-            outcome: Outcome::NotAnImage("not needed here".into()),
-            attestations: 1,
-            artifacts: 0,
-        }
+    async fn index_resolution(bytes: &[u8]) -> Resolution {
+        let store = crate::memory::MemoryFetch::new();
+        let digest = store.put(bytes, Some(crate::manifest::media_type::OCI_INDEX));
+        crate::resolve::resolve(&store, &digest, None, &crate::resolve::Limits::default())
+            .await
+            .unwrap()
     }
 
     fn function(name: &str, platform: &str, label: &str) -> Consumer {
@@ -123,12 +119,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_function_gets_the_digest_of_its_platform_inside_the_index() {
+    #[tokio::test]
+    async fn each_function_gets_the_digest_of_its_platform_inside_the_index() {
         let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
             {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":1,"platform":{"architecture":"amd64","os":"linux"}},
             {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222","size":1,"platform":{"architecture":"unknown","os":"unknown"},"annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}"#;
-        let r = index_resolution(index);
+        let r = index_resolution(index).await;
         let consumers = vec![
             function("resize", "linux/amd64", "x86_64"),
             function("thumbs", "linux/arm64", "arm64"),

@@ -234,6 +234,7 @@ impl Layout {
             outcome,
             attestations: 0,
             artifacts: 0,
+            children: Vec::new(),
         })
     }
 

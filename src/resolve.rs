@@ -56,6 +56,9 @@ pub struct Resolution {
     pub attestations: usize,
     /// Artifact entries skipped in indexes.
     pub artifacts: usize,
+    /// For an index: every manifest it refers to, nested indexes' entries included, in the
+    /// order read (the scan leaves them out: they are judged with their index).
+    pub children: Vec<Child>,
 }
 
 impl Resolution {
@@ -74,31 +77,38 @@ impl Resolution {
         media_type::is_index(&self.media_type)
     }
 
-    /// For an index: the digest of its first entry built for a platform that runs on `host`
-    /// (attestations and artifacts aside), read from the entries' own `platform` fields. `None`
-    /// for a single manifest, or when no entry names such a platform.
+    /// For an index: the digest of its first image entry built for a platform that runs on
+    /// `host` (from the entries' own `platform` fields). `None` for a single manifest, or when
+    /// no entry names such a platform.
     pub fn entry_for(&self, host: &Platform) -> Option<Digest> {
-        let Ok(Manifest::Index { index, .. }) =
-            Manifest::parse(&self.manifest_bytes, Some(&self.media_type))
-        else {
-            return None;
-        };
-        index.manifests.iter().find_map(|entry| {
-            let p = entry.platform.as_ref()?;
-            if entry.reference_type() == Some("attestation-manifest")
-                || entry
-                    .artifact_type
-                    .as_deref()
-                    .is_some_and(|a| !a.is_empty())
-            {
-                return None;
-            }
-            let platform = Platform::from_parts(&p.os, &p.architecture, p.variant.as_deref())?;
-            (!platform.is_unknown() && platform.runs_on(host))
-                .then(|| entry.digest().ok())
-                .flatten()
-        })
+        self.children
+            .iter()
+            .filter(|c| c.kind == ChildKind::Image)
+            .find(|c| c.platform.as_ref().is_some_and(|p| p.runs_on(host)))
+            .map(|c| c.digest.clone())
     }
+}
+
+/// What an index entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildKind {
+    /// A runnable image (its platform from the entry, or from its own config).
+    Image,
+    /// A BuildKit attestation or builder entry (`unknown/unknown`).
+    Attestation,
+    /// An artifact (signature, SBOM, `artifactType`).
+    Artifact,
+    /// A nested index (its own entries follow as children too).
+    Index,
+}
+
+/// A manifest an index refers to, at any depth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Child {
+    pub digest: Digest,
+    /// The entry's normalised `platform`, when it has one.
+    pub platform: Option<Platform>,
+    pub kind: ChildKind,
 }
 
 /// Reads a manifest by digest, checks its size and digest, and parses it.
@@ -162,6 +172,7 @@ pub async fn resolve_parsed<F: Fetch>(
         outcome,
         attestations: walk.attestations,
         artifacts: walk.artifacts,
+        children: walk.children,
     })
 }
 
@@ -227,6 +238,34 @@ struct Walk {
     attestations: usize,
     artifacts: usize,
     entries: usize,
+    children: Vec<Child>,
+}
+
+impl Walk {
+    /// An entry whose platform its own manifest or config told (or that is not an image).
+    fn fetched(&mut self, entry: &Descriptor, outcome: Outcome, not_images: &mut Vec<String>) {
+        match outcome {
+            Outcome::Image(ps) => {
+                let platform = ps.first().map(|p| p.platform.clone());
+                self.platforms.extend(ps);
+                self.child(entry, platform, ChildKind::Image);
+            }
+            Outcome::NotAnImage(why) => {
+                not_images.push(why);
+                self.child(entry, None, ChildKind::Artifact);
+            }
+        }
+    }
+
+    fn child(&mut self, entry: &Descriptor, platform: Option<Platform>, kind: ChildKind) {
+        if let Ok(digest) = entry.digest() {
+            self.children.push(Child {
+                digest,
+                platform,
+                kind,
+            });
+        }
+    }
 }
 
 impl Walk {
@@ -249,15 +288,18 @@ impl Walk {
                         limits.max_index_entries
                     )));
                 }
-                if entry.reference_type() == Some("attestation-manifest") {
+                let declared = entry.platform.as_ref().and_then(|p| {
+                    Platform::from_parts(&p.os, &p.architecture, p.variant.as_deref())
+                });
+                if entry.reference_type() == Some("attestation-manifest")
+                    || entry
+                        .platform
+                        .as_ref()
+                        .is_some_and(|p| p.os == "unknown" || p.architecture == "unknown")
+                {
                     self.attestations += 1;
+                    self.child(&entry, declared, ChildKind::Attestation);
                     continue;
-                }
-                if let Some(p) = &entry.platform {
-                    if p.os == "unknown" || p.architecture == "unknown" {
-                        self.attestations += 1;
-                        continue;
-                    }
                 }
                 if entry
                     .artifact_type
@@ -265,18 +307,16 @@ impl Walk {
                     .is_some_and(|a| !a.is_empty())
                 {
                     self.artifacts += 1;
+                    self.child(&entry, declared, ChildKind::Artifact);
                     continue;
                 }
-                if let Some(p) = &entry.platform {
-                    if let Some(platform) =
-                        Platform::from_parts(&p.os, &p.architecture, p.variant.as_deref())
-                    {
-                        self.platforms.insert(ImagePlatform {
-                            platform,
-                            os_version: p.os_version.clone().filter(|v| !v.is_empty()),
-                        });
-                        continue;
-                    }
+                if let (Some(p), Some(platform)) = (&entry.platform, &declared) {
+                    self.platforms.insert(ImagePlatform {
+                        platform: platform.clone(),
+                        os_version: p.os_version.clone().filter(|v| !v.is_empty()),
+                    });
+                    self.child(&entry, declared, ChildKind::Image);
+                    continue;
                 }
                 // No usable platform on the entry: the child itself must say.
                 let digest = entry.digest()?;
@@ -296,24 +336,22 @@ impl Walk {
                             .is_some_and(|a| !a.is_empty())
                         {
                             self.artifacts += 1;
+                            self.child(&entry, None, ChildKind::Artifact);
                             continue;
                         }
+                        self.child(&entry, None, ChildKind::Index);
                         next.extend(index.manifests.into_iter().map(|d| (d, depth + 1)));
                     }
                     Manifest::Image { manifest, .. } => {
-                        match image_outcome(src, &manifest, limits).await? {
-                            Outcome::Image(ps) => self.platforms.extend(ps),
-                            Outcome::NotAnImage(why) => {
-                                self.artifacts += 1;
-                                not_images.push(why);
-                            }
+                        let outcome = image_outcome(src, &manifest, limits).await?;
+                        if matches!(outcome, Outcome::NotAnImage(_)) {
+                            self.artifacts += 1;
                         }
+                        self.fetched(&entry, outcome, &mut not_images);
                     }
                     Manifest::Schema1 { manifest, .. } => {
-                        match schema1_outcome(&manifest.architecture) {
-                            Outcome::Image(ps) => self.platforms.extend(ps),
-                            Outcome::NotAnImage(why) => not_images.push(why),
-                        }
+                        let outcome = schema1_outcome(&manifest.architecture);
+                        self.fetched(&entry, outcome, &mut not_images);
                     }
                 }
             }

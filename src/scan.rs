@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::event::{Origin, Push};
 use crate::handler::Guard;
 use crate::image::{Image, RegistryId, Repository};
-use crate::manifest::{media_type, Manifest};
+use crate::manifest::media_type;
 use crate::platform::Platform;
 use crate::policy::{glob_match, RequiredFrom};
 use crate::ports::{Catalog, ImageSummary, Notify, Registry};
@@ -262,13 +262,16 @@ where
             media_type: item.image.media_type.clone(),
         };
         let push = Push::new(None, image, Origin::Push).expect("a listed image has a digest");
-        let row = match guard.check(&push).await {
-            Ok(v) => Row::from_verdict(&item.repository, &item.image, v),
-            Err(e) => Row::error(&item.repository, Some(&item.image), &e),
+        let (row, children) = match guard.check_with_children(&push).await {
+            Ok((v, children)) => (
+                Row::from_verdict(&item.repository, &item.image, v),
+                children,
+            ),
+            Err(e) => (
+                Row::error(&item.repository, Some(&item.image), &e),
+                Vec::new(),
+            ),
         };
-        // Read the children now, while the index is in the guard's digest cache (a long scan
-        // may evict it later).
-        let children = children_of(guard, &item.image.digest);
         progress.done(&row);
         Ok::<_, Error>(Judged {
             item,
@@ -279,31 +282,4 @@ where
     .buffer_unordered(concurrency)
     .try_collect()
     .await
-}
-
-/// The digests an index (in the guard's cache) refers to, recursively through nested indexes.
-fn children_of<R: Registry, N: Notify, D: Discover>(
-    guard: &Guard<R, N, D>,
-    digest: &Digest,
-) -> Vec<Digest> {
-    let mut out = Vec::new();
-    let mut todo = vec![digest.clone()];
-    while let Some(d) = todo.pop() {
-        let Some(r) = guard.cached_resolution(&d) else {
-            continue;
-        };
-        if let Ok(Manifest::Index { index, .. }) =
-            Manifest::parse(&r.manifest_bytes, Some(&r.media_type))
-        {
-            for m in index.manifests {
-                if let Ok(child) = Digest::parse(&m.digest) {
-                    if !out.contains(&child) && out.len() < 10_000 {
-                        out.push(child.clone());
-                        todo.push(child);
-                    }
-                }
-            }
-        }
-    }
-    out
 }

@@ -19,7 +19,10 @@ enum Client {
     Ready(aws_sdk_sns::Client),
     /// Built on the first alert: most events send none, and building an SDK client (its TLS
     /// setup) is a measurable part of a cold start.
-    Lazy(Box<aws_config::SdkConfig>, Arc<OnceLock<aws_sdk_sns::Client>>),
+    Lazy(
+        Box<aws_config::SdkConfig>,
+        Arc<OnceLock<aws_sdk_sns::Client>>,
+    ),
 }
 
 impl Sns {
