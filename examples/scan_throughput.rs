@@ -88,7 +88,7 @@ async fn main() {
                 .unwrap();
             let secs = start.elapsed().as_secs_f64();
             assert_eq!(report.rows.len(), images);
-            assert_eq!(report.count("error"), 0);
+            assert_eq!(report.count(scan::RowVerdict::Error), 0);
             rates.push(images as f64 / secs);
         }
         rates.sort_by(|a, b| a.partial_cmp(b).unwrap());

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::image::{Image, RegistryId, Repository};
-use crate::manifest::media_type;
+use crate::media_type::{self, MediaType};
 
 /// The `detail` of an `ECR Image Action` or `ECR Replication Action` event (other ECR events
 /// parse into it too, with the fields they share).
@@ -211,7 +211,7 @@ pub fn classify(event: &EcrEvent) -> Result<Classified, Error> {
         ),
         tag: d.image_tag.clone().filter(|t| !t.is_empty()),
         digest: Some(digest),
-        media_type: d.manifest_media_type.clone(),
+        media_type: d.manifest_media_type.as_deref().map(MediaType::from),
     };
     Push::new(event.id.clone(), image, origin)
         .map(Classified::Inspect)

@@ -15,6 +15,7 @@ use crate::image::RegistryId;
 use crate::inputs::{self, Sources};
 use crate::lambda_index;
 use crate::manifest::Manifest;
+use crate::media_type::MediaType;
 use crate::platform;
 use crate::policy::{self, Consumers, Inputs};
 use crate::ports::{Notify, Registry, RepoFetch};
@@ -294,7 +295,11 @@ fn skipped_event(event: &EcrEvent, reason: String) -> Verdict {
     v.repository = event.detail.repository_name.clone();
     v.tag = event.detail.image_tag.clone().filter(|t| !t.is_empty());
     v.digest = event.detail.image_digest.clone();
-    v.media_type = event.detail.manifest_media_type.clone();
+    v.media_type = event
+        .detail
+        .manifest_media_type
+        .as_deref()
+        .map(MediaType::from);
     v
 }
 

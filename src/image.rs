@@ -8,6 +8,7 @@ use std::fmt;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::marker;
+use crate::media_type::MediaType;
 
 /// The address of an ECR private registry: an account in a region. `None`: the caller's own (the account of
 /// the credentials, the configured region).
@@ -69,7 +70,7 @@ pub struct Image {
     pub tag: Option<String>,
     pub digest: Option<Digest>,
     /// The manifest's media type, when the source says it.
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
 }
 
 impl Image {

@@ -101,7 +101,7 @@ mod tests {
 
     async fn index_resolution(bytes: &[u8]) -> Resolution {
         let store = crate::memory::MemoryFetch::new();
-        let digest = store.put(bytes, Some(crate::manifest::media_type::OCI_INDEX));
+        let digest = store.put(bytes, Some(crate::media_type::OCI_INDEX));
         crate::resolve::resolve(&store, &digest, None, &crate::resolve::Limits::default())
             .await
             .unwrap()

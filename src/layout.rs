@@ -15,7 +15,8 @@ use serde::Deserialize;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::image_config::ImageConfig;
-use crate::manifest::{media_type, Descriptor, Index};
+use crate::manifest::{Descriptor, Index};
+use crate::media_type::{self, MediaType};
 use crate::ports::{Fetch, Fetched};
 use crate::resolve::{Limits, Outcome, Resolution};
 
@@ -229,7 +230,7 @@ impl Layout {
         };
         Ok(Resolution {
             digest,
-            media_type: media_type::DOCKER_CONFIG.to_string(),
+            media_type: MediaType::from(media_type::DOCKER_CONFIG),
             manifest_bytes: Vec::new(),
             outcome,
             attestations: 0,
@@ -458,7 +459,7 @@ impl Fetch for Layout {
             })?;
         Ok(Fetched {
             bytes,
-            media_type: hint.map(str::to_string),
+            media_type: hint.map(MediaType::from),
         })
     }
 

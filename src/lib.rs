@@ -40,6 +40,7 @@ pub mod layout;
 pub mod logging;
 pub mod manifest;
 pub mod marker;
+pub mod media_type;
 pub mod memory;
 pub mod message;
 pub mod platform;

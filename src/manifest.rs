@@ -10,37 +10,7 @@ use serde::Deserialize;
 
 use crate::digest::Digest;
 use crate::error::Error;
-
-/// Media types of the documents the guard reads.
-pub mod media_type {
-    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-    pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-    pub const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
-    pub const DOCKER_V1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
-    pub const DOCKER_V1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-    pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-    pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-    /// Some old pushes label the config blob as plain bytes; its content decides.
-    pub const OCTET_STREAM: &str = "application/octet-stream";
-
-    /// Every manifest media type ECR may hold, for `acceptedMediaTypes`.
-    pub const ACCEPTED: [&str; 5] = [
-        OCI_INDEX,
-        OCI_MANIFEST,
-        DOCKER_LIST,
-        DOCKER_V2,
-        DOCKER_V1_SIGNED,
-    ];
-
-    pub fn is_index(mt: &str) -> bool {
-        mt == OCI_INDEX || mt == DOCKER_LIST
-    }
-
-    pub fn is_image_config(mt: &str) -> bool {
-        mt == OCI_CONFIG || mt == DOCKER_CONFIG || mt == OCTET_STREAM
-    }
-}
+use crate::media_type::{self, MediaType};
 
 /// A content descriptor: an index entry, a config or layer reference.
 #[derive(Clone, Debug, Deserialize)]
@@ -116,15 +86,15 @@ pub struct Schema1 {
 #[derive(Clone, Debug)]
 pub enum Manifest {
     /// OCI index or Docker manifest list (`media_type` says which).
-    Index { media_type: String, index: Index },
+    Index { media_type: MediaType, index: Index },
     /// OCI manifest or Docker schema2.
     Image {
-        media_type: String,
+        media_type: MediaType,
         manifest: ImageManifest,
     },
     /// Docker schema1.
     Schema1 {
-        media_type: String,
+        media_type: MediaType,
         manifest: Schema1,
     },
 }
@@ -176,7 +146,7 @@ impl Manifest {
                 let index: Index =
                     serde_json::from_slice(bytes).map_err(|e| malformed("bad index", e))?;
                 Ok(Manifest::Index {
-                    media_type: mt,
+                    media_type: mt.into(),
                     index,
                 })
             }
@@ -184,7 +154,7 @@ impl Manifest {
                 let manifest: ImageManifest = serde_json::from_slice(bytes)
                     .map_err(|e| malformed("bad image manifest", e))?;
                 Ok(Manifest::Image {
-                    media_type: mt,
+                    media_type: mt.into(),
                     manifest,
                 })
             }
@@ -192,7 +162,7 @@ impl Manifest {
                 let manifest: Schema1 = serde_json::from_slice(bytes)
                     .map_err(|e| malformed("bad schema1 manifest", e))?;
                 Ok(Manifest::Schema1 {
-                    media_type: mt,
+                    media_type: mt.into(),
                     manifest,
                 })
             }
@@ -200,7 +170,7 @@ impl Manifest {
         }
     }
 
-    pub fn media_type(&self) -> &str {
+    pub fn media_type(&self) -> &MediaType {
         match self {
             Manifest::Index { media_type, .. }
             | Manifest::Image { media_type, .. }

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::image::Repository;
+use crate::media_type::MediaType;
 use crate::ports::{Fetch, Fetched, Registry, TagOutcome};
 
 /// A stored document: its bytes and the media type the source reports for it.
@@ -68,7 +69,9 @@ impl Fetch for MemoryFetch {
         let (bytes, mt) = self.get(digest)?;
         Ok(Fetched {
             bytes,
-            media_type: mt.or_else(|| hint.map(str::to_string)),
+            media_type: mt
+                .map(MediaType::from)
+                .or_else(|| hint.map(MediaType::from)),
         })
     }
 
@@ -97,7 +100,7 @@ impl Registry for MemoryFetch {
         &self,
         _: &Repository,
         _: &[u8],
-        _: &str,
+        _: &MediaType,
         _: &Digest,
         _: &str,
     ) -> Result<TagOutcome, Error> {

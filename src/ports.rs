@@ -6,13 +6,14 @@ use std::future::Future;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::image::{RegistryId, Repository};
+use crate::media_type::MediaType;
 use crate::message::Message;
 
 /// Bytes read for a digest, with the media type the source reported for them (if any).
 #[derive(Clone, Debug)]
 pub struct Fetched {
     pub bytes: Vec<u8>,
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
 }
 
 /// Reads manifests and blobs by digest. Implementations should stop reading past `max_bytes`
@@ -69,7 +70,7 @@ pub trait Registry: Sync {
         &self,
         repo: &Repository,
         manifest: &[u8],
-        media_type: &str,
+        media_type: &MediaType,
         digest: &Digest,
         tag: &str,
     ) -> impl Future<Output = Result<TagOutcome, Error>> + Send;
@@ -81,7 +82,7 @@ pub struct ImageSummary {
     pub digest: Digest,
     pub tags: Vec<String>,
     /// The manifest media type, when the registry reports it.
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
     /// Push time, seconds since the Unix epoch.
     pub pushed_at: Option<i64>,
 }
@@ -137,7 +138,7 @@ impl<R: Registry> Fetch for RepoFetch<'_, R> {
     ) -> Result<Fetched, Error> {
         let mut f = self.registry.manifest(self.repo, digest, max_bytes).await?;
         if f.media_type.is_none() {
-            f.media_type = hint.map(str::to_string);
+            f.media_type = hint.map(MediaType::from);
         }
         Ok(f)
     }

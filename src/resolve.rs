@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::image_config::ImageConfig;
-use crate::manifest::{media_type, Descriptor, ImageManifest, Manifest};
+use crate::manifest::{Descriptor, ImageManifest, Manifest};
+use crate::media_type::{self, MediaType};
 use crate::platform::{ImagePlatform, Platform};
 use crate::ports::Fetch;
 
@@ -48,7 +49,7 @@ pub enum Outcome {
 #[derive(Clone, Debug)]
 pub struct Resolution {
     pub digest: Digest,
-    pub media_type: String,
+    pub media_type: MediaType,
     /// The verified bytes of the top-level manifest (re-used to retag without another read).
     pub manifest_bytes: Vec<u8>,
     pub outcome: Outcome,
@@ -74,7 +75,7 @@ impl Resolution {
     }
 
     pub fn is_index(&self) -> bool {
-        media_type::is_index(&self.media_type)
+        self.media_type.is_index()
     }
 
     /// For an index: the digest of its first image entry built for a platform that runs on
@@ -152,7 +153,7 @@ pub async fn resolve_parsed<F: Fetch>(
     bytes: Vec<u8>,
     limits: &Limits,
 ) -> Result<Resolution, Error> {
-    let media_type = manifest.media_type().to_string();
+    let media_type = manifest.media_type().clone();
     let mut walk = Walk::default();
     let outcome = match manifest {
         Manifest::Schema1 { manifest, .. } => schema1_outcome(&manifest.architecture),

@@ -16,11 +16,11 @@ use crate::error::Error;
 use crate::event::{Origin, Push};
 use crate::handler::Guard;
 use crate::image::{Image, RegistryId, Repository};
-use crate::manifest::media_type;
+use crate::media_type;
 use crate::platform::Platform;
 use crate::policy::{glob_match, RequiredFrom};
 use crate::ports::{Catalog, ImageSummary, Notify, Registry};
-use crate::verdict::Verdict;
+use crate::verdict::{Verdict, VerdictKind};
 
 /// What to scan.
 #[derive(Clone, Debug)]
@@ -37,14 +37,48 @@ pub struct ScanOptions {
     pub concurrency: usize,
 }
 
+/// What an audit line says, in the order the report lists them: what breaks first, then what
+/// could not be read, then the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RowVerdict {
+    Mismatch,
+    Error,
+    Fits,
+    NotAnImage,
+    Skipped,
+}
+
+impl RowVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowVerdict::Mismatch => "mismatch",
+            RowVerdict::Error => "error",
+            RowVerdict::Fits => "fits",
+            RowVerdict::NotAnImage => "not-an-image",
+            RowVerdict::Skipped => "skipped",
+        }
+    }
+}
+
+impl From<VerdictKind> for RowVerdict {
+    fn from(v: VerdictKind) -> Self {
+        match v {
+            VerdictKind::Fits => RowVerdict::Fits,
+            VerdictKind::Mismatch => RowVerdict::Mismatch,
+            VerdictKind::NotAnImage => RowVerdict::NotAnImage,
+            VerdictKind::Skipped => RowVerdict::Skipped,
+        }
+    }
+}
+
 /// One line of the audit.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
     pub repository: String,
     pub tags: Vec<String>,
     pub digest: String,
-    /// `fits`, `mismatch`, `not-an-image`, `skipped` or `error`.
-    pub verdict: String,
+    pub verdict: RowVerdict,
     pub platforms: Vec<Platform>,
     pub required: Vec<Platform>,
     pub required_from: Option<RequiredFrom>,
@@ -60,7 +94,7 @@ impl Row {
             repository: repository.to_string(),
             tags: image.tags.clone(),
             digest: image.digest.to_string(),
-            verdict: v.verdict.to_string(),
+            verdict: v.verdict.into(),
             platforms: v.platforms,
             required: v.required,
             required_from: v.required_from,
@@ -76,7 +110,7 @@ impl Row {
             repository: repository.to_string(),
             tags: image.map(|i| i.tags.clone()).unwrap_or_default(),
             digest: image.map(|i| i.digest.to_string()).unwrap_or_default(),
-            verdict: "error".into(),
+            verdict: RowVerdict::Error,
             platforms: Vec::new(),
             required: Vec::new(),
             required_from: None,
@@ -84,16 +118,6 @@ impl Row {
             consumers: Vec::new(),
             reason: Some(e.to_string()),
             warnings: Vec::new(),
-        }
-    }
-
-    fn rank(&self) -> u8 {
-        match self.verdict.as_str() {
-            "mismatch" => 0,
-            "error" => 1,
-            "fits" => 2,
-            "not-an-image" => 3,
-            _ => 4,
         }
     }
 }
@@ -107,7 +131,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn count(&self, verdict: &str) -> usize {
+    pub fn count(&self, verdict: RowVerdict) -> usize {
         self.rows.iter().filter(|r| r.verdict == verdict).count()
     }
 }
@@ -228,8 +252,8 @@ where
     report.rows.extend(judged.into_iter().map(|j| j.row));
 
     report.rows.sort_by(|a, b| {
-        (a.rank(), &a.repository, &a.tags, &a.digest).cmp(&(
-            b.rank(),
+        (a.verdict, &a.repository, &a.tags, &a.digest).cmp(&(
+            b.verdict,
             &b.repository,
             &b.tags,
             &b.digest,

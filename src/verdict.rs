@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::consumer::ConsumerReport;
 use crate::image::Image;
+use crate::media_type::MediaType;
 use crate::platform::Platform;
 use crate::policy::{Decision, RequiredFrom};
 use crate::resolve::{Outcome, Resolution};
@@ -155,7 +156,7 @@ pub struct Verdict {
     pub repository: Option<String>,
     pub tag: Option<String>,
     pub digest: Option<String>,
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
     /// Normalised `os/arch[/variant]`, sorted, de-duplicated.
     pub platforms: Vec<Platform>,
     pub required: Vec<Platform>,

@@ -28,7 +28,7 @@ use ecr_arch_guard::aws::sns::Sns;
 use ecr_arch_guard::digest::Digest;
 use ecr_arch_guard::event::EcrEvent;
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::manifest::media_type;
+use ecr_arch_guard::media_type;
 use ecr_arch_guard::platform;
 use ecr_arch_guard::settings::{Actions, Settings};
 use ecr_arch_guard::verdict::{Verdict, VerdictKind};

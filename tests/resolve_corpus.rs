@@ -4,7 +4,7 @@ mod common;
 
 use common::fixture;
 use ecr_arch_guard::digest::Digest;
-use ecr_arch_guard::manifest::media_type;
+use ecr_arch_guard::media_type;
 use ecr_arch_guard::memory::MemoryFetch;
 use ecr_arch_guard::platform::{join, parse_list};
 use ecr_arch_guard::policy::{decide, Inputs};

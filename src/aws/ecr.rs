@@ -9,7 +9,7 @@ use super::map_sdk_error;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::image::{RegistryId, Repository};
-use crate::manifest::media_type;
+use crate::media_type::{self, MediaType};
 use crate::ports::{Catalog, Fetched, ImageSummary, Registry, TagOutcome};
 
 #[derive(Clone, Debug)]
@@ -109,7 +109,7 @@ impl Registry for Ecr {
             }
             return Ok(Fetched {
                 bytes: manifest.as_bytes().to_vec(),
-                media_type: image.image_manifest_media_type().map(str::to_string),
+                media_type: image.image_manifest_media_type().map(MediaType::from),
             });
         }
         let failure = out.failures().first();
@@ -184,7 +184,7 @@ impl Registry for Ecr {
         &self,
         repo: &Repository,
         manifest: &[u8],
-        media_type: &str,
+        media_type: &MediaType,
         digest: &Digest,
         tag: &str,
     ) -> Result<TagOutcome, Error> {
@@ -197,7 +197,7 @@ impl Registry for Ecr {
             .repository_name(&repo.name)
             .set_registry_id(repo.registry.account.clone())
             .image_manifest(manifest)
-            .image_manifest_media_type(media_type)
+            .image_manifest_media_type(media_type.as_str())
             .image_digest(digest.as_str())
             .image_tag(tag)
             .send()
@@ -225,7 +225,7 @@ fn summary(d: &ImageDetail) -> Result<ImageSummary, Error> {
     Ok(ImageSummary {
         digest: Digest::parse(digest)?,
         tags: d.image_tags().to_vec(),
-        media_type: d.image_manifest_media_type().map(str::to_string),
+        media_type: d.image_manifest_media_type().map(MediaType::from),
         pushed_at: d.image_pushed_at().map(|t| t.secs()),
     })
 }

@@ -13,6 +13,7 @@ use super::ecr::Ecr;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::image::{RegistryId, Repository};
+use crate::media_type::MediaType;
 use crate::ports::{Fetched, Registry, TagOutcome};
 
 #[derive(Debug)]
@@ -77,7 +78,7 @@ impl Registry for RoutedEcr {
         &self,
         repo: &Repository,
         manifest: &[u8],
-        media_type: &str,
+        media_type: &MediaType,
         digest: &Digest,
         tag: &str,
     ) -> Result<TagOutcome, Error> {

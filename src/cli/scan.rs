@@ -10,7 +10,7 @@ use super::connect::{self, AwsArgs, PolicyArgs};
 use super::render;
 use crate::image::RegistryId;
 use crate::platform;
-use crate::scan::{self, Progress, Report, Row, ScanOptions};
+use crate::scan::{self, Progress, Report, Row, RowVerdict, ScanOptions};
 use crate::Error;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -120,9 +120,9 @@ impl ScanArgs {
 
 /// 2 when an image could not be judged (the audit is incomplete), else 1 on any mismatch.
 pub fn exit_code(report: &Report) -> ExitCode {
-    if report.count("error") > 0 {
+    if report.count(RowVerdict::Error) > 0 {
         ExitCode::from(2)
-    } else if report.count("mismatch") > 0 {
+    } else if report.count(RowVerdict::Mismatch) > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -164,10 +164,12 @@ pub fn table(report: &Report) -> String {
         .rows
         .iter()
         .map(|r| {
-            let verdict = match (r.verdict.as_str(), &r.reason) {
-                ("mismatch", _) => format!("mismatch (missing {})", platform::join(&r.missing)),
-                ("error", Some(why)) => format!("error: {why}"),
-                (v, _) => v.to_string(),
+            let verdict = match (r.verdict, &r.reason) {
+                (RowVerdict::Mismatch, _) => {
+                    format!("mismatch (missing {})", platform::join(&r.missing))
+                }
+                (RowVerdict::Error, Some(why)) => format!("error: {why}"),
+                (v, _) => v.as_str().to_string(),
             };
             [
                 r.repository.clone(),
@@ -210,10 +212,10 @@ pub fn table(report: &Report) -> String {
     out.push_str(&format!(
         "\n{} images: {} mismatch, {} fits, {} not-an-image, {} error; {} children of indexes judged with their index\n",
         report.rows.len(),
-        report.count("mismatch"),
-        report.count("fits"),
-        report.count("not-an-image"),
-        report.count("error"),
+        report.count(RowVerdict::Mismatch),
+        report.count(RowVerdict::Fits),
+        report.count(RowVerdict::NotAnImage),
+        report.count(RowVerdict::Error),
         report.children_skipped
     ));
     out
@@ -237,7 +239,7 @@ pub fn csv(report: &Report) -> String {
             r.repository.clone(),
             r.tags.join(" "),
             r.digest.clone(),
-            r.verdict.clone(),
+            r.verdict.as_str().to_string(),
             platform::join(&r.platforms),
             platform::join(&r.required),
             platform::join(&r.missing),
