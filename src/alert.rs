@@ -3,12 +3,13 @@
 
 use std::fmt::Write;
 
-use crate::advice;
 use crate::image::Image;
 use crate::lambda_index::LambdaIndexUse;
 use crate::message::{AttributeValue, Message};
-use crate::platform;
-use crate::verdict::{ActionKind, Verdict, VerdictKind};
+use crate::report::{write_section, Report};
+use crate::verdict::{ActionKind, Verdict};
+
+mod fit;
 
 /// SNS subjects must be ASCII, one line, under 100 characters.
 pub const MAX_SUBJECT: usize = 99;
@@ -32,7 +33,10 @@ pub const LAMBDA_INDEX: &str = "lambda-index";
 /// problem (`mismatch` wins), `problems` lists every one, so a subscription filter policy
 /// `{"problems": ["lambda-index"]}` gets every alert that involves it.
 pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> Message {
-    let mismatch = verdict.verdict == VerdictKind::Mismatch;
+    let uri = image.uri();
+    let repository = image.repository.uri();
+    let report = Report::new(verdict, &uri).with_lambda(&repository, lambda);
+    let mismatch = report.is_mismatch();
     let subject = subject(&if mismatch {
         format!(
             "{}-only image pushed: {}",
@@ -42,7 +46,6 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
     } else {
         format!("Lambda cannot use image index pushed: {}", image.short())
     });
-    let uri = image.uri();
     let mut m = String::new();
     let _ = writeln!(
         m,
@@ -61,43 +64,18 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
     if let (Some(a), Some(r)) = (&registry.account, &registry.region) {
         let _ = writeln!(m, "Account:   {a}  Region: {r}");
     }
-    let _ = writeln!(m, "Platforms: {}", platform::join(&verdict.platforms));
+    let _ = writeln!(m, "Platforms: {}", report.platforms());
     if mismatch {
-        let from = verdict
-            .required_from
-            .as_ref()
+        let (required, from) = report.required();
+        let from = from
             .map(|f| format!(" (required by {f})"))
             .unwrap_or_default();
-        let _ = writeln!(m, "Required:  {}{from}", platform::join(&verdict.required));
-        let _ = writeln!(m, "Missing:   {}", platform::join(&verdict.missing));
+        let _ = writeln!(m, "Required:  {required}{from}");
+        let _ = writeln!(m, "Missing:   {}", report.missing());
     }
-    if !verdict.consumers.is_empty() {
-        let _ = writeln!(m);
-        let _ = writeln!(m, "Who runs it:");
-        for c in &verdict.consumers {
-            let _ = writeln!(m, "  - {}", c.line());
-        }
-    }
-    if mismatch {
-        let _ = writeln!(m);
-        let _ = writeln!(m, "What will happen:");
-        for c in advice::consequences(&verdict.missing) {
-            let _ = writeln!(m, "  - {c}");
-        }
-    }
-    if !lambda.is_empty() {
-        let _ = writeln!(m);
-        let _ = writeln!(m, "Lambda cannot use it:");
-        for u in lambda {
-            let _ = writeln!(
-                m,
-                "  - Lambda function {} ({}): creating or updating it to this tag fails with \
-                 \"The image manifest or layer media type for the source image is not supported\": \
-                 Lambda accepts only a single-platform image manifest, not an index",
-                u.function, u.architecture
-            );
-        }
-    }
+    write_section(&mut m, "Who runs it", &report.consumers());
+    write_section(&mut m, "What will happen", &report.consequences());
+    write_section(&mut m, "Lambda cannot use it", &report.lambda());
     for a in verdict
         .actions
         .iter()
@@ -113,28 +91,10 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
                 .unwrap_or_default()
         );
     }
-    for w in verdict
-        .warnings
-        .iter()
-        .filter(|w| lambda.is_empty() || !w.starts_with(crate::lambda_index::WARNING_START))
-    {
+    for w in report.warnings() {
         let _ = writeln!(m, "\nWarning: {w}");
     }
-    let _ = writeln!(m);
-    let _ = writeln!(m, "How to fix:");
-    let mut fixes = if mismatch {
-        advice::fix_commands(&uri, verdict)
-    } else {
-        Vec::new()
-    };
-    fixes.extend(crate::lambda_index::fixes(
-        &image.repository.uri(),
-        &uri,
-        lambda,
-    ));
-    for f in fixes {
-        let _ = writeln!(m, "  - {f}");
-    }
+    write_section(&mut m, "How to fix", &report.fixes());
     let mut problems = Vec::new();
     if mismatch {
         problems.push(MISMATCH.to_string());
@@ -148,10 +108,10 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
         verdict.architecture_list(),
         problems,
     );
-    let budget = MAX_MESSAGE_BYTES - MESSAGE_MARGIN - attributes_size(&attributes);
+    let budget = MAX_MESSAGE_BYTES - MESSAGE_MARGIN - fit::attributes_size(&attributes);
     Message {
         subject,
-        body: fit(m, verdict, budget),
+        body: fit::fit(m, verdict, budget),
         attributes,
     }
 }
@@ -162,102 +122,6 @@ fn digest_text(image: &Image) -> String {
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_default()
-}
-
-/// The bytes SNS counts for the attributes: name, data type and value of each one sent.
-fn attributes_size(attributes: &[(String, AttributeValue)]) -> usize {
-    attributes
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(name, v)| match v {
-            AttributeValue::Text(s) => name.len() + "String".len() + s.len(),
-            AttributeValue::List(l) => {
-                name.len() + "String.Array".len() + serde_json::json!(l).to_string().len()
-            }
-        })
-        .sum()
-}
-
-const JSON_HEADER: &str = "\nVerdict (JSON):\n";
-
-/// The human text followed by the JSON verdict, within `budget` bytes. Within the limit (every
-/// real alert so far): the text and the pretty JSON unchanged. Over it (thousands of consumers,
-/// long warnings): the JSON keeps at most half the budget and stays valid (consumers that will
-/// fail are kept first, the rest counted in a warning), and the human text is cut at a line
-/// with a note saying so. The guard's log line holds the full verdict either way.
-fn fit(human: String, verdict: &Verdict, budget: usize) -> String {
-    let pretty =
-        serde_json::to_string_pretty(verdict).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    if human.len() + JSON_HEADER.len() + pretty.len() < budget {
-        return format!("{human}{JSON_HEADER}{pretty}\n");
-    }
-    let json = shrunk_json(verdict, budget / 2);
-    let room = budget.saturating_sub(JSON_HEADER.len() + json.len() + 1);
-    format!("{}{JSON_HEADER}{json}\n", cut_lines(&human, room))
-}
-
-/// The verdict as compact JSON of at most `limit` bytes: consumers dropped from the end (they
-/// are sorted failures first) and warnings shortened until it fits, with a warning that counts
-/// what was left out.
-fn shrunk_json(verdict: &Verdict, limit: usize) -> String {
-    let mut v = verdict.clone();
-    let consumers = v.consumers.len();
-    let warnings = v.warnings.clone();
-    let mut keep = consumers;
-    let mut warning_len = 2_000;
-    loop {
-        v.consumers.truncate(keep);
-        v.warnings = warnings
-            .iter()
-            .take(20)
-            .map(|w| shorten(w, warning_len))
-            .collect();
-        v.warnings.push(format!(
-            "alert shortened to fit SNS's {MAX_MESSAGE_BYTES}-byte message limit: {} of {consumers} consumers and {} of {} warnings shown here; the guard's log has the full verdict",
-            keep,
-            warnings.len().min(20),
-            warnings.len()
-        ));
-        let json = serde_json::to_string(&v).unwrap_or_default();
-        if json.len() <= limit || (keep == 0 && warning_len <= 100) {
-            return json;
-        }
-        if keep > 0 {
-            keep /= 2;
-        } else {
-            warning_len /= 4;
-        }
-    }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
-/// The first lines of `text` that fit in `room` bytes, with a line saying how many were cut.
-fn cut_lines(text: &str, room: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let note = |n: usize| {
-        format!("… {n} more lines cut to fit SNS's {MAX_MESSAGE_BYTES}-byte message limit\n")
-    };
-    let mut out = String::new();
-    for (i, line) in lines.iter().enumerate() {
-        let cut = note(lines.len() - i);
-        if out.len() + line.len() + 1 + cut.len() > room {
-            out.push_str(&cut);
-            return out;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
 
 /// `verdict`, `problems` (a list), `repository`, `architectures` (a list), `account`,
@@ -373,11 +237,11 @@ mod tests {
     }
 
     fn sent_size(a: &Message) -> usize {
-        a.body.len() + attributes_size(&a.attributes)
+        a.body.len() + fit::attributes_size(&a.attributes)
     }
 
     fn json_part(a: &Message) -> serde_json::Value {
-        let json = a.body.split(JSON_HEADER).nth(1).expect("JSON part");
+        let json = a.body.split(fit::JSON_HEADER).nth(1).expect("JSON part");
         serde_json::from_str(json).expect("the JSON verdict stays valid")
     }
 

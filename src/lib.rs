@@ -46,6 +46,7 @@ pub mod message;
 pub mod platform;
 pub mod policy;
 pub mod ports;
+pub mod report;
 pub mod resolve;
 pub mod scan;
 pub mod settings;

@@ -1,32 +1,29 @@
-//! The readable text form of a verdict.
+//! The readable text form of a verdict: the shared [`Report`] with a terminal's headings.
 
 use std::fmt::Write;
 
-use crate::advice;
-use crate::platform;
+use crate::report::{write_list, write_section, Report};
 use crate::verdict::{Verdict, VerdictKind};
 
 /// A multi-line summary; a mismatch comes with what breaks and how to fix it.
 pub fn text(v: &Verdict, image: &str) -> String {
+    let report = Report::new(v, image);
     let mut out = String::new();
     let digest = v.digest.as_deref().unwrap_or("-");
     let mt = v.media_type.as_deref().unwrap_or("-");
     let _ = writeln!(out, "Image:     {image}");
     let _ = writeln!(out, "Digest:    {digest} ({mt})");
     if !v.platforms.is_empty() {
-        let _ = writeln!(out, "Platforms: {}", platform::join(&v.platforms));
+        let _ = writeln!(out, "Platforms: {}", report.platforms());
     }
     if !v.required.is_empty() {
-        let from = v
-            .required_from
-            .as_ref()
-            .map(|f| format!(" ({f})"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "Required:  {}{from}", platform::join(&v.required));
+        let (required, from) = report.required();
+        let from = from.map(|f| format!(" ({f})")).unwrap_or_default();
+        let _ = writeln!(out, "Required:  {required}{from}");
     }
     let headline = match v.verdict {
         VerdictKind::Fits => "FITS".to_string(),
-        VerdictKind::Mismatch => format!("MISMATCH: {} missing", platform::join(&v.missing)),
+        VerdictKind::Mismatch => format!("MISMATCH: {} missing", report.missing()),
         VerdictKind::NotAnImage => "NOT AN IMAGE (nothing to run, nothing to check)".to_string(),
         VerdictKind::Skipped => "SKIPPED".to_string(),
     };
@@ -34,15 +31,10 @@ pub fn text(v: &Verdict, image: &str) -> String {
     if let Some(reason) = &v.reason {
         let _ = writeln!(out, "Why:       {reason}");
     }
-    for w in &v.warnings {
+    for w in report.warnings() {
         let _ = writeln!(out, "Warning:   {w}");
     }
-    if !v.consumers.is_empty() {
-        let _ = writeln!(out, "Consumers:");
-        for c in &v.consumers {
-            let _ = writeln!(out, "  - {}", c.line());
-        }
-    }
+    write_list(&mut out, "Consumers", &report.consumers());
     for a in &v.actions {
         let detail = a
             .detail
@@ -51,16 +43,8 @@ pub fn text(v: &Verdict, image: &str) -> String {
             .unwrap_or_default();
         let _ = writeln!(out, "Action:    {} {}{detail}", a.action, a.status_text());
     }
-    if v.verdict == VerdictKind::Mismatch {
-        let _ = writeln!(out, "\nWhat breaks:");
-        for c in advice::consequences(&v.missing) {
-            let _ = writeln!(out, "  - {c}");
-        }
-        let _ = writeln!(out, "\nHow to fix:");
-        for f in advice::fix_commands(image, v) {
-            let _ = writeln!(out, "  - {f}");
-        }
-    }
+    write_section(&mut out, "What breaks", &report.consequences());
+    write_section(&mut out, "How to fix", &report.fixes());
     out
 }
 
