@@ -5,19 +5,15 @@
 //!
 //! Usage: cargo run --release --example bench_lambda [-- path/to/bootstrap]
 
-#[path = "../tests/common/fixtures.rs"]
-mod fixtures;
-#[path = "../tests/common/lambda_rie.rs"]
-mod lambda_rie;
-#[path = "../tests/common/local_aws.rs"]
-mod local_aws;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fixtures::images;
-use lambda_rie::{Lambda, Outcome};
-use local_aws::*;
+use common::images;
+use common::lambda_rie::{Lambda, Outcome};
+use common::local_aws::*;
 
 const RUNS: usize = 20;
 
@@ -181,9 +177,11 @@ async fn main() {
         bin.display()
     );
 
-    let moto = Moto::start();
-    let gap = GapFiller::start(&moto);
-    let config = sdk_config(&gap.endpoint).await;
+    let LocalAws {
+        moto: _moto,
+        gap,
+        config,
+    } = LocalAws::start().await;
     let ecr = aws_sdk_ecr::Client::new(&config);
     ecr.create_repository()
         .repository_name("grafana")

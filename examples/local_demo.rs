@@ -6,16 +6,12 @@
 //! Interface Emulator, the one `sam local` uses), and prints what the user
 //! sees. Everything is stopped at the end.
 
-#[path = "../tests/common/fixtures.rs"]
-mod fixtures;
-#[path = "../tests/common/lambda_rie.rs"]
-mod lambda_rie;
-#[path = "../tests/common/local_aws.rs"]
-mod local_aws;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-use fixtures::images;
-use lambda_rie::{Lambda, Outcome};
-use local_aws::*;
+use common::images;
+use common::lambda_rie::{Lambda, Outcome};
+use common::local_aws::*;
 
 fn show(label: &str, outcome: Outcome) {
     match outcome {
@@ -35,9 +31,7 @@ fn show(label: &str, outcome: Outcome) {
 #[tokio::main]
 async fn main() {
     println!("== Starting local AWS: moto (ECR, SNS, SQS) + GetDownloadUrlForLayer gap filler, on 127.0.0.1");
-    let moto = Moto::start();
-    let gap = GapFiller::start(&moto);
-    let config = sdk_config(&gap.endpoint).await;
+    let LocalAws { moto, gap, config } = LocalAws::start().await;
     let ecr = aws_sdk_ecr::Client::new(&config);
     ecr.create_repository()
         .repository_name("grafana")

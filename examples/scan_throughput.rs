@@ -4,20 +4,18 @@
 //! the runs in images/s. Moto is a single Python process, so absolute figures are moto's; the
 //! ratio between the levels is what this measures.
 
-#[path = "../tests/common/fixtures.rs"]
-mod fixtures;
-#[path = "../tests/common/local_aws.rs"]
-mod local_aws;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use std::time::Instant;
 
+use common::local_aws::*;
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::handler::Guard;
 use ecr_arch_guard::ports::NoNotify;
 use ecr_arch_guard::scan::{self, Quiet, ScanOptions};
 use ecr_arch_guard::settings::{Actions, Settings};
-use local_aws::*;
 
 const REPOSITORIES: usize = 10;
 const PER_REPOSITORY: usize = 20;
@@ -25,9 +23,11 @@ const RUNS: usize = 5;
 
 #[tokio::main]
 async fn main() {
-    let moto = Moto::start();
-    let gap = GapFiller::start(&moto);
-    let config = sdk_config(&gap.endpoint).await;
+    let LocalAws {
+        moto: _moto,
+        gap,
+        config,
+    } = LocalAws::start().await;
     let ecr = aws_sdk_ecr::Client::new(&config);
     for r in 0..REPOSITORIES {
         let repo = format!("svc-{r}");

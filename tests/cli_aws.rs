@@ -28,9 +28,7 @@ struct World {
 
 impl World {
     async fn start() -> World {
-        let moto = Moto::start();
-        let gap = GapFiller::start(&moto);
-        let config = sdk_config(&gap.endpoint).await;
+        let LocalAws { moto, gap, config } = LocalAws::start().await;
         let ecr = aws_sdk_ecr::Client::new(&config);
         for r in ["hello-world", "grafana", "team/api"] {
             ecr.create_repository()

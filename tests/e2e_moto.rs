@@ -21,9 +21,7 @@ struct Local {
 
 impl Local {
     async fn start(repository: &str) -> Local {
-        let moto = Moto::start();
-        let gap = GapFiller::start(&moto);
-        let config = sdk_config(&gap.endpoint).await;
+        let LocalAws { moto, gap, config } = LocalAws::start().await;
         let ecr = aws_sdk_ecr::Client::new(&config);
         ecr.create_repository()
             .repository_name(repository)

@@ -39,9 +39,11 @@ struct Org {
 
 impl Org {
     async fn start() -> Org {
-        let moto = Moto::start();
-        let gap = GapFiller::start(&moto);
-        let central = sdk_config(&gap.endpoint).await;
+        let LocalAws {
+            moto,
+            gap,
+            config: central,
+        } = LocalAws::start().await;
         let (topic, queue) = topic_with_queue(&central, "org-alerts", "platform").await;
         Org {
             gap,

@@ -3,9 +3,14 @@
 
 pub mod ecs_mock;
 pub mod fixtures;
+pub mod gap_filler;
 pub mod http;
 pub mod lambda_rie;
 pub mod local_aws;
+pub mod loopback;
+pub mod moto;
+pub mod push;
+pub mod services;
 
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use fixtures::{fixture, fixture_path, images};

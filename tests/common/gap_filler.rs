@@ -1,0 +1,233 @@
+//! A loopback proxy in front of moto that fills the one ECR gap moto has:
+//! `GetDownloadUrlForLayer` (moto answers HTTP 500). It stores blobs per repository the way
+//! `docker push` uploads them (`PUT /upload/<digest>?repository=<name>`, digest verified),
+//! answers GetDownloadUrlForLayer like ECR (a download URL, or `LayersNotFoundException`), and
+//! serves the blob over plain http on loopback. Every other request goes to moto untouched, and
+//! every call is recorded by its IAM action name (for the least-privilege assertions).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use super::loopback::{respond, Request};
+use super::moto::Moto;
+use super::push::sha256;
+
+/// Blobs by (repository, digest), as ECR keeps layers per repository.
+type BlobStore = Mutex<HashMap<(String, String), Vec<u8>>>;
+
+/// The loopback proxy that fills moto's GetDownloadUrlForLayer gap.
+pub struct GapFiller {
+    pub endpoint: String,
+    blobs: Arc<BlobStore>,
+    pub downloads: Arc<Mutex<usize>>,
+    /// Every AWS API call that went through, by operation (`ecr:BatchGetImage`, `GET blob`, …).
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl GapFiller {
+    pub fn start(moto: &Moto) -> GapFiller {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let blobs: Arc<BlobStore> = Arc::default();
+        let downloads: Arc<Mutex<usize>> = Arc::default();
+        let calls: Arc<Mutex<Vec<String>>> = Arc::default();
+        let moto_port = moto.port;
+        let (b, d, c, base) = (
+            blobs.clone(),
+            downloads.clone(),
+            calls.clone(),
+            endpoint.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (b, d, c, base) = (b.clone(), d.clone(), c.clone(), base.clone());
+                std::thread::spawn(move || {
+                    if let Some(req) = Request::read(&stream) {
+                        if let Some(op) = operation(&req) {
+                            c.lock().unwrap().push(op);
+                        }
+                        serve_gap(&stream, req, moto_port, &b, &d, &base);
+                    }
+                });
+            }
+        });
+        GapFiller {
+            endpoint,
+            blobs,
+            downloads,
+            calls,
+        }
+    }
+
+    /// Uploads a blob into a repository as `docker push` would (digest checked by the store).
+    pub fn upload(&self, repository: &str, bytes: &[u8]) -> String {
+        let digest = sha256(bytes);
+        let mut s = TcpStream::connect(self.endpoint.trim_start_matches("http://")).unwrap();
+        let head = format!(
+            "PUT /upload/{digest}?repository={} HTTP/1.1\r\nHost: local\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            repository.replace('/', "%2F"),
+            bytes.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(bytes).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 201"), "upload failed: {out}");
+        digest
+    }
+
+    pub fn download_count(&self) -> usize {
+        *self.downloads.lock().unwrap()
+    }
+
+    /// The calls made since the last `take_calls`, in order.
+    pub fn take_calls(&self) -> Vec<String> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+/// The AWS operation a request is, as `service:Operation` (the IAM action name): the service from
+/// the SigV4 credential scope; the operation from X-Amz-Target (JSON protocols), the body's
+/// `Action` (query protocols), or method and path (REST protocols: the calls the guard makes).
+/// `None` for the harness's own uploads.
+fn operation(req: &Request) -> Option<String> {
+    let path = req.path();
+    if path.starts_with("/upload/") {
+        return None;
+    }
+    if path.starts_with("/blobs/") {
+        return Some("GET blob".into());
+    }
+    // Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/sns/aws4_request, …
+    let service = req
+        .header("authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or("unsigned");
+    if let Some(t) = req.header("x-amz-target") {
+        return Some(format!("{service}:{}", t.rsplit('.').next().unwrap_or(t)));
+    }
+    let body = String::from_utf8_lossy(&req.body);
+    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return Some(format!("{service}:{action}"));
+    }
+    let op = match (req.method.as_str(), path.trim_end_matches('/')) {
+        ("GET", "/2015-03-31/functions") => "ListFunctions".to_string(),
+        ("GET", p) if p.starts_with("/2015-03-31/functions/") => "GetFunction".to_string(),
+        ("POST", "/v1/describejobdefinitions") => "DescribeJobDefinitions".to_string(),
+        (method, p) => format!("{method} {p}"),
+    };
+    Some(format!("{service}:{op}"))
+}
+
+/// Asserts that the guard called nothing its role is not granted: every call (as
+/// `service:Operation`, see [`GapFiller::take_calls`]) is one of `granted`, the IAM actions the
+/// SAM template grants; the blob GET is the presigned URL, which needs no action of its own.
+pub fn assert_only_granted(calls: &[String], granted: &[&str]) {
+    assert!(!calls.is_empty(), "no call was recorded");
+    for call in calls.iter().filter(|c| c.as_str() != "GET blob") {
+        assert!(
+            granted.contains(&call.as_str()),
+            "{call} is called but not granted: {calls:?}"
+        );
+    }
+}
+
+fn serve_gap(
+    stream: &TcpStream,
+    req: Request,
+    moto_port: u16,
+    blobs: &BlobStore,
+    downloads: &Mutex<usize>,
+    base: &str,
+) {
+    let path = req.path().to_string();
+    if req.method == "PUT" && path.starts_with("/upload/") {
+        let digest = path.trim_start_matches("/upload/").to_string();
+        let repo = req.query("repository").unwrap_or_default();
+        if sha256(&req.body) != digest {
+            return respond(
+                stream,
+                "400 Bad Request",
+                "text/plain",
+                &[],
+                b"digest mismatch",
+            );
+        }
+        blobs.lock().unwrap().insert((repo, digest), req.body);
+        return respond(stream, "201 Created", "text/plain", &[], b"");
+    }
+    if req.method == "GET" && path.starts_with("/blobs/") {
+        let digest = path.trim_start_matches("/blobs/").to_string();
+        let repo = req.query("repository").unwrap_or_default();
+        *downloads.lock().unwrap() += 1;
+        return match blobs.lock().unwrap().get(&(repo, digest)) {
+            Some(b) => respond(stream, "200 OK", "application/octet-stream", &[], b),
+            None => respond(stream, "404 Not Found", "text/plain", &[], b""),
+        };
+    }
+    if req
+        .header("x-amz-target")
+        .is_some_and(|t| t.ends_with(".GetDownloadUrlForLayer"))
+    {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let repo = body["repositoryName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let digest = body["layerDigest"].as_str().unwrap_or_default().to_string();
+        let found = blobs
+            .lock()
+            .unwrap()
+            .contains_key(&(repo.clone(), digest.clone()));
+        let ct = "application/x-amz-json-1.1";
+        return if found {
+            let url = format!(
+                "{base}/blobs/{digest}?repository={}&X-Amz-Signature=local-presigned-secret",
+                repo.replace('/', "%2F")
+            );
+            let out = serde_json::json!({"downloadUrl": url, "layerDigest": digest});
+            respond(stream, "200 OK", ct, &[], out.to_string().as_bytes())
+        } else {
+            let out = serde_json::json!({
+                "__type": "LayersNotFoundException",
+                "message": format!("The specified layers could not be found in repository {repo}.")
+            });
+            respond(
+                stream,
+                "400 Bad Request",
+                ct,
+                &[("x-amzn-ErrorType", "LayersNotFoundException".into())],
+                out.to_string().as_bytes(),
+            )
+        };
+    }
+    forward(stream, req, moto_port);
+}
+
+/// Sends the request to moto as it came and relays the answer.
+fn forward(mut client: &TcpStream, req: Request, moto_port: u16) {
+    let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", moto_port)) else {
+        return respond(
+            client,
+            "502 Bad Gateway",
+            "text/plain",
+            &[],
+            b"moto is not running",
+        );
+    };
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
+    for (k, v) in req.headers.iter().filter(|(k, _)| k != "connection") {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("connection: close\r\n\r\n");
+    if upstream.write_all(head.as_bytes()).is_err() || upstream.write_all(&req.body).is_err() {
+        return;
+    }
+    let mut response = Vec::new();
+    let _ = upstream.read_to_end(&mut response);
+    let _ = client.write_all(&response);
+    let _ = client.flush();
+}
