@@ -1,6 +1,7 @@
 //! The guard: an ECR event → the image read → what decides → the verdict → the actions. Each
-//! step lives in its own module ([`event`], [`resolve`], [`inputs`], [`policy`],
-//! [`crate::verdict`], [`actions`]); this file is the pipeline and its warm caches.
+//! step lives in its own module ([`crate::event`], [`crate::resolve`], [`crate::inputs`],
+//! [`crate::policy`], [`crate::verdict`], [`crate::actions`]); this file is the pipeline and its
+//! warm caches.
 
 use std::sync::Arc;
 

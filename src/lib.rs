@@ -4,21 +4,35 @@
 //! `os/architecture/variant` an image pushed to Amazon ECR really runs on, compares that with
 //! what its consumers need, and says so.
 //!
+//! One push event, from the Lambda's `bootstrap` to the alert:
+//! [`aws::wiring`] builds the guard → [`event`] (which ECR events are inspected) →
+//! [`handler`] (the pipeline) → [`resolve`] (the image read through [`ports::Registry`]) →
+//! [`inputs`] (the repository tag, the consumers) → [`policy`] → [`verdict`] → [`actions`]
+//! (the [`marker`] tag; the alert: [`alert`] and [`report`] compose a [`message`], which
+//! [`ports::Notify`] sends).
+//!
 //! The pure core (no AWS in it):
+//! - [`image`]: one image's identity (registry, repository, tag, digest); [`media_type`].
 //! - [`platform`]: `os/arch[/variant]`, containerd-style normalisation, what runs on what.
 //! - [`digest`]: `sha256:` digests, verification of everything read.
-//! - [`manifest`]: lenient OCI/Docker manifest, index and schema1 parsing; media types.
+//! - [`manifest`]: lenient OCI/Docker manifest, index and schema1 parsing.
 //! - [`image_config`]: the config blob's platform fields.
-//! - [`resolve`]: digest → platforms through the [`ports::Fetch`] trait (skips attestations).
-//! - [`consumer`]: the services that run an image, ECR image references, who will fail.
+//! - [`resolve`]: digest → platforms and children through the [`ports::Fetch`] trait (skips
+//!   attestations).
+//! - [`consumer`]: the services that run an image, ECR image references, who will fail;
+//!   [`placement`]: what an unset ECS/Batch architecture means where the task runs.
 //! - [`discovery`]: consumers listed per service behind one trait, cached with a TTL.
-//! - [`policy`]: required platforms and where they come from.
+//! - [`inputs`], [`policy`]: what decides, and the platforms required.
 //! - [`verdict`]: fits / mismatch / not-an-image / skipped, as one JSON object.
-//! - [`advice`]: what a mismatch breaks and the commands that fix it.
-//! - [`lambda_index`]: Lambda functions pointed at an image index, which Lambda refuses.
+//! - [`report`], [`advice`], [`lambda_index`]: what a mismatch breaks and the commands that
+//!   fix it (Lambda functions pointed at an index, which Lambda refuses, among them).
+//! - [`alert`], [`message`]: the SNS alert; [`marker`]: the marker tag and its recognition.
+//! - [`handler`], [`actions`], [`cache`]: the guard's pipeline, what it does, its warm caches.
 //! - [`scan`]: the audit of a registry through the [`ports::Catalog`] trait and the guard.
+//! - [`settings`], [`logging`], [`error`]; [`memory`]: an in-memory registry for tests.
 //!
-//! Sources and entry points: [`layout`] (OCI layout / docker save tar), [`cli`].
+//! Adapters and entry points: [`aws`] (every AWS SDK call, and the wiring), [`layout`] (OCI
+//! layout / docker save tar), [`cli`]; the Lambda's `bootstrap` is `src/bin/bootstrap.rs`.
 
 pub mod actions;
 pub mod advice;
@@ -43,6 +57,7 @@ pub mod marker;
 pub mod media_type;
 pub mod memory;
 pub mod message;
+pub mod placement;
 pub mod platform;
 pub mod policy;
 pub mod ports;

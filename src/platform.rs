@@ -43,7 +43,7 @@ fn is_word(s: &str) -> bool {
 impl Platform {
     /// Builds a platform from registry fields and normalises it.
     ///
-    /// Returns `None` when os or architecture is empty or not a plain word (see [`is_word`]):
+    /// Returns `None` when os or architecture is empty or not a plain word (see `is_word`):
     /// such a config describes no runnable image.
     pub fn from_parts(os: &str, architecture: &str, variant: Option<&str>) -> Option<Platform> {
         let os = normalize_os(os);

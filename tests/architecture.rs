@@ -168,3 +168,30 @@ fn only_the_aws_adapters_name_the_aws_sdk() {
     }
     assert!(offenders.is_empty(), "{offenders:#?}");
 }
+
+/// A source file a newcomer reads in one sitting: at most this many lines, tests included.
+/// Past it, a file holds more than one concept and is split (as `placement.rs` left
+/// `consumer.rs`, and `layout/tar_index.rs` left `layout.rs`).
+const MAX_LINES: usize = 400;
+
+#[test]
+fn no_source_file_grows_past_what_a_reader_takes_in_at_once() {
+    let mut files = Vec::new();
+    sources(&src(), &mut files);
+    // The test harness too: each of its files is one piece of local AWS.
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common"),
+        &mut files,
+    );
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).unwrap().lines().count();
+            (lines > MAX_LINES).then(|| format!("{} ({lines} lines)", f.display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these by concept (at most {MAX_LINES} lines each): {long:?}"
+    );
+}

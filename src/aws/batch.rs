@@ -2,7 +2,7 @@
 //! image(s). On Fargate, `runtimePlatform` decides (unset = X86_64). On EC2 it does not apply
 //! (AWS Batch documents `runtimePlatform` for Fargate jobs): the job runs on the instance
 //! types of the compute environments, read with DescribeComputeEnvironments (only when an EC2
-//! job definition exists) — unknown where they cannot be told (see [`consumer::needs`]).
+//! job definition exists) — unknown where they cannot be told (see [`placement::needs`]).
 
 use std::collections::BTreeMap;
 
@@ -13,8 +13,9 @@ use aws_sdk_batch::types::{
 use aws_sdk_batch::Client;
 
 use super::map_sdk_error;
-use crate::consumer::{self, Capacity, Consumer, ConsumerKind, Placement};
+use crate::consumer::{Consumer, ConsumerKind};
 use crate::error::Error;
+use crate::placement::{self, Capacity, Placement};
 use crate::platform::Platform;
 
 pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
@@ -76,7 +77,7 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
         for (image, rp) in images {
             // runtimePlatform is a Fargate setting; on EC2 the instances decide.
             let rp = rp.filter(|_| fargate);
-            for (platform, architecture_label, detail) in consumer::needs(
+            for (platform, architecture_label, detail) in placement::needs(
                 rp.and_then(|r| r.operating_system_family()),
                 rp.and_then(|r| r.cpu_architecture()),
                 &placement,
@@ -121,7 +122,7 @@ async fn compute_capacity(client: &Client) -> Result<Capacity, Error> {
     Ok(capacity_of(&all))
 }
 
-/// [`compute_capacity`] over listed compute environments (pure, for tests).
+/// `compute_capacity` over listed compute environments (pure, for tests).
 pub fn capacity_of(environments: &[ComputeEnvironmentDetail]) -> Capacity {
     let mut platforms: Vec<Platform> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
@@ -154,7 +155,7 @@ pub fn capacity_of(environments: &[ComputeEnvironmentDetail]) -> Capacity {
             unknown.push(format!("compute environment {name} lists no instance type"));
         }
         for t in resources.instance_types() {
-            match consumer::instance_type_platform(t) {
+            match placement::instance_type_platform(t) {
                 Some(p) if !platforms.contains(&p) => platforms.push(p),
                 Some(_) => {}
                 None => unknown.push(format!("instance type {t:?} of compute environment {name}")),

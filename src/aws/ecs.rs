@@ -3,7 +3,7 @@
 //! tasks). `runtimePlatform.cpuArchitecture` unset means X86_64 on Fargate; on EC2 or
 //! external capacity the task runs on whatever the cluster's container instances are, read
 //! from their `ecs.cpu-architecture` attribute (ListAttributes, one call per cluster that
-//! needs it) — unknown when none is registered (see [`consumer::needs`]).
+//! needs it) — unknown when none is registered (see [`placement::needs`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -14,8 +14,9 @@ use aws_sdk_ecs::Client;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
-use crate::consumer::{self, Capacity, Consumer, ConsumerKind, Need, Placement};
+use crate::consumer::{Consumer, ConsumerKind};
 use crate::error::Error;
+use crate::placement::{self, Capacity, Need, Placement};
 use crate::platform::Platform;
 
 /// The container instance attribute ECS sets to the instance's CPU architecture (`x86_64`,
@@ -323,7 +324,7 @@ async fn one_cluster(client: &Client, cluster: String) -> Result<(String, Capaci
     let mut platforms: Vec<Platform> = Vec::new();
     let mut unreadable = Vec::new();
     for a in &attributes {
-        match a.value().and_then(consumer::cpu_architecture_platform) {
+        match a.value().and_then(placement::cpu_architecture_platform) {
             Some(p) if !platforms.contains(&p) => platforms.push(p),
             Some(_) => {}
             None => unreadable.push(a.value().unwrap_or("").to_string()),
@@ -360,7 +361,7 @@ fn family_revision(arn: &str) -> Option<(&str, i64)> {
 /// Each container image with one platform the task needs (several on mixed capacity).
 fn containers(td: &TaskDefinition, placement: &Placement) -> Vec<(String, Need)> {
     let rp = td.runtime_platform();
-    let needs = consumer::needs(
+    let needs = placement::needs(
         rp.and_then(|r| r.operating_system_family())
             .map(|f| f.as_str()),
         rp.and_then(|r| r.cpu_architecture()).map(|a| a.as_str()),

@@ -48,7 +48,7 @@ pub fn text(v: &Verdict, image: &str) -> String {
     out
 }
 
-/// Whether stdout gets ANSI colour: a terminal, and `NO_COLOR` unset (https://no-color.org).
+/// Whether stdout gets ANSI colour: a terminal, and `NO_COLOR` unset (<https://no-color.org>).
 pub fn colour() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
