@@ -8,9 +8,11 @@ pub mod http;
 pub mod lambda_rie;
 pub mod local_aws;
 pub mod loopback;
+pub mod memory_ports;
 pub mod moto;
 pub mod push;
 pub mod services;
+pub mod smithy_world;
 
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use fixtures::{fixture, fixture_path, images};
