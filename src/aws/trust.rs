@@ -1,8 +1,7 @@
 //! The trust roots every TLS connection of the guard verifies AWS against (the SDK clients and
 //! the blob download): Mozilla's root set compiled into the binary (`webpki-root-certs`, as
-//! the PEM bundle build.rs writes; it
-//! holds the Amazon Trust Services roots every AWS endpoint, S3's presigned URLs included,
-//! chains to), or the system's store with `TRUST_STORE=system`.
+//! the PEM bundle build.rs writes; it holds the Amazon Trust Services roots every AWS endpoint,
+//! S3's presigned URLs included, chains to), or the system's store with `TRUST_STORE=system`.
 //!
 //! Why compiled in: loading the system store at start-up opens and parses the bundle and every
 //! file of the certificate directory (about 150 on Debian) before the first request, most of
