@@ -1,11 +1,12 @@
-//! A tiny loopback HTTP/1.1 server that serves fixed bodies by path (stands in for the presigned
+//! A loopback HTTP/1.1 server (on `loopback.rs`) that serves fixed bodies by path (stands in for the presigned
 //! S3 URL that GetDownloadUrlForLayer returns). Counts requests.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use super::loopback::{respond, Request};
 
 #[derive(Clone, Default)]
 pub struct BlobServer {
@@ -27,46 +28,20 @@ impl BlobServer {
         let s = server.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
+                let Ok(stream) = stream else { continue };
+                let Some(request) = Request::read(&stream) else {
                     continue;
-                }
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                }
+                };
                 s.requests.fetch_add(1, Ordering::SeqCst);
-                let path = request_line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .to_string();
-                let path = path.split('?').next().unwrap_or("/").to_string();
+                let path = request.path().to_string();
                 let delay = s.slow.lock().unwrap().get(&path).copied();
                 if let Some(d) = delay {
                     std::thread::sleep(d);
                 }
-                let body = s.bodies.lock().unwrap().get(&path).cloned();
-                let response = match body {
-                    Some(b) => {
-                        let mut r = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                            b.len()
-                        )
-                        .into_bytes();
-                        r.extend(b);
-                        r
-                    }
-                    None => {
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                            .to_vec()
-                    }
-                };
-                let _ = stream.write_all(&response);
+                match s.bodies.lock().unwrap().get(&path) {
+                    Some(b) => respond(&stream, "200 OK", "application/octet-stream", &[], b),
+                    None => respond(&stream, "404 Not Found", "text/plain", &[], b""),
+                }
             }
         });
         server
