@@ -17,9 +17,9 @@ use aws_sdk_ecr::types::error::{
 };
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::body::SdkBody;
-use common::fixture;
 use common::images::{ARM_CONFIG, ARM_MANIFEST};
 use common::smithy_world::*;
+use common::{event, fixture, parsed, ARM64_ALERT_SAYS};
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::sns::Sns;
@@ -50,16 +50,7 @@ async fn arm64_only_tagged_push_alerts_once_with_the_fix_and_minimum_calls() {
     let alert = &published[0];
     assert_eq!(alert.subject, "arm64-only image pushed: grafana:latest");
     assert!(alert.subject.len() <= 100);
-    let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:latest";
-    for needle in [
-        uri,
-        "exec format error",
-        "App Runner",
-        "docker pull --platform linux/amd64",
-        "docker buildx build --platform linux/amd64,linux/arm64",
-        "docker buildx imagetools inspect",
-        "\"verdict\": \"mismatch\"",
-    ] {
+    for needle in ARM64_ALERT_SAYS {
         assert!(
             alert.message.contains(needle),
             "alert lacks {needle:?}:\n{}",
@@ -187,7 +178,7 @@ async fn image_deleted_before_it_is_read_is_skipped() {
     let g = guard(settings(alert_only()), &r);
     let mut e = serde_json::to_value(event("push-arm64-only-tagged.json")).unwrap();
     e["detail"]["image-digest"] = Digest::of(b"gone").to_string().into();
-    let v = g.handle(&event_json(e)).await.unwrap();
+    let v = g.handle(&parsed(e)).await.unwrap();
     assert_eq!(v.verdict, VerdictKind::Skipped);
     assert!(v.reason.unwrap().contains("deleted"));
 }

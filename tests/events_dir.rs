@@ -2,15 +2,10 @@
 //! --data-file` and `ecr-arch-guard event` are given) parses as the Lambda's input and is
 //! classified as its name says. Shapes follow AWS's documented samples (tests/fixtures/SOURCES.md).
 
-use ecr_arch_guard::event::{classify, Classified, EcrEvent, Origin};
+mod common;
 
-fn load(name: &str) -> EcrEvent {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
+use common::event as load;
+use ecr_arch_guard::event::{classify, Classified, Origin};
 
 #[test]
 fn every_sample_event_parses_and_is_classified_as_named() {

@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::fixture;
 use common::images::{AMD_MANIFEST, ARM_MANIFEST};
 use common::memory_ports::{attribute, MemoryRegistry, Outbox, PutAnswer, REPOSITORY};
+use common::{event, event_value, fixture, parsed, ARM64_ALERT_SAYS};
 use ecr_arch_guard::digest::Digest;
 use ecr_arch_guard::event::EcrEvent;
 use ecr_arch_guard::handler::Guard;
@@ -18,23 +18,6 @@ use ecr_arch_guard::verdict::{ActionKind, ActionStatus, Verdict, VerdictKind};
 use ecr_arch_guard::Error;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ecr-arch-guard-alerts";
-
-/// An event of `events/`, parsed as the Lambda receives it.
-fn event(name: &str) -> EcrEvent {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-/// An event of `events/` as JSON, to change before parsing.
-fn event_value(name: &str) -> serde_json::Value {
-    serde_json::to_value(event(name)).unwrap()
-}
-
-fn parsed(v: serde_json::Value) -> EcrEvent {
-    serde_json::from_value(v).unwrap()
-}
 
 fn settings(tag: bool) -> Settings {
     Settings {
@@ -90,15 +73,7 @@ async fn an_arm64_only_push_is_read_once_and_alerts_once_with_the_fix() {
     let sent = w.outbox.sent();
     let alert = &sent[0];
     assert_eq!(alert.subject, "arm64-only image pushed: grafana:latest");
-    for needle in [
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:latest",
-        "exec format error",
-        "App Runner",
-        "docker pull --platform linux/amd64",
-        "docker buildx build --platform linux/amd64,linux/arm64",
-        "docker buildx imagetools inspect",
-        "\"verdict\": \"mismatch\"",
-    ] {
+    for needle in ARM64_ALERT_SAYS {
         assert!(
             alert.body.contains(needle),
             "lacks {needle:?}:\n{}",

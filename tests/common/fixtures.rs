@@ -1,8 +1,10 @@
-//! The real documents in `tests/fixtures` (copied from `../shared/corpus`), shared by the
-//! integration tests and the examples (which include this file by path).
+//! The real documents in `tests/fixtures` (copied from `../shared/corpus`) and the sample
+//! events in `events/`, shared by the integration tests and the examples.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+
+use ecr_arch_guard::event::EcrEvent;
 
 pub fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -25,3 +27,34 @@ pub mod images {
     pub const AMD_CONFIG: &str = "image-config-hello-world-amd64-oci-dockerhub.json";
     pub const INDEX: &str = "oci-index-hello-world-dockerhub-attestations-windows.json";
 }
+
+/// A sample event of `events/` as JSON, to change before parsing it with [`parsed`].
+pub fn event_value(name: &str) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// An event as the Lambda receives it.
+pub fn parsed(v: serde_json::Value) -> EcrEvent {
+    serde_json::from_value(v).unwrap_or_else(|e| panic!("not an ECR event: {e}"))
+}
+
+/// A sample event of `events/`, parsed as the Lambda receives it.
+pub fn event(name: &str) -> EcrEvent {
+    parsed(event_value(name))
+}
+
+/// What the alert for `events/push-arm64-only-tagged.json` must say: the image, what fails and
+/// where, the fixes, the JSON verdict.
+pub const ARM64_ALERT_SAYS: [&str; 7] = [
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com/grafana:latest",
+    "exec format error",
+    "App Runner",
+    "docker pull --platform linux/amd64",
+    "docker buildx build --platform linux/amd64,linux/arm64",
+    "docker buildx imagetools inspect",
+    "\"verdict\": \"mismatch\"",
+];

@@ -3,7 +3,7 @@
 //! Guard asks to send. Both count their calls; each port call is one AWS call in the adapters
 //! (their exact requests and error mapping are `ecr_sns_mocked.rs`'s concern).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ecr_arch_guard::digest::Digest;
@@ -175,7 +175,7 @@ impl Registry for MemoryRegistry {
 pub struct Outbox {
     sent: Arc<Mutex<Vec<Message>>>,
     attempts: Arc<AtomicUsize>,
-    failing: Arc<Mutex<bool>>,
+    failing: Arc<AtomicBool>,
 }
 
 impl Outbox {
@@ -188,14 +188,14 @@ impl Outbox {
     }
 
     pub fn fail(&self, failing: bool) {
-        *self.failing.lock().unwrap() = failing;
+        self.failing.store(failing, Ordering::SeqCst);
     }
 }
 
 impl Notify for Outbox {
     async fn publish(&self, message: &Message) -> Result<(), Error> {
         self.attempts.fetch_add(1, Ordering::SeqCst);
-        if *self.failing.lock().unwrap() {
+        if self.failing.load(Ordering::SeqCst) {
             return Err(Error::Transient("the topic is unavailable".into()));
         }
         self.sent.lock().unwrap().push(message.clone());

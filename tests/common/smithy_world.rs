@@ -23,24 +23,12 @@ use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::sns::Sns;
 use ecr_arch_guard::digest::Digest;
-use ecr_arch_guard::event::EcrEvent;
 use ecr_arch_guard::handler::Guard;
 use ecr_arch_guard::media_type;
 use ecr_arch_guard::settings::{Actions, Settings};
 use ecr_arch_guard::verdict::Verdict;
 
 pub const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ecr-arch-guard-alerts";
-
-pub fn event(name: &str) -> EcrEvent {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-pub fn event_json(v: serde_json::Value) -> EcrEvent {
-    serde_json::from_value(v).unwrap()
-}
 
 #[derive(Clone, Debug)]
 pub struct Published {
