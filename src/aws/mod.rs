@@ -44,10 +44,9 @@ pub fn http_client(roots: trust::TrustRoots) -> aws_sdk_ecr::config::SharedHttpC
 }
 
 /// The standard AWS configuration chain (environment, profiles, SSO, IMDS, container
-/// credentials, `AWS_ENDPOINT_URL`) with [`http_client`] and the compiled-in trust roots.
-pub fn config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http_client(trust::TrustRoots::default()))
+/// credentials, `AWS_ENDPOINT_URL`) with [`http_client`] trusting `roots`.
+pub fn config_loader(roots: trust::TrustRoots) -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client(roots))
 }
 
 /// The ECR and SNS API actions the guard calls. The SAM template must grant exactly these

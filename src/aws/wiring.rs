@@ -65,8 +65,7 @@ impl Connection {
 
     /// The SDK configuration.
     pub async fn config(&self) -> SdkConfig {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(super::http_client(self.trust_roots));
+        let mut loader = super::config_loader(self.trust_roots);
         if !self.profile_files {
             use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
             let none = EnvConfigFiles::builder()

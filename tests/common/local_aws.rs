@@ -44,7 +44,7 @@ impl LocalAws {
 
 /// SDK clients pointed at the local endpoint.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    ecr_arch_guard::aws::config_loader()
+    ecr_arch_guard::aws::config_loader(Default::default())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_sdk_ecr::config::Credentials::new(
