@@ -267,9 +267,7 @@ impl Walk {
             });
         }
     }
-}
 
-impl Walk {
     /// Breadth-first over index entries; nested indexes add their entries one level deeper.
     async fn index<F: Fetch>(
         &mut self,
