@@ -58,20 +58,21 @@ mod tests {
         let bundled = rustls::pki_types::CertificateDer::pem_slice_iter(BUNDLED_PEM)
             .collect::<Result<Vec<_>, _>>()
             .unwrap();
-        assert_eq!(
-            bundled.len(),
-            webpki_root_certs::TLS_SERVER_ROOT_CERTS.len()
-        );
-        assert_eq!(bundled[0], webpki_root_certs::TLS_SERVER_ROOT_CERTS[0]);
+        // Every root of the crate, unchanged, in the bundle the SDK and the download read.
+        assert_eq!(bundled, webpki_root_certs::TLS_SERVER_ROOT_CERTS);
         let subjects: Vec<String> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
             .map(|c| String::from_utf8_lossy(c.as_ref()).into_owned())
             .collect();
+        // The five roots Amazon Trust Services asks custom trust stores to hold
+        // (https://www.amazontrust.com/repository/, "Trust store and pinning recommendations");
+        // AWS endpoints and S3's presigned URLs chain to them.
         for root in [
             "Amazon Root CA 1",
             "Amazon Root CA 2",
             "Amazon Root CA 3",
             "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
         ] {
             assert!(subjects.iter().any(|s| s.contains(root)), "{root}");
         }
