@@ -140,8 +140,9 @@ impl<R: Registry, N: Notify> Actor<'_, R, N> {
             .push(ActionReport::new(ActionKind::Tag, status, Some(detail)));
     }
 
-    /// The alert for a mismatch and/or an index a Lambda function cannot use.
-    async fn alert(
+    /// The alert for a mismatch and/or an index a Lambda function cannot use (alone: for a
+    /// consumer change, where the image is not tagged: it may fit its other consumers).
+    pub async fn alert(
         &self,
         push: &Push,
         lambda: &[LambdaIndexUse],

@@ -37,27 +37,45 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
     let repository = image.repository.uri();
     let report = Report::new(verdict, &uri).with_lambda(&repository, lambda);
     let mismatch = report.is_mismatch();
-    let subject = subject(&if mismatch {
-        format!(
+    let change = verdict.change.as_ref();
+    let subject = subject(&match (change, mismatch) {
+        (Some(c), true) => format!(
+            "{}-only image for {}: {}",
+            verdict.architectures(),
+            c.consumer,
+            image.short()
+        ),
+        (Some(c), false) => format!("Lambda cannot use image index: {}", c.consumer),
+        (None, true) => format!(
             "{}-only image pushed: {}",
             verdict.architectures(),
             image.short()
-        )
-    } else {
-        format!("Lambda cannot use image index pushed: {}", image.short())
+        ),
+        (None, false) => format!("Lambda cannot use image index pushed: {}", image.short()),
     });
     let mut m = String::new();
     let _ = writeln!(
         m,
         "{}",
-        if mismatch {
-            "ecr-arch-guard: an image that will not run where it is needed was pushed."
-        } else {
-            "ecr-arch-guard: an image index was pushed under a tag a Lambda function uses; \
-             Lambda cannot deploy an index."
+        match (change, mismatch) {
+            (Some(_), true) =>
+                "ecr-arch-guard: a service was pointed at an image that will not \
+                                run on it.",
+            (Some(_), false) =>
+                "ecr-arch-guard: a Lambda function was pointed at an image \
+                                 index; Lambda cannot deploy an index.",
+            (None, true) =>
+                "ecr-arch-guard: an image that will not run where it is needed was pushed.",
+            (None, false) =>
+                "ecr-arch-guard: an image index was pushed under a tag a Lambda function uses; \
+                              Lambda cannot deploy an index.",
         }
     );
     let _ = writeln!(m);
+    if let Some(c) = change {
+        let _ = writeln!(m, "Consumer:  {}", c.consumer);
+        let _ = writeln!(m, "Change:    {}", c.line());
+    }
     let _ = writeln!(m, "Image:     {uri}");
     let _ = writeln!(m, "Digest:    {}", digest_text(image));
     let registry = &image.repository.registry;

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio::sync::Mutex;
 
 use crate::cache::Cache;
+use crate::change::Target;
 use crate::consumer::Consumer;
 use crate::error::Error;
 use crate::image::RegistryId;
@@ -82,6 +83,23 @@ pub trait Discover: Sync {
         scope: &RegistryId,
         service: Service,
     ) -> impl Future<Output = Result<Vec<Consumer>, Error>> + Send;
+
+    /// The current state of one consumer (a consumer change names it): one entry per image
+    /// and platform it needs, empty when it runs no ECR-style container image (a .zip function,
+    /// a source-code App Runner service). [`Error::NotFound`] when it no longer exists.
+    fn consumer(
+        &self,
+        scope: &RegistryId,
+        target: &Target,
+    ) -> impl Future<Output = Result<Vec<Consumer>, Error>> + Send {
+        let what = target.to_string();
+        let _ = scope;
+        async move {
+            Err(Error::Permanent(format!(
+                "reading {what} is not available in this build of the guard"
+            )))
+        }
+    }
 }
 
 /// What discovery knows at one moment.
@@ -137,6 +155,11 @@ pub struct Discovery<D: Discover> {
 }
 
 impl<D: Discover> Discovery<D> {
+    /// The adapter behind it (reads one consumer for a consumer change).
+    pub fn source(&self) -> &D {
+        &self.source
+    }
+
     pub fn new(config: DiscoveryConfig, source: D) -> Self {
         Discovery {
             config,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::actions::Actor;
 use crate::cache::Cache;
+use crate::change::{self, CloudTrailEvent};
 use crate::consumer::{self, Consumer};
 use crate::digest::Digest;
 use crate::discovery::{Discover, Discovery, Service};
@@ -24,6 +25,8 @@ use crate::resolve::{self, Limits, Outcome, Resolution};
 use crate::settings::{Replication, Settings};
 use crate::verdict::Verdict;
 
+mod consumer_change;
+
 /// How many digests and events a warm environment remembers.
 const CACHE_ENTRIES: usize = 512;
 
@@ -36,6 +39,16 @@ pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
     sources: Sources<D>,
     resolutions: Cache<Digest, Arc<Resolution>>,
     handled: Cache<String, Verdict>,
+    /// The verdicts of consumer changes already handled, by event id.
+    changes: Cache<String, Vec<Verdict>>,
+}
+
+/// What the guard answers an event with (the Lambda's response: a verdict, or an array of them).
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Push(Box<Verdict>),
+    Change(Vec<Verdict>),
 }
 
 /// A [`Discover`] for guards without discovery: no service, no consumer.
@@ -68,6 +81,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             notifier,
             resolutions: Cache::new(CACHE_ENTRIES),
             handled: Cache::new(CACHE_ENTRIES),
+            changes: Cache::new(CACHE_ENTRIES),
         }
     }
 
@@ -89,6 +103,21 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             ),
         }
         result
+    }
+
+    /// Any event the Lambda receives: an ECR event (one verdict) or a consumer change, "AWS API
+    /// Call via CloudTrail" (one verdict per image the consumer runs).
+    pub async fn handle_any(&self, event: serde_json::Value) -> Result<Answer, Error> {
+        let malformed = |e: serde_json::Error| {
+            Error::Malformed(format!("the event is not an EventBridge event: {e}"))
+        };
+        if event.get("detail-type").and_then(|d| d.as_str()) == Some(change::DETAIL_TYPE) {
+            let event: CloudTrailEvent = serde_json::from_value(event).map_err(malformed)?;
+            Ok(Answer::Change(self.handle_change(&event).await?))
+        } else {
+            let event: EcrEvent = serde_json::from_value(event).map_err(malformed)?;
+            Ok(Answer::Push(Box::new(self.handle(&event).await?)))
+        }
     }
 
     /// Judges an image asked for by name (the CLI's `check` and `scan`): the same reads, policy
@@ -143,7 +172,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         push: &Push,
         event: bool,
     ) -> Result<(Verdict, Option<Arc<Resolution>>), Error> {
-        let resolution = match self.read(push).await? {
+        let resolution = match self.read(push, true).await? {
             Ok(r) => r,
             Err(reason) => return Ok((skipped(push, reason), None)),
         };
@@ -243,10 +272,21 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     }
 
     /// Reads and resolves the pushed digest, from the warm cache when possible; `Err(reason)`
-    /// when it turns out to be an untagged child.
-    async fn read(&self, push: &Push) -> Result<Result<Arc<Resolution>, String>, Error> {
+    /// when it turns out to be an untagged child (only looked for with `children`: a push).
+    async fn read(
+        &self,
+        push: &Push,
+        children: bool,
+    ) -> Result<Result<Arc<Resolution>, String>, Error> {
+        let untagged_child = |single| {
+            if children {
+                self.untagged_child(push, Some(single))
+            } else {
+                None
+            }
+        };
         if let Some(r) = self.resolutions.get(push.digest()) {
-            return Ok(match self.untagged_child(push, Some(!r.is_index())) {
+            return Ok(match untagged_child(!r.is_index()) {
                 Some(reason) => Err(reason),
                 None => Ok(r),
             });
@@ -259,7 +299,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         let (manifest, bytes) =
             resolve::fetch_manifest(&src, push.digest(), hint, &self.limits).await?;
         let single = !matches!(manifest, Manifest::Index { .. });
-        if let Some(reason) = self.untagged_child(push, Some(single)) {
+        if let Some(reason) = untagged_child(single) {
             return Ok(Err(reason));
         }
         let r = Arc::new(

@@ -39,6 +39,7 @@ pub mod advice;
 pub mod alert;
 pub mod aws;
 pub mod cache;
+pub mod change;
 pub mod cli;
 pub mod consumer;
 pub mod digest;

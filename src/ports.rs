@@ -59,6 +59,23 @@ pub trait Registry: Sync {
         max_bytes: u64,
     ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
 
+    /// The manifest a tag points at now (a consumer names its image by tag). The caller
+    /// computes the digest from the bytes.
+    fn manifest_by_tag(
+        &self,
+        repo: &Repository,
+        tag: &str,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Fetched, Error>> + Send {
+        let what = format!("{}:{tag}", repo.name);
+        let _ = max_bytes;
+        async move {
+            Err(Error::Permanent(format!(
+                "this registry cannot read {what} by tag"
+            )))
+        }
+    }
+
     /// The repository's resource tags (`ecr-arch-guard:platforms` among them).
     fn repository_tags(
         &self,

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::change::ChangeReport;
+
 use crate::consumer::ConsumerReport;
 use crate::image::Image;
 use crate::media_type::MediaType;
@@ -167,6 +169,10 @@ pub struct Verdict {
     pub actions: Vec<ActionReport>,
     pub reason: Option<String>,
     pub warnings: Vec<String>,
+    /// Only in a verdict on a consumer change (see [`crate::change`]): the call, when, by
+    /// whom, and the consumer it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeReport>,
 }
 
 impl Verdict {
@@ -186,6 +192,7 @@ impl Verdict {
             actions: Vec::new(),
             reason: Some(reason.into()),
             warnings: Vec::new(),
+            change: None,
         }
     }
 

@@ -35,28 +35,29 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
                 let Some(service) = out.service else {
                     return Ok(None);
                 };
-                let Some(repo) = service
-                    .source_configuration()
-                    .and_then(|s| s.image_repository())
-                    .filter(|r| *r.image_repository_type() == ImageRepositoryType::Ecr)
-                else {
-                    return Ok(None);
-                };
-                Ok(Some(Consumer {
-                    kind: ConsumerKind::AppRunnerService,
-                    name: service.service_name().to_string(),
-                    arn: service.service_arn().to_string(),
-                    image: repo.image_identifier().to_string(),
-                    platform: Some(
-                        Platform::from_parts("linux", "amd64", None).expect("constant platform"),
-                    ),
-                    architecture_label: "X86_64".into(),
-                    detail: Some("App Runner runs x86_64 only".into()),
-                }))
+                Ok(service_consumer(&service))
             }
         }))
         .buffer_unordered(DISCOVERY_CONCURRENCY)
         .try_collect()
         .await?;
     Ok(described.into_iter().flatten().collect())
+}
+
+/// A service whose source is an ECR image, as a consumer (`None` for a source-code service or
+/// a public ECR image).
+pub(super) fn service_consumer(service: &aws_sdk_apprunner::types::Service) -> Option<Consumer> {
+    let repo = service
+        .source_configuration()
+        .and_then(|s| s.image_repository())
+        .filter(|r| *r.image_repository_type() == ImageRepositoryType::Ecr)?;
+    Some(Consumer {
+        kind: ConsumerKind::AppRunnerService,
+        name: service.service_name().to_string(),
+        arn: service.service_arn().to_string(),
+        image: repo.image_identifier().to_string(),
+        platform: Some(Platform::from_parts("linux", "amd64", None).expect("constant platform")),
+        architecture_label: "X86_64".into(),
+        detail: Some("App Runner runs x86_64 only".into()),
+    })
 }

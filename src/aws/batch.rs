@@ -44,64 +44,71 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
     } else {
         Capacity::default()
     };
-    let mut out = Vec::new();
-    for jd in latest.values() {
-        let mut images: Vec<(&str, Option<&RuntimePlatform>)> = Vec::new();
-        if let Some(c) = jd.container_properties() {
-            images.extend(c.image().map(|i| (i, c.runtime_platform())));
-        }
-        for node in jd
-            .node_properties()
-            .map(|n| n.node_range_properties())
-            .unwrap_or_default()
-        {
-            if let Some(c) = node.container() {
-                images.extend(c.image().map(|i| (i, c.runtime_platform())));
-            }
-        }
-        for task in jd
-            .ecs_properties()
-            .map(|e| e.task_properties())
-            .unwrap_or_default()
-        {
-            for c in task.containers() {
-                images.extend(c.image().map(|i| (i, task.runtime_platform())));
-            }
-        }
-        let fargate = on_fargate(jd);
-        let placement = if fargate {
-            Placement::Fargate
-        } else {
-            Placement::Instances(ec2.clone())
-        };
-        for (image, rp) in images {
-            // runtimePlatform is a Fargate setting; on EC2 the instances decide.
-            let rp = rp.filter(|_| fargate);
-            for (platform, architecture_label, detail) in placement::needs(
-                rp.and_then(|r| r.operating_system_family()),
-                rp.and_then(|r| r.cpu_architecture()),
-                &placement,
-            ) {
-                out.push(Consumer {
-                    kind: ConsumerKind::BatchJobDefinition,
-                    name: format!(
-                        "{}:{}",
-                        jd.job_definition_name().unwrap_or("?"),
-                        jd.revision().unwrap_or_default()
-                    ),
-                    arn: jd.job_definition_arn().unwrap_or_default().to_string(),
-                    image: image.to_string(),
-                    platform,
-                    architecture_label,
-                    detail,
-                });
-            }
-        }
-    }
-    Ok(out)
+    Ok(latest
+        .values()
+        .flat_map(|jd| job_consumers(jd, &ec2))
+        .collect())
 }
 
-fn on_fargate(jd: &JobDefinition) -> bool {
+/// The consumers of one job definition: each container image with each platform it needs
+/// (`ec2`: the capacity EC2 jobs land on, unused for a Fargate job definition).
+pub(super) fn job_consumers(jd: &JobDefinition, ec2: &Capacity) -> Vec<Consumer> {
+    let mut out = Vec::new();
+    let mut images: Vec<(&str, Option<&RuntimePlatform>)> = Vec::new();
+    if let Some(c) = jd.container_properties() {
+        images.extend(c.image().map(|i| (i, c.runtime_platform())));
+    }
+    for node in jd
+        .node_properties()
+        .map(|n| n.node_range_properties())
+        .unwrap_or_default()
+    {
+        if let Some(c) = node.container() {
+            images.extend(c.image().map(|i| (i, c.runtime_platform())));
+        }
+    }
+    for task in jd
+        .ecs_properties()
+        .map(|e| e.task_properties())
+        .unwrap_or_default()
+    {
+        for c in task.containers() {
+            images.extend(c.image().map(|i| (i, task.runtime_platform())));
+        }
+    }
+    let fargate = on_fargate(jd);
+    let placement = if fargate {
+        Placement::Fargate
+    } else {
+        Placement::Instances(ec2.clone())
+    };
+    for (image, rp) in images {
+        // runtimePlatform is a Fargate setting; on EC2 the instances decide.
+        let rp = rp.filter(|_| fargate);
+        for (platform, architecture_label, detail) in placement::needs(
+            rp.and_then(|r| r.operating_system_family()),
+            rp.and_then(|r| r.cpu_architecture()),
+            &placement,
+        ) {
+            out.push(Consumer {
+                kind: ConsumerKind::BatchJobDefinition,
+                name: format!(
+                    "{}:{}",
+                    jd.job_definition_name().unwrap_or("?"),
+                    jd.revision().unwrap_or_default()
+                ),
+                arn: jd.job_definition_arn().unwrap_or_default().to_string(),
+                image: image.to_string(),
+                platform,
+                architecture_label,
+                detail,
+            });
+        }
+    }
+    out
+}
+
+pub(super) fn on_fargate(jd: &JobDefinition) -> bool {
     jd.platform_capabilities()
         .iter()
         .any(|p| p.as_str() == "FARGATE")
@@ -110,7 +117,7 @@ fn on_fargate(jd: &JobDefinition) -> bool {
 /// The architectures EC2 jobs can land on: the instance types of every enabled ECS-orchestrated
 /// EC2 or Spot compute environment. Unmanaged environments (the instances are the user's own)
 /// and instance types this code cannot place make the capacity (partly) unknown.
-async fn compute_capacity(client: &Client) -> Result<Capacity, Error> {
+pub(super) async fn compute_capacity(client: &Client) -> Result<Capacity, Error> {
     let all: Vec<ComputeEnvironmentDetail> = client
         .describe_compute_environments()
         .into_paginator()

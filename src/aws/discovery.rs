@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 
 use super::accounts::Accounts;
 use super::{apprunner, batch, ecs, lambda};
+use crate::change::Target;
 use crate::consumer::Consumer;
 use crate::discovery::{Discover, Service};
 use crate::error::Error;
@@ -51,7 +52,8 @@ pub struct AwsDiscovery {
 }
 
 impl AwsDiscovery {
-    /// Clients are built on first use per account and region, only for `services`.
+    /// Clients are built on first use per account and region, only for `services` (a consumer
+    /// change may name any service: its wiring passes them all).
     pub fn new(accounts: Arc<Accounts>, services: &[Service]) -> Self {
         AwsDiscovery {
             source: Source::Accounts(accounts, services.to_vec()),
@@ -116,5 +118,10 @@ impl Discover for AwsDiscovery {
             Service::Lambda => lambda::consumers(c.lambda.as_ref().ok_or(disabled(service))?).await,
             Service::Batch => batch::consumers(c.batch.as_ref().ok_or(disabled(service))?).await,
         }
+    }
+
+    async fn consumer(&self, scope: &RegistryId, target: &Target) -> Result<Vec<Consumer>, Error> {
+        let c = self.clients(scope).await?;
+        super::consumer::read(&c, target).await
     }
 }

@@ -50,24 +50,13 @@ impl Ecr {
             .map(str::to_string)
             .ok_or_else(|| Error::NotFound(format!("repository {}", repo.name)))
     }
-}
 
-/// The ARN partition of a region.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
-impl Registry for Ecr {
-    async fn manifest(
+    /// One image by digest or tag (BatchGetImage), its manifest bytes and media type.
+    async fn batch_get(
         &self,
         repo: &Repository,
-        digest: &Digest,
+        id: ImageIdentifier,
+        digest: &str,
         max_bytes: u64,
     ) -> Result<Fetched, Error> {
         let out = self
@@ -75,11 +64,7 @@ impl Registry for Ecr {
             .batch_get_image()
             .repository_name(&repo.name)
             .set_registry_id(repo.registry.account.clone())
-            .image_ids(
-                ImageIdentifier::builder()
-                    .image_digest(digest.as_str())
-                    .build(),
-            )
+            .image_ids(id)
             .set_accepted_media_types(Some(
                 media_type::ACCEPTED.iter().map(|m| m.to_string()).collect(),
             ))
@@ -130,6 +115,42 @@ impl Registry for Ecr {
                 other.as_str()
             )),
         })
+    }
+}
+
+/// The ARN partition of a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+impl Registry for Ecr {
+    async fn manifest(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> Result<Fetched, Error> {
+        let id = ImageIdentifier::builder()
+            .image_digest(digest.as_str())
+            .build();
+        self.batch_get(repo, id, digest.as_str(), max_bytes).await
+    }
+
+    async fn manifest_by_tag(
+        &self,
+        repo: &Repository,
+        tag: &str,
+        max_bytes: u64,
+    ) -> Result<Fetched, Error> {
+        let id = ImageIdentifier::builder().image_tag(tag).build();
+        self.batch_get(repo, id, &format!("{}:{tag}", repo.name), max_bytes)
+            .await
     }
 
     async fn blob(

@@ -199,7 +199,13 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
     Ok(out)
 }
 
-fn consumer_of(kind: ConsumerKind, name: String, arn: &str, image: String, need: Need) -> Consumer {
+pub(super) fn consumer_of(
+    kind: ConsumerKind,
+    name: String,
+    arn: &str,
+    image: String,
+    need: Need,
+) -> Consumer {
     let (platform, architecture_label, detail) = need;
     Consumer {
         kind,
@@ -214,7 +220,7 @@ fn consumer_of(kind: ConsumerKind, name: String, arn: &str, image: String, need:
 
 /// Where a consumer's tasks are placed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Where {
+pub(super) enum Where {
     Fargate,
     /// EC2 or external container instances of this cluster (ARN).
     Cluster(String),
@@ -225,7 +231,7 @@ enum Where {
 /// Fargate, or the container instances of the service's cluster: by launch type, else by
 /// capacity provider strategy (FARGATE / FARGATE_SPOT), else by what the task definition is
 /// compatible with.
-fn service_where(s: &aws_sdk_ecs::types::Service, td: &TaskDefinition) -> Where {
+pub(super) fn service_where(s: &aws_sdk_ecs::types::Service, td: &TaskDefinition) -> Where {
     let cluster = || Where::Cluster(s.cluster_arn().unwrap_or_default().to_string());
     match s.launch_type() {
         Some(LaunchType::Fargate) => return Where::Fargate,
@@ -252,7 +258,7 @@ fn service_where(s: &aws_sdk_ecs::types::Service, td: &TaskDefinition) -> Where 
 
 /// A task definition run on its own: Fargate when it is compatible with Fargate, otherwise any
 /// cluster's container instances.
-fn td_where(td: &TaskDefinition) -> Where {
+pub(super) fn td_where(td: &TaskDefinition) -> Where {
     if td
         .requires_compatibilities()
         .contains(&Compatibility::Fargate)
@@ -263,7 +269,7 @@ fn td_where(td: &TaskDefinition) -> Where {
     }
 }
 
-fn placement(w: &Where, capacity: &HashMap<String, Capacity>) -> Placement {
+pub(super) fn placement(w: &Where, capacity: &HashMap<String, Capacity>) -> Placement {
     match w {
         Where::Fargate => Placement::Fargate,
         Where::Cluster(c) => {
@@ -298,7 +304,7 @@ fn short(cluster_arn: &str) -> &str {
 
 /// The architectures of each cluster's registered container instances, from their
 /// `ecs.cpu-architecture` attribute, a few clusters at a time.
-async fn cluster_capacity(
+pub(super) async fn cluster_capacity(
     client: &Client,
     clusters: BTreeSet<&str>,
 ) -> Result<HashMap<String, Capacity>, Error> {
@@ -359,7 +365,7 @@ fn family_revision(arn: &str) -> Option<(&str, i64)> {
 }
 
 /// Each container image with one platform the task needs (several on mixed capacity).
-fn containers(td: &TaskDefinition, placement: &Placement) -> Vec<(String, Need)> {
+pub(super) fn containers(td: &TaskDefinition, placement: &Placement) -> Vec<(String, Need)> {
     let rp = td.runtime_platform();
     let needs = placement::needs(
         rp.and_then(|r| r.operating_system_family())

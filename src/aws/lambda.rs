@@ -41,26 +41,32 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
             let Some(image) = out.code.and_then(|c| c.image_uri) else {
                 return Ok(None);
             };
-            let (architecture, label) = if arm {
-                ("arm64", "arm64")
-            } else {
-                ("amd64", "x86_64")
-            };
-            Ok(Some(Consumer {
-                kind: ConsumerKind::LambdaFunction,
-                name,
-                arn,
-                image,
-                platform: Some(
-                    Platform::from_parts("linux", architecture, None).expect("constant platform"),
-                ),
-                architecture_label: label.into(),
-                detail: None,
-            }))
+            Ok(Some(function_consumer(name, arn, arm, image)))
         }
     }))
     .buffer_unordered(DISCOVERY_CONCURRENCY)
     .try_collect()
     .await?;
     Ok(found.into_iter().flatten().collect())
+}
+
+/// An image function as a consumer: `arm` for `Architectures: [arm64]`, x86_64 otherwise
+/// (Lambda's default).
+pub(super) fn function_consumer(name: String, arn: String, arm: bool, image: String) -> Consumer {
+    let (architecture, label) = if arm {
+        ("arm64", "arm64")
+    } else {
+        ("amd64", "x86_64")
+    };
+    Consumer {
+        kind: ConsumerKind::LambdaFunction,
+        name,
+        arn,
+        image,
+        platform: Some(
+            Platform::from_parts("linux", architecture, None).expect("constant platform"),
+        ),
+        architecture_label: label.into(),
+        detail: None,
+    }
 }

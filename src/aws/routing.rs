@@ -70,6 +70,15 @@ impl Registry for RoutedEcr {
         self.ecr(repo).await?.blob(repo, digest, max).await
     }
 
+    async fn manifest_by_tag(
+        &self,
+        repo: &Repository,
+        tag: &str,
+        max: u64,
+    ) -> Result<Fetched, Error> {
+        self.ecr(repo).await?.manifest_by_tag(repo, tag, max).await
+    }
+
     async fn repository_tags(&self, repo: &Repository) -> Result<Vec<(String, String)>, Error> {
         self.ecr(repo).await?.repository_tags(repo).await
     }

@@ -13,6 +13,7 @@ use super::ecr::Ecr;
 use super::routing::RoutedEcr;
 use super::sns::Sns;
 use super::trust::TrustRoots;
+use crate::discovery::Service;
 use crate::error::Error;
 use crate::handler::Guard;
 use crate::ports::NoNotify;
@@ -111,7 +112,7 @@ pub async fn lambda_guard(
     let ecr = RoutedEcr::new(accounts.clone(), download);
     let topic = settings.alert_topic_arn.clone().unwrap_or_default();
     let sns = Sns::lazy(config.clone(), topic);
-    let discovery = AwsDiscovery::new(accounts, &settings.discovery.services);
+    let discovery = AwsDiscovery::new(accounts, &Service::ALL);
     let guard = Guard::with_discovery(settings, ecr, sns, discovery);
     tracing::info!(
         config_us,
@@ -130,6 +131,6 @@ pub async fn cli_guard(settings: Settings, connection: &Connection) -> Result<Cl
         Download::new(settings.allow_http_downloads)?.trusting(settings.trust_roots),
     );
     let accounts = Arc::new(Accounts::new(config, None, None));
-    let discovery = AwsDiscovery::new(accounts, &settings.discovery.services);
+    let discovery = AwsDiscovery::new(accounts, &Service::ALL);
     Ok(Guard::with_discovery(settings, ecr, NoNotify, discovery))
 }

@@ -1,4 +1,5 @@
-//! The Lambda function: EventBridge ECR push and replication events in, verdicts out.
+//! The Lambda function: EventBridge ECR push and replication events, and consumer changes
+//! (CloudTrail API call events), in; verdicts out.
 //!
 //! Init reads the settings and wires the guard once (`aws::wiring`); each invocation is
 //! `Guard::handle`. A failed event (alert not sent, transient ECR error) fails the invocation
@@ -7,7 +8,6 @@
 #![recursion_limit = "256"]
 
 use ecr_arch_guard::aws::wiring::{self, Connection};
-use ecr_arch_guard::event::EcrEvent;
 use ecr_arch_guard::settings::Settings;
 use ecr_arch_guard::Error;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -29,9 +29,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "initialised"
     );
     let guard = &guard;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<EcrEvent>| async move {
-        guard.handle(&event.payload).await.map_err(diagnostic)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            guard.handle_any(event.payload).await.map_err(diagnostic)
+        },
+    ))
     .await
 }
 

@@ -9,15 +9,16 @@ use clap::Args;
 use super::connect::AwsArgs;
 use super::Format;
 use crate::aws::wiring;
-use crate::event::EcrEvent;
+use crate::handler::Answer;
 use crate::settings::Settings;
-use crate::verdict::Verdict;
 use crate::Error;
 
 #[derive(Debug, Args)]
 pub struct EventArgs {
-    /// An EventBridge "ECR Image Action" event (e.g. events/push-arm64-only-tagged.json), or -
-    /// for standard input.
+    /// An EventBridge event the Lambda receives: "ECR Image Action" (e.g.
+    /// events/push-arm64-only-tagged.json), "ECR Replication Action", or a consumer change
+    /// "AWS API Call via CloudTrail" (e.g. events/ecs-register-task-definition.json); - for
+    /// standard input.
     pub file: PathBuf,
     /// Take no action (no tag, no alert); report what would be done.
     #[arg(long)]
@@ -30,7 +31,7 @@ pub struct EventArgs {
 }
 
 impl EventArgs {
-    pub async fn run(self) -> Result<Verdict, Error> {
+    pub async fn run(self) -> Result<std::process::ExitCode, Error> {
         let bytes = if self.file.as_os_str() == "-" {
             let mut b = Vec::new();
             std::io::stdin()
@@ -46,25 +47,27 @@ impl EventArgs {
                 source,
             })?
         };
-        let event: EcrEvent = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Usage(format!(
-                "{} is not an EventBridge event: {e}",
-                self.file.display()
-            ))
-        })?;
+        let event: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Usage(format!("{} is not JSON: {e}", self.file.display())))?;
         // The Lambda's configuration, from the same environment variables.
         let mut settings = Settings::read(|k| std::env::var(k).ok())?;
         settings.dry_run = self.dry_run;
         settings.validate()?;
         // Exactly the Lambda's guard, organisation mode included.
         let guard = wiring::lambda_guard(settings, &self.aws.connection(None)).await?;
-        let verdict = guard.handle(&event).await?;
+        let verdict = match guard.handle_any(event).await? {
+            Answer::Change(verdicts) => {
+                super::consumer::print(&verdicts, self.format)?;
+                return Ok(super::consumer::exit_code(&verdicts));
+            }
+            Answer::Push(verdict) => *verdict,
+        };
         let image = match (&verdict.repository, &verdict.tag) {
             (Some(r), Some(t)) => format!("{r}:{t}"),
             (Some(r), None) => r.clone(),
             _ => self.file.display().to_string(),
         };
         super::print(&verdict, &image, self.format)?;
-        Ok(verdict)
+        Ok(super::exit_code(&verdict))
     }
 }

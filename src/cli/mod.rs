@@ -3,6 +3,7 @@
 
 mod check;
 mod connect;
+mod consumer;
 mod event;
 mod inspect;
 pub mod render;
@@ -31,6 +32,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Audit every image of every matching ECR repository; exit 1 if any mismatch.
     Scan(scan::ScanArgs),
+    /// Judge the images one consumer (ECS task definition or service, Lambda function, App
+    /// Runner service, Batch job definition) runs now, against that consumer: a deploy gate.
+    Consumer(consumer::ConsumerArgs),
     /// Run the Lambda handler on an event file against the configured AWS endpoint.
     Event(event::EventArgs),
 }
@@ -62,7 +66,8 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Inspect(args) => args.run().await.map(|v| exit_code(&v)),
             Command::Check(args) => args.run().await.map(|v| exit_code(&v)),
-            Command::Event(args) => args.run().await.map(|v| exit_code(&v)),
+            Command::Event(args) => args.run().await,
+            Command::Consumer(args) => args.run().await,
             Command::Scan(args) => args.run().await,
         }
     });

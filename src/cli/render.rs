@@ -11,6 +11,10 @@ pub fn text(v: &Verdict, image: &str) -> String {
     let mut out = String::new();
     let digest = v.digest.as_deref().unwrap_or("-");
     let mt = v.media_type.as_deref().unwrap_or("-");
+    if let Some(c) = &v.change {
+        let _ = writeln!(out, "Consumer:  {}", c.consumer);
+        let _ = writeln!(out, "Change:    {}", c.line());
+    }
     let _ = writeln!(out, "Image:     {image}");
     let _ = writeln!(out, "Digest:    {digest} ({mt})");
     if !v.platforms.is_empty() {

@@ -1,0 +1,445 @@
+//! Consumer changes: the CloudTrail management events ("AWS API Call via CloudTrail") of the
+//! calls that point a service at an image or change its architecture, and which consumer each
+//! one names. The guard reads that consumer's current state (never the event's request
+//! parameters, which CloudTrail may truncate or omit) and judges its images against it.
+//!
+//! The calls (eventSource / eventName, from each service's CloudTrail chapter and the
+//! EventBridge event reference; Lambda's names carry its API version):
+//! - ECS (`ecs.amazonaws.com`): `RegisterTaskDefinition`, `CreateService`, `UpdateService`;
+//! - Lambda (`lambda.amazonaws.com`): `CreateFunction20150331`, `UpdateFunctionCode20150331v2`
+//!   (the only call that changes an image function's image or its `Architectures`;
+//!   UpdateFunctionConfiguration changes neither and is not watched);
+//! - App Runner (`apprunner.amazonaws.com`): `CreateService`, `UpdateService`;
+//! - Batch (`batch.amazonaws.com`): `RegisterJobDefinition`.
+//!
+//! Pure: parsing and classification only.
+
+use std::fmt;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::consumer::ConsumerKind;
+use crate::error::Error;
+use crate::image::RegistryId;
+
+/// The EventBridge detail-type of CloudTrail's API call events.
+pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// Every watched call: `(source, eventSource, eventName)`. The template's rules are built
+/// from the same list (a test compares them).
+pub const WATCHED: [(&str, &str, &str); 8] = [
+    ("aws.ecs", "ecs.amazonaws.com", "RegisterTaskDefinition"),
+    ("aws.ecs", "ecs.amazonaws.com", "CreateService"),
+    ("aws.ecs", "ecs.amazonaws.com", "UpdateService"),
+    (
+        "aws.lambda",
+        "lambda.amazonaws.com",
+        "CreateFunction20150331",
+    ),
+    (
+        "aws.lambda",
+        "lambda.amazonaws.com",
+        "UpdateFunctionCode20150331v2",
+    ),
+    ("aws.apprunner", "apprunner.amazonaws.com", "CreateService"),
+    ("aws.apprunner", "apprunner.amazonaws.com", "UpdateService"),
+    ("aws.batch", "batch.amazonaws.com", "RegisterJobDefinition"),
+];
+
+/// A CloudTrail API call event as EventBridge delivers it.
+pub type CloudTrailEvent = EventBridgeEvent<Value>;
+
+/// The consumer a change names: enough to read its current state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A task definition ARN (`…:task-definition/FAMILY:REVISION`), or a family (its latest
+    /// ACTIVE revision).
+    EcsTaskDefinition(String),
+    /// A service of a cluster (names or ARNs, as the call gave them).
+    EcsService { cluster: String, service: String },
+    /// A function name or ARN.
+    LambdaFunction(String),
+    /// A service ARN.
+    AppRunnerService(String),
+    /// A job definition ARN (`…:job-definition/NAME:REVISION`), or a name (its latest ACTIVE
+    /// revision).
+    BatchJobDefinition(String),
+}
+
+impl Target {
+    pub fn kind(&self) -> ConsumerKind {
+        match self {
+            Target::EcsTaskDefinition(_) => ConsumerKind::EcsTaskDefinition,
+            Target::EcsService { .. } => ConsumerKind::EcsService,
+            Target::LambdaFunction(_) => ConsumerKind::LambdaFunction,
+            Target::AppRunnerService(_) => ConsumerKind::AppRunnerService,
+            Target::BatchJobDefinition(_) => ConsumerKind::BatchJobDefinition,
+        }
+    }
+
+    /// The consumer named by an ARN (the CLI's argument), with the account and region the ARN
+    /// names: ECS task definitions and services, Lambda functions, App Runner services, Batch
+    /// job definitions.
+    pub fn from_arn(arn: &str) -> Result<(Target, RegistryId), Error> {
+        let bad = || {
+            Error::Usage(format!(
+                "{arn:?} is not the ARN of an ECS task definition or service, a Lambda function, \
+                 an App Runner service or a Batch job definition"
+            ))
+        };
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [_, _, service, region, account, resource] = parts.as_slice() else {
+            return Err(bad());
+        };
+        if !parts[0].eq("arn") || resource.is_empty() {
+            return Err(bad());
+        }
+        let scope = RegistryId::new(Some(account), Some(region));
+        let target = match (*service, resource.split_once(['/', ':'])) {
+            ("ecs", Some(("task-definition", _))) => Target::EcsTaskDefinition(arn.to_string()),
+            ("ecs", Some(("service", rest))) => match rest.split_once('/') {
+                // Long ARN format: service/CLUSTER/NAME.
+                Some((cluster, name)) => Target::EcsService {
+                    cluster: cluster.to_string(),
+                    service: name.to_string(),
+                },
+                // Old format, service/NAME: the default cluster.
+                None => Target::EcsService {
+                    cluster: "default".into(),
+                    service: rest.to_string(),
+                },
+            },
+            ("lambda", Some(("function", _))) => Target::LambdaFunction(arn.to_string()),
+            ("apprunner", Some(("service", _))) => Target::AppRunnerService(arn.to_string()),
+            ("batch", Some(("job-definition", _))) => Target::BatchJobDefinition(arn.to_string()),
+            _ => return Err(bad()),
+        };
+        Ok((target, scope))
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::EcsService { cluster, service } => {
+                write!(f, "{} {}/{}", self.kind(), short(cluster), short(service))
+            }
+            Target::EcsTaskDefinition(s)
+            | Target::LambdaFunction(s)
+            | Target::AppRunnerService(s)
+            | Target::BatchJobDefinition(s) => write!(f, "{} {s}", self.kind()),
+        }
+    }
+}
+
+/// The last `/` segment of an ARN (a name stays as it is).
+fn short(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+/// An image a refused Lambda call asked for (see [`Change::requested`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requested {
+    pub image: String,
+    /// `Architectures` of the request; `None`: the function's own (or Lambda's default).
+    pub architectures: Option<Vec<String>>,
+    /// Why Lambda refused it (`errorCode: errorMessage`).
+    pub error: String,
+}
+
+/// A change worth judging: which consumer, in which account and region, by whom, when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub event_id: Option<String>,
+    pub event_name: String,
+    pub event_time: Option<String>,
+    /// The caller's ARN (`userIdentity.arn`), with the service that called for it, if any
+    /// (`via cloudformation.amazonaws.com`).
+    pub caller: Option<String>,
+    /// Where the consumer lives.
+    pub scope: RegistryId,
+    pub target: Target,
+    /// A Lambda CreateFunction / UpdateFunctionCode that Lambda refused for its image (an
+    /// index, a wrong media type): nothing changed, so the function's state shows the old
+    /// image; the image asked for is judged against the function instead, for the fix.
+    pub requested: Option<Requested>,
+}
+
+/// What the verdict says about the change that triggered it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeReport {
+    pub event_name: String,
+    pub event_time: Option<String>,
+    pub caller: Option<String>,
+    /// `ECS task definition web:12`.
+    pub consumer: String,
+}
+
+impl Change {
+    pub fn report(&self, consumer: &str) -> ChangeReport {
+        ChangeReport {
+            event_name: self.event_name.clone(),
+            event_time: self.event_time.clone(),
+            caller: self.caller.clone(),
+            consumer: consumer.to_string(),
+        }
+    }
+}
+
+impl ChangeReport {
+    /// `RegisterTaskDefinition at 2026-11-25T10:00:00Z by arn:aws:iam::…:user/dev`.
+    pub fn line(&self) -> String {
+        let mut s = self.event_name.clone();
+        if let Some(t) = &self.event_time {
+            s.push_str(&format!(" at {t}"));
+        }
+        if let Some(c) = &self.caller {
+            s.push_str(&format!(" by {c}"));
+        }
+        s
+    }
+}
+
+/// What to do with a CloudTrail event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Classified {
+    Judge(Box<Change>),
+    /// Not judged, and nothing read, with the reason.
+    Skip(String),
+}
+
+fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(v, |v, k| v.get(k))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn present(v: &Value, key: &str) -> bool {
+    v.get(key).is_some_and(|x| !x.is_null())
+}
+
+/// Which consumer a watched call changed, or why it is not judged. A watched call that names
+/// no consumer at all is malformed input (an error, so it ends in the dead-letter queue).
+pub fn classify(event: &CloudTrailEvent) -> Result<Classified, Error> {
+    use Classified::Skip;
+    let d = &event.detail;
+    let source = text(d, &["eventSource"]).unwrap_or("");
+    let name = text(d, &["eventName"]).unwrap_or("");
+    if event.detail_type != DETAIL_TYPE
+        || !WATCHED
+            .iter()
+            .any(|(s, es, n)| *s == event.source && *es == source && *n == name)
+    {
+        return Ok(Skip(format!(
+            "not a watched consumer change (source {:?}, detail-type {:?}, eventName {name:?})",
+            event.source, event.detail_type
+        )));
+    }
+    let req = d.get("requestParameters").unwrap_or(&Value::Null);
+    let resp = d.get("responseElements").unwrap_or(&Value::Null);
+    let error = text(d, &["errorCode"]).map(|code| {
+        let msg = text(d, &["errorMessage"]).unwrap_or("");
+        format!("{code}: {msg}").trim_end_matches(": ").to_string()
+    });
+    let missing = |what: &str| {
+        Error::Malformed(format!(
+            "{source} {name} event names no {what} (neither requestParameters nor responseElements)"
+        ))
+    };
+    let mut requested = None;
+    let target = match (source, name) {
+        ("ecs.amazonaws.com", "RegisterTaskDefinition") => Target::EcsTaskDefinition(
+            text(resp, &["taskDefinition", "taskDefinitionArn"])
+                .or_else(|| text(req, &["family"]))
+                .ok_or_else(|| missing("task definition"))?
+                .to_string(),
+        ),
+        ("ecs.amazonaws.com", "CreateService") => {
+            match text(resp, &["service", "serviceArn"]).map(Target::from_arn) {
+                Some(Ok((t, _))) => t,
+                _ => Target::EcsService {
+                    cluster: text(req, &["cluster"]).unwrap_or("default").to_string(),
+                    service: text(req, &["serviceName"])
+                        .ok_or_else(|| missing("service"))?
+                        .to_string(),
+                },
+            }
+        }
+        ("ecs.amazonaws.com", "UpdateService") => {
+            let touches = present(req, "taskDefinition")
+                || present(req, "capacityProviderStrategy")
+                || req.get("forceNewDeployment") == Some(&Value::Bool(true));
+            if !touches {
+                return Ok(Skip(format!(
+                    "UpdateService changes neither the task definition nor the capacity (e.g. \
+                     desiredCount only): no image or architecture changed, nothing read{}",
+                    error.map(|e| format!(" ({e})")).unwrap_or_default()
+                )));
+            }
+            Target::EcsService {
+                cluster: text(req, &["cluster"]).unwrap_or("default").to_string(),
+                service: text(req, &["service"])
+                    .ok_or_else(|| missing("service"))?
+                    .to_string(),
+            }
+        }
+        ("lambda.amazonaws.com", _) => {
+            let image = text(req, &["code", "imageUri"]).or_else(|| text(req, &["imageUri"]));
+            let zip = text(req, &["packageType"]).is_some_and(|p| p != "Image")
+                || (name.starts_with("UpdateFunctionCode")
+                    && image.is_none()
+                    && !present(req, "architectures"));
+            if zip {
+                return Ok(Skip(format!(
+                    "{name} of a .zip function: no container image involved"
+                )));
+            }
+            if let (Some(e), Some(image)) = (&error, image) {
+                if e.starts_with("InvalidParameterValueException") {
+                    requested = Some(Requested {
+                        image: image.to_string(),
+                        architectures: req
+                            .get("architectures")
+                            .and_then(|a| serde_json::from_value::<Vec<String>>(a.clone()).ok()),
+                        error: e.clone(),
+                    });
+                }
+            }
+            Target::LambdaFunction(
+                text(resp, &["functionArn"])
+                    .or_else(|| text(req, &["functionName"]))
+                    .ok_or_else(|| missing("function"))?
+                    .to_string(),
+            )
+        }
+        ("apprunner.amazonaws.com", "UpdateService") if !present(req, "sourceConfiguration") => {
+            return Ok(Skip(
+                "App Runner UpdateService without sourceConfiguration (instance, scaling, \
+                 network or health settings only): the image is unchanged, nothing read"
+                    .into(),
+            ))
+        }
+        ("apprunner.amazonaws.com", _) => Target::AppRunnerService(
+            text(resp, &["service", "serviceArn"])
+                .or_else(|| text(req, &["serviceArn"]))
+                .ok_or_else(|| missing("service"))?
+                .to_string(),
+        ),
+        ("batch.amazonaws.com", _) => Target::BatchJobDefinition(
+            text(resp, &["jobDefinitionArn"])
+                .or_else(|| text(req, &["jobDefinitionName"]))
+                .ok_or_else(|| missing("job definition"))?
+                .to_string(),
+        ),
+        _ => unreachable!("WATCHED lists every call matched above"),
+    };
+    if let (Some(e), None) = (&error, &requested) {
+        return Ok(Skip(format!("{name} failed ({e}): nothing changed")));
+    }
+    let caller = text(d, &["userIdentity", "arn"]).map(|arn| {
+        match text(d, &["userIdentity", "invokedBy"]) {
+            Some(by) => format!("{arn} via {by}"),
+            None => arn.to_string(),
+        }
+    });
+    let account = text(d, &["recipientAccountId"]).or(event.account.as_deref());
+    let region = text(d, &["awsRegion"]).or(event.region.as_deref());
+    Ok(Classified::Judge(Box::new(Change {
+        event_id: event.id.clone(),
+        event_name: name.to_string(),
+        event_time: text(d, &["eventTime"]).map(str::to_string),
+        caller,
+        scope: RegistryId::new(account, region),
+        target,
+        requested,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(source: &str, detail: Value) -> CloudTrailEvent {
+        serde_json::from_value(serde_json::json!({
+            "version": "0", "id": "ev-1", "detail-type": DETAIL_TYPE, "source": source,
+            "account": "123456789012", "time": "2026-11-25T10:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": detail
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn arns_name_their_consumer_and_scope() {
+        let (t, scope) =
+            Target::from_arn("arn:aws:ecs:eu-west-1:111122223333:service/prod/web").unwrap();
+        assert_eq!(
+            t,
+            Target::EcsService {
+                cluster: "prod".into(),
+                service: "web".into()
+            }
+        );
+        assert_eq!(scope.account.as_deref(), Some("111122223333"));
+        assert_eq!(scope.region.as_deref(), Some("eu-west-1"));
+        for arn in [
+            "arn:aws:ecs:us-east-1:111122223333:task-definition/web:3",
+            "arn:aws:lambda:us-east-1:111122223333:function:fn",
+            "arn:aws:apprunner:us-east-1:111122223333:service/api/0123456789abcdef0123456789abcdef",
+            "arn:aws:batch:us-east-1:111122223333:job-definition/nightly:4",
+        ] {
+            assert!(Target::from_arn(arn).is_ok(), "{arn}");
+        }
+        for bad in [
+            "web:3",
+            "arn:aws:s3:::bucket",
+            "arn:aws:ecs:us-east-1:1:cluster/x",
+            "",
+        ] {
+            assert!(Target::from_arn(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn failed_calls_and_unwatched_ones_are_skipped_and_malformed_ones_are_errors() {
+        let e = event(
+            "aws.ecs",
+            serde_json::json!({"eventSource": "ecs.amazonaws.com", "eventName": "RegisterTaskDefinition",
+              "errorCode": "ClientException", "errorMessage": "bad", "requestParameters": {"family": "web"}}),
+        );
+        assert!(
+            matches!(classify(&e).unwrap(), Classified::Skip(r) if r.contains("ClientException"))
+        );
+        let e = event(
+            "aws.ecs",
+            serde_json::json!({"eventSource": "ecs.amazonaws.com", "eventName": "DeleteService"}),
+        );
+        assert!(matches!(classify(&e).unwrap(), Classified::Skip(_)));
+        let e = event(
+            "aws.ecs",
+            serde_json::json!({"eventSource": "ecs.amazonaws.com", "eventName": "RegisterTaskDefinition"}),
+        );
+        assert!(classify(&e).is_err());
+    }
+
+    #[test]
+    fn a_refused_lambda_image_update_is_judged_with_the_image_it_asked_for() {
+        let e = event(
+            "aws.lambda",
+            serde_json::json!({"eventSource": "lambda.amazonaws.com", "eventName": "UpdateFunctionCode20150331v2",
+              "errorCode": "InvalidParameterValueException",
+              "errorMessage": "The image manifest or layer media type for the source image is not supported.",
+              "requestParameters": {"functionName": "fn", "imageUri": "111122223333.dkr.ecr.us-east-1.amazonaws.com/r:1"}}),
+        );
+        let Classified::Judge(c) = classify(&e).unwrap() else {
+            panic!("judged")
+        };
+        let r = c.requested.unwrap();
+        assert_eq!(r.image, "111122223333.dkr.ecr.us-east-1.amazonaws.com/r:1");
+        assert!(r
+            .error
+            .starts_with("InvalidParameterValueException: The image manifest"));
+    }
+}

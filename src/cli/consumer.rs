@@ -1,0 +1,87 @@
+//! `ecr-arch-guard consumer ARN`: judge every image one consumer runs now against that
+//! consumer (an ECS task definition or service, a Lambda function, an App Runner service, a
+//! Batch job definition), as a pipeline step before a deploy. Exit 0 fits, 1 mismatch (or an
+//! index a Lambda function cannot use), 2 error. Never acts.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::connect::{self, AwsArgs, PolicyArgs};
+use super::Format;
+use crate::change::{Change, Target};
+use crate::lambda_index::WARNING_START;
+use crate::verdict::{Verdict, VerdictKind};
+use crate::Error;
+
+#[derive(Debug, Args)]
+pub struct ConsumerArgs {
+    /// The consumer's ARN: arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION,
+    /// …:service/CLUSTER/SERVICE, arn:aws:lambda:…:function:NAME, arn:aws:apprunner:…:service/…,
+    /// arn:aws:batch:…:job-definition/NAME:REVISION.
+    pub arn: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+impl ConsumerArgs {
+    pub async fn run(self) -> Result<ExitCode, Error> {
+        let (target, scope) = Target::from_arn(&self.arn)?;
+        let connection = self.aws.connection(scope.region.as_deref());
+        let guard = connect::guard(&connection, &PolicyArgs::default()).await?;
+        let change = Change {
+            event_id: None,
+            event_name: "checked on demand".into(),
+            event_time: None,
+            caller: None,
+            scope,
+            target,
+            requested: None,
+        };
+        let verdicts = guard.judge_consumer(&change, false).await?;
+        print(&verdicts, self.format)?;
+        Ok(exit_code(&verdicts))
+    }
+}
+
+/// Every verdict, as text blocks or one JSON array.
+pub fn print(verdicts: &[Verdict], format: Format) -> Result<(), Error> {
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(verdicts)
+                .map_err(|e| Error::Permanent(format!("cannot encode the verdicts: {e}")))?;
+            println!("{json}");
+        }
+        Format::Text => {
+            for (i, v) in verdicts.iter().enumerate() {
+                if i > 0 {
+                    println!();
+                }
+                let image = match (&v.repository, &v.tag) {
+                    (Some(r), Some(t)) => format!("{r}:{t}"),
+                    (Some(r), None) => r.clone(),
+                    _ => "-".into(),
+                };
+                print!("{}", super::render::text(v, &image));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 1 when any image will fail on the consumer (a mismatch, or an index a Lambda function
+/// cannot deploy), 0 otherwise.
+pub fn exit_code(verdicts: &[Verdict]) -> ExitCode {
+    let fails = verdicts.iter().any(|v| {
+        v.verdict == VerdictKind::Mismatch
+            || v.warnings.iter().any(|w| w.starts_with(WARNING_START))
+    });
+    if fails {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,248 @@
+//! The guard on a consumer change: the CloudTrail event → the consumer's current state (through
+//! the discovery adapter) → each ECR image it runs, read and resolved like a push → judged
+//! against this consumer's platforms → the alert. The image is never tagged here: it may well
+//! fit its other consumers.
+
+use std::collections::BTreeMap;
+
+use super::{log_verdict, Guard};
+use crate::change::{self, Change, Classified, CloudTrailEvent};
+use crate::consumer::{self, Consumer, ConsumerKind};
+use crate::digest::Digest;
+use crate::discovery::Discover;
+use crate::error::Error;
+use crate::event::{Origin, Push};
+use crate::image::Image;
+use crate::lambda_index;
+use crate::platform::Platform;
+use crate::policy::{Decision, RequiredFrom, Requirement};
+use crate::ports::{Notify, Registry};
+use crate::resolve::Outcome;
+use crate::verdict::Verdict;
+
+impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
+    /// Handles one CloudTrail event of a watched call and logs each verdict (one per image the
+    /// consumer runs). An error means the invocation must fail (retry, then dead-letter queue).
+    pub async fn handle_change(&self, event: &CloudTrailEvent) -> Result<Vec<Verdict>, Error> {
+        let result = self.judge_change_event(event).await;
+        match &result {
+            Ok(verdicts) => verdicts.iter().for_each(log_verdict),
+            Err(e) => tracing::error!(
+                error = %e,
+                retryable = e.is_retryable(),
+                event_id = event.id.as_deref().unwrap_or(""),
+                "consumer change failed; the invocation fails so that Lambda retries it"
+            ),
+        }
+        result
+    }
+
+    async fn judge_change_event(&self, event: &CloudTrailEvent) -> Result<Vec<Verdict>, Error> {
+        let change = match change::classify(event)? {
+            Classified::Skip(reason) => return Ok(vec![Verdict::skipped(reason)]),
+            Classified::Judge(c) => c,
+        };
+        if let Some(id) = &change.event_id {
+            if let Some(mut previous) = self.changes.get(id) {
+                for v in &mut previous {
+                    v.reason = Some(format!(
+                        "duplicate delivery of event {id}: already handled ({})",
+                        v.reason.take().unwrap_or_default()
+                    ));
+                    v.actions.iter_mut().for_each(|a| a.earlier_delivery = true);
+                }
+                return Ok(previous);
+            }
+        }
+        let verdicts = self.judge_consumer(&change, true).await?;
+        if let Some(id) = &change.event_id {
+            self.changes.insert(id.clone(), verdicts.clone());
+        }
+        Ok(verdicts)
+    }
+
+    /// Judges every image the consumer a change names runs now, against that consumer (the
+    /// CLI's `consumer` with `act` false). One verdict per distinct image reference.
+    pub async fn judge_consumer(&self, change: &Change, act: bool) -> Result<Vec<Verdict>, Error> {
+        let consumers = match self.read_consumer(change).await {
+            Err(Error::NotFound(what)) => {
+                return Ok(vec![self.not_judged(
+                    change,
+                    &change.target.to_string(),
+                    format!("{} no longer exists ({what})", change.target),
+                )])
+            }
+            other => other?,
+        };
+        if consumers.is_empty() {
+            return Ok(vec![self.not_judged(
+                change,
+                &change.target.to_string(),
+                format!("{} runs no container image", change.target),
+            )]);
+        }
+        let mut by_image: BTreeMap<&str, Vec<Consumer>> = BTreeMap::new();
+        for c in &consumers {
+            by_image.entry(&c.image).or_default().push(c.clone());
+        }
+        let mut verdicts = Vec::new();
+        for (image, users) in by_image {
+            verdicts.push(self.judge_image_for(change, image, &users, act).await?);
+        }
+        Ok(verdicts)
+    }
+
+    /// The consumer's state; for a Lambda call refused for its image, the function (or, when the
+    /// refused call was its creation, Lambda's default x86_64) with the image it asked for.
+    async fn read_consumer(&self, change: &Change) -> Result<Vec<Consumer>, Error> {
+        let source = self.sources.discovery.source();
+        let Some(req) = &change.requested else {
+            return source.consumer(&change.scope, &change.target).await;
+        };
+        let current = match source.consumer(&change.scope, &change.target).await {
+            Err(Error::NotFound(_)) => Vec::new(),
+            other => other?,
+        };
+        let arm = match &req.architectures {
+            Some(a) => a.iter().any(|x| x.eq_ignore_ascii_case("arm64")),
+            None => current
+                .first()
+                .and_then(|c| c.platform.as_ref())
+                .is_some_and(|p| p.architecture == "arm64"),
+        };
+        let (arch, label) = if arm {
+            ("arm64", "arm64")
+        } else {
+            ("amd64", "x86_64")
+        };
+        let name = current.first().map(|c| c.name.clone()).unwrap_or_else(|| {
+            let t = change.target.to_string();
+            t.rsplit([':', ' ']).next().unwrap_or(&t).to_string()
+        });
+        Ok(vec![Consumer {
+            kind: ConsumerKind::LambdaFunction,
+            arn: current.first().map(|c| c.arn.clone()).unwrap_or_default(),
+            name,
+            image: req.image.clone(),
+            platform: Platform::from_parts("linux", arch, None),
+            architecture_label: label.into(),
+            detail: Some(format!("{} was refused: {}", change.event_name, req.error)),
+        }])
+    }
+
+    /// A verdict that judges nothing, with the reason and the change.
+    fn not_judged(&self, change: &Change, consumer: &str, reason: String) -> Verdict {
+        let mut v = Verdict::skipped(reason);
+        v.change = Some(change.report(consumer));
+        v
+    }
+
+    /// One image reference of the consumer, judged against the platforms of `users` (the
+    /// consumer's entries naming it: several on mixed EC2 capacity).
+    async fn judge_image_for(
+        &self,
+        change: &Change,
+        reference: &str,
+        users: &[Consumer],
+        act: bool,
+    ) -> Result<Verdict, Error> {
+        let who = format!("{} {}", users[0].kind, users[0].name);
+        let skip = |reason: String| {
+            let mut v = self.not_judged(change, &who, reason);
+            v.consumers = consumer::reports(users, &[]);
+            v
+        };
+        let Some(mut image) = Image::parse_ecr_uri(reference) else {
+            return Ok(skip(format!(
+                "{reference} is not an Amazon ECR image (Docker Hub, ECR Public, GHCR, ...): \
+                 not judged"
+            )));
+        };
+        if image.digest.is_none() {
+            let tag = image.tag.clone().unwrap_or_else(|| "latest".into());
+            let max = self.limits.max_manifest_bytes;
+            match self
+                .registry
+                .manifest_by_tag(&image.repository, &tag, max)
+                .await
+            {
+                Ok(fetched) => {
+                    image.digest = Some(Digest::of(&fetched.bytes));
+                    image.media_type = fetched.media_type;
+                }
+                Err(e) => return self.unreadable_image(e, reference, skip),
+            }
+        }
+        let push = Push::new(change.event_id.clone(), image, Origin::Push)
+            .ok_or_else(|| Error::Malformed(format!("{reference}: no digest")))?;
+        let resolution = match self.read(&push, false).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(reason)) => return Ok(skip(reason)),
+            Err(e) => return self.unreadable_image(e, reference, skip),
+        };
+        let required = consumer::required_platforms(users);
+        let mut warnings: Vec<String> = users
+            .iter()
+            .filter(|c| c.platform.is_none())
+            .map(|c| {
+                format!(
+                    "{} {}: architecture unknown ({}); not judged for it",
+                    c.kind,
+                    c.name,
+                    c.detail.as_deref().unwrap_or("not reported")
+                )
+            })
+            .collect();
+        if required.is_empty() {
+            let mut v = skip(format!(
+                "the architecture of {who} cannot be told: {}",
+                warnings.join("; ")
+            ));
+            v.set_image(&push.image);
+            return Ok(v);
+        }
+        let decision = Decision::Check(Requirement {
+            platforms: required,
+            from: RequiredFrom::Consumers,
+        });
+        let mut verdict = Verdict::judge(&resolution, &decision);
+        verdict.set_image(&push.image);
+        verdict.change = Some(change.report(&who));
+        let lambda = lambda_index::uses(&resolution, users);
+        if matches!(resolution.outcome, Outcome::Image(_)) {
+            verdict.consumers = consumer::reports(users, &verdict.platforms);
+            if !lambda.is_empty() {
+                warnings.push(lambda_index::warning(&resolution, &lambda));
+            }
+        }
+        verdict.warnings = warnings;
+        if act && (verdict.verdict == crate::verdict::VerdictKind::Mismatch || !lambda.is_empty()) {
+            self.actor().alert(&push, &lambda, &mut verdict).await?;
+        }
+        Ok(verdict)
+    }
+
+    /// An image the consumer names that cannot be read: not there (the consumer cannot pull
+    /// it either), or in an account this guard cannot read, is said in the verdict; anything
+    /// else (throttling, an outage) fails the event so it is retried.
+    fn unreadable_image(
+        &self,
+        e: Error,
+        reference: &str,
+        skip: impl Fn(String) -> Verdict,
+    ) -> Result<Verdict, Error> {
+        match e {
+            Error::NotFound(what) => Ok(skip(format!(
+                "{reference} does not exist ({what}): the consumer cannot pull it \
+                 (CannotPullContainerError), whatever its architecture"
+            ))),
+            Error::AccountUnreadable { account, reason } => Ok(skip(format!(
+                "{reference} is in account {account}, which this guard cannot read: {reason}"
+            ))),
+            Error::Permanent(m) if m.contains("AccessDenied") => Ok(skip(format!(
+                "{reference} cannot be read with the guard's permissions: {m}"
+            ))),
+            other => Err(other),
+        }
+    }
+}
