@@ -5,6 +5,7 @@
 mod common;
 
 use common::event as load;
+use ecr_arch_guard::change::{self, CloudTrailEvent};
 use ecr_arch_guard::event::{classify, Classified, Origin};
 
 #[test]
@@ -13,6 +14,28 @@ fn every_sample_event_parses_and_is_classified_as_named() {
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/events")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if !name.ends_with(".json") || name == "env.json" {
+            continue;
+        }
+        if name.starts_with("change-") {
+            let event: CloudTrailEvent = common::change_event(&name);
+            let c = change::classify(&event).unwrap_or_else(|e| panic!("{name}: {e}"));
+            match (name.as_str(), c) {
+                ("change-ecs-update-service-scaling.json", change::Classified::Skip(why)) => {
+                    assert!(why.contains("desiredCount"), "{why}")
+                }
+                (_, change::Classified::Judge(c)) => {
+                    assert_eq!(c.scope.account.as_deref(), Some("123456789012"), "{name}");
+                    assert_eq!(c.scope.region.as_deref(), Some("us-east-1"), "{name}");
+                    assert!(c.caller.is_some() && c.event_time.is_some(), "{name}");
+                    assert_eq!(
+                        c.requested.is_some(),
+                        name.ends_with("-refused.json"),
+                        "{name}"
+                    );
+                }
+                (other, c) => panic!("{other}: unexpected {c:?}"),
+            }
+            seen.push(name);
             continue;
         }
         let c = classify(&load(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -35,7 +58,7 @@ fn every_sample_event_parses_and_is_classified_as_named() {
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 8, "{seen:?}");
+    assert_eq!(seen.len(), 18, "{seen:?}");
 }
 
 /// `sam local invoke --env-vars events/env.json` overrides only the variables the template

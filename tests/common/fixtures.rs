@@ -47,6 +47,11 @@ pub fn event(name: &str) -> EcrEvent {
     parsed(event_value(name))
 }
 
+/// A consumer-change sample of `events/` (`change-*.json`), parsed as the Lambda receives it.
+pub fn change_event(name: &str) -> ecr_arch_guard::change::CloudTrailEvent {
+    serde_json::from_value(event_value(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 /// What the alert for `events/push-arm64-only-tagged.json` must say: the image, what fails and
 /// where, the fixes, the JSON verdict.
 pub const ARM64_ALERT_SAYS: [&str; 7] = [

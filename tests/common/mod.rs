@@ -15,4 +15,6 @@ pub mod services;
 pub mod smithy_world;
 
 #[allow(unused_imports)] // each test binary uses its own subset
-pub use fixtures::{event, event_value, fixture, fixture_path, images, parsed, ARM64_ALERT_SAYS};
+pub use fixtures::{
+    change_event, event, event_value, fixture, fixture_path, images, parsed, ARM64_ALERT_SAYS,
+};
