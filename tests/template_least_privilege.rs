@@ -6,8 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ecr_arch_guard::aws::{
-    discovery_iam_actions, IAM_ACTIONS, MEMBER_IAM_ACTIONS, ORGANISATION_IAM_ACTIONS,
+    discovery_iam_actions, CONSUMER_CHANGE_IAM_ACTIONS, IAM_ACTIONS, MEMBER_IAM_ACTIONS,
+    ORGANISATION_IAM_ACTIONS,
 };
+use ecr_arch_guard::change::{DETAIL_TYPE, WATCHED};
 use ecr_arch_guard::discovery::Service;
 use serde_norway::Value;
 
@@ -127,9 +129,15 @@ fn iam_actions_granted_equal_the_actions_the_code_calls() {
         .map(|s| s.to_string())
         .collect();
     assert_eq!(actions_under(&all, Some("CentralMode")), org);
+    assert_eq!(
+        actions_under(&all, Some("ConsumerChangesEnabled")),
+        consumer_change_actions(),
+        "consumer-change reads, only under ConsumerChangesEnabled"
+    );
     assert!(all.iter().all(|s| s.condition.is_none()
         || s.condition.as_deref() == Some("TaggingEnabled")
         || s.condition.as_deref() == Some("CentralMode")
+        || s.condition.as_deref() == Some("ConsumerChangesEnabled")
         || s.condition.as_deref().unwrap().starts_with("Discover")));
 }
 
@@ -155,6 +163,10 @@ fn member_role_grants_only_reads_to_the_central_guard_inside_the_organisation() 
             .collect();
         assert_eq!(actions_under(&all, Some(condition)), expected, "{service}");
     }
+    assert_eq!(
+        actions_under(&all, Some("ConsumerChangesEnabled")),
+        consumer_change_actions()
+    );
     let role = &t["Resources"]["ReaderRole"];
     assert_eq!(
         role["Condition"], "CreateRole",
@@ -362,5 +374,89 @@ fn organisation_mode_sees_every_push_of_the_central_account_once() {
     assert_eq!(
         m["Resources"]["ForwardDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"],
         true
+    );
+}
+
+fn consumer_change_actions() -> BTreeSet<String> {
+    CONSUMER_CHANGE_IAM_ACTIONS
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// The `(source, eventSource, eventName)` triples a consumer-change pattern matches: one
+/// `$or` branch per service.
+fn watched_by(pattern: &Value) -> BTreeSet<(String, String, String)> {
+    assert_eq!(strings(&pattern["detail-type"]), [DETAIL_TYPE]);
+    let mut out = BTreeSet::new();
+    for branch in pattern["$or"].as_sequence().unwrap() {
+        for source in strings(&branch["source"]) {
+            for es in strings(&branch["detail"]["eventSource"]) {
+                for name in strings(&branch["detail"]["eventName"]) {
+                    out.insert((source.clone(), es.clone(), name));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Consumer changes: off by default (no trail is assumed); when on, the local rule, the
+/// central rule (organisation mode) and the member's forwarding rule match exactly the calls
+/// the code judges (src/change.rs WATCHED, eventNames from AWS's documentation), each with the
+/// push rule's retry policy and dead-letter queue, allowed to invoke the function and to write
+/// to the queue.
+#[test]
+fn consumer_changes_are_off_by_default_and_match_exactly_the_watched_calls() {
+    let t = template();
+    assert_eq!(t["Parameters"]["ConsumerChanges"]["Default"], "false");
+    let watched: BTreeSet<(String, String, String)> = WATCHED
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    let r = &t["Resources"];
+    for (rule, permission, condition) in [
+        (
+            "ConsumerChangeRule",
+            "ConsumerChangePermission",
+            "ConsumerChangesEnabled",
+        ),
+        (
+            "CentralConsumerChangeRule",
+            "CentralConsumerChangePermission",
+            "CentralConsumerChanges",
+        ),
+    ] {
+        assert_eq!(r[rule]["Condition"], condition, "{rule}");
+        assert_eq!(r[permission]["Condition"], condition, "{permission}");
+        assert!(format!("{:?}", r[permission]["Properties"]["SourceArn"]).contains(rule));
+        let p = &r[rule]["Properties"];
+        assert_eq!(watched_by(&p["EventPattern"]), watched, "{rule}");
+        let target = &p["Targets"][0];
+        assert!(format!("{:?}", target["Arn"]).contains("GuardFunction"));
+        assert_eq!(target["RetryPolicy"]["MaximumRetryAttempts"], 10);
+        assert!(format!("{:?}", target["DeadLetterConfig"]).contains("DeadLetterQueue"));
+        let queue = format!("{:?}", r["DeadLetterQueuePolicy"]["Properties"]);
+        assert!(queue.contains(rule), "the queue accepts {rule}'s failures");
+    }
+    assert!(format!(
+        "{:?}",
+        r["CentralConsumerChangeRule"]["Properties"]["EventBusName"]
+    )
+    .contains("CentralEventBus"));
+
+    let m = member();
+    assert_eq!(m["Parameters"]["ConsumerChanges"]["Default"], "false");
+    let forward = &m["Resources"]["ForwardConsumerChanges"];
+    assert_eq!(forward["Condition"], "ForwardChanges");
+    let cond = format!("{:?}", m["Conditions"]["ForwardChanges"]);
+    assert!(cond.contains("Forward") && cond.contains("ConsumerChangesEnabled"));
+    assert_eq!(watched_by(&forward["Properties"]["EventPattern"]), watched);
+    let target = &forward["Properties"]["Targets"][0];
+    assert!(format!("{:?}", target["Arn"]).contains("CentralEventBusArn"));
+    assert!(!target["RetryPolicy"]["MaximumRetryAttempts"].is_null());
+    assert!(
+        format!("{:?}", m["Resources"]["ForwardDeadLetterQueuePolicy"])
+            .contains("ForwardConsumerChanges")
     );
 }

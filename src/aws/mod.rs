@@ -93,6 +93,20 @@ pub fn discovery_iam_actions(service: Service) -> &'static [&'static str] {
     }
 }
 
+/// The read-only actions reading one changed consumer calls ([`consumer`]): granted only with
+/// the template's `ConsumerChanges` (checked by a test). The images are read with the base
+/// ECR actions (BatchGetImage by tag for a tag reference).
+pub const CONSUMER_CHANGE_IAM_ACTIONS: [&str; 8] = [
+    "ecs:DescribeTaskDefinition",
+    "ecs:DescribeServices",
+    "ecs:ListClusters",
+    "ecs:ListAttributes",
+    "lambda:GetFunction",
+    "apprunner:DescribeService",
+    "batch:DescribeJobDefinitions",
+    "batch:DescribeComputeEnvironments",
+];
+
 /// How many describe calls one service's listing runs at once (a burst small enough to stay
 /// under every service's default rate limit; the SDK's standard retry backs off on throttling).
 pub const DISCOVERY_CONCURRENCY: usize = 4;
