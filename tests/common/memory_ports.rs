@@ -45,6 +45,8 @@ struct State {
     tag_reads: AtomicUsize,
     puts: Mutex<Vec<PutTag>>,
     put_answer: Mutex<PutAnswer>,
+    /// Image tags of the repository: `latest` (arm64 only), `multi` (the index), `amd`.
+    tags: Vec<(&'static str, Digest)>,
 }
 
 /// The registry: `grafana` with the arm64-only image, the multi-platform index and the amd64
@@ -79,7 +81,15 @@ impl MemoryRegistry {
                 docs.put(&fixture(name), None);
             }
         }
+        let tags = [
+            ("latest", images::ARM_MANIFEST),
+            ("multi", images::INDEX),
+            ("amd", images::AMD_MANIFEST),
+        ]
+        .map(|(tag, name)| (tag, Digest::of(&fixture(name))))
+        .to_vec();
         MemoryRegistry(Arc::new(State {
+            tags,
             docs,
             repository_tags: Mutex::default(),
             tag_reads: AtomicUsize::new(0),
@@ -138,6 +148,19 @@ impl Registry for MemoryRegistry {
     async fn blob(&self, repo: &Repository, digest: &Digest, max: u64) -> Result<Vec<u8>, Error> {
         Self::check(repo)?;
         Fetch::blob(&self.0.docs, digest, max).await
+    }
+
+    async fn manifest_by_tag(
+        &self,
+        repo: &Repository,
+        tag: &str,
+        max: u64,
+    ) -> Result<Fetched, Error> {
+        Self::check(repo)?;
+        let Some((_, digest)) = self.0.tags.iter().find(|(t, _)| *t == tag) else {
+            return Err(Error::NotFound(format!("image {}:{tag}", repo.name)));
+        };
+        Fetch::manifest(&self.0.docs, digest, None, max).await
     }
 
     async fn repository_tags(&self, repo: &Repository) -> Result<Vec<(String, String)>, Error> {
