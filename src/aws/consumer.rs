@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_ecs::types::TaskDefinition;
 
-use super::discovery::Clients;
+use super::clients::Clients;
 use super::ecs::{self, Where};
 use super::{apprunner, batch, lambda, map_sdk_error};
 use crate::change::Target;

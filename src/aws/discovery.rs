@@ -9,33 +9,13 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::accounts::Accounts;
+use super::clients::Clients;
 use super::{apprunner, batch, ecs, lambda};
 use crate::change::Target;
 use crate::consumer::Consumer;
 use crate::discovery::{Discover, Service};
 use crate::error::Error;
 use crate::image::RegistryId;
-
-/// One client per enabled service.
-#[derive(Clone, Debug, Default)]
-pub struct Clients {
-    pub ecs: Option<aws_sdk_ecs::Client>,
-    pub apprunner: Option<aws_sdk_apprunner::Client>,
-    pub lambda: Option<aws_sdk_lambda::Client>,
-    pub batch: Option<aws_sdk_batch::Client>,
-}
-
-impl Clients {
-    fn new(config: &aws_config::SdkConfig, services: &[Service]) -> Clients {
-        let on = |s| services.contains(&s);
-        Clients {
-            ecs: on(Service::Ecs).then(|| aws_sdk_ecs::Client::new(config)),
-            apprunner: on(Service::AppRunner).then(|| aws_sdk_apprunner::Client::new(config)),
-            lambda: on(Service::Lambda).then(|| aws_sdk_lambda::Client::new(config)),
-            batch: on(Service::Batch).then(|| aws_sdk_batch::Client::new(config)),
-        }
-    }
-}
 
 #[derive(Debug)]
 enum Source {

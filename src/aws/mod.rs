@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod apprunner;
 pub mod batch;
+pub mod clients;
 pub mod consumer;
 pub mod discovery;
 pub mod download;

@@ -47,8 +47,12 @@ impl EventArgs {
                 source,
             })?
         };
-        let event: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Usage(format!("{} is not JSON: {e}", self.file.display())))?;
+        let event: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not an EventBridge event (not JSON): {e}",
+                self.file.display()
+            ))
+        })?;
         // The Lambda's configuration, from the same environment variables.
         let mut settings = Settings::read(|k| std::env::var(k).ok())?;
         settings.dry_run = self.dry_run;

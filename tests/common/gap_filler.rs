@@ -1,9 +1,15 @@
-//! A loopback proxy in front of moto that fills the one ECR gap moto has:
-//! `GetDownloadUrlForLayer` (moto answers HTTP 500). It stores blobs per repository the way
-//! `docker push` uploads them (`PUT /upload/<digest>?repository=<name>`, digest verified),
-//! answers GetDownloadUrlForLayer like ECR (a download URL, or `LayersNotFoundException`), and
-//! serves the blob over plain http on loopback. Every other request goes to moto untouched, and
-//! every call is recorded by its IAM action name (for the least-privilege assertions).
+//! A loopback proxy in front of moto that fills the gaps moto has where the guard reads:
+//! - ECR `GetDownloadUrlForLayer` (moto answers HTTP 500). It stores blobs per repository the
+//!   way `docker push` uploads them (`PUT /upload/<digest>?repository=<name>`, digest
+//!   verified), answers GetDownloadUrlForLayer like ECR (a download URL, or
+//!   `LayersNotFoundException`), and serves the blob over plain http on loopback.
+//! - Lambda `GetFunction`'s `Code.ResolvedImageUri`: moto makes up its digest (a hash of the
+//!   function's code record); Lambda reports the digest the image tag resolved to (Lambda API
+//!   Reference, FunctionCodeLocation). The answer's digest is set to the one moto's own ECR
+//!   gives for the tag.
+//!
+//! Every other request goes to moto untouched, and every call is recorded by its IAM action
+//! name (for the least-privilege assertions).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -228,6 +234,78 @@ fn forward(mut client: &TcpStream, req: Request, moto_port: u16) {
     }
     let mut response = Vec::new();
     let _ = upstream.read_to_end(&mut response);
+    if req.method == "GET" && is_get_function(req.path()) {
+        response = resolve_image_uri(response, moto_port);
+    }
     let _ = client.write_all(&response);
     let _ = client.flush();
+}
+
+/// `/2015-03-31/functions/NAME` (GetFunction; not its sub-resources).
+fn is_get_function(path: &str) -> bool {
+    path.strip_prefix("/2015-03-31/functions/")
+        .is_some_and(|name| !name.is_empty() && !name.trim_end_matches('/').contains('/'))
+}
+
+/// A GetFunction answer with `Code.ResolvedImageUri` naming the digest moto's ECR holds for
+/// `Code.ImageUri`'s tag, as Lambda reports it (unchanged when there is nothing to resolve).
+fn resolve_image_uri(response: Vec<u8>, moto_port: u16) -> Vec<u8> {
+    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return response;
+    };
+    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&response[split + 4..]) else {
+        return response;
+    };
+    let Some(uri) = body["Code"]["ImageUri"].as_str().map(str::to_string) else {
+        return response;
+    };
+    let Some((repository_uri, tag)) = uri
+        .rsplit_once(':')
+        .filter(|(r, t)| !t.contains('/') && !r.contains('@'))
+    else {
+        return response;
+    };
+    let repository = repository_uri.split_once('/').map_or("", |(_, r)| r);
+    let Some(digest) = ecr_digest(moto_port, repository, tag) else {
+        return response;
+    };
+    body["Code"]["ResolvedImageUri"] = format!("{repository_uri}@{digest}").into();
+    let body = body.to_string();
+    let head = String::from_utf8_lossy(&response[..split]);
+    let mut out = String::new();
+    for line in head.split("\r\n") {
+        if line.to_ascii_lowercase().starts_with("content-length:") {
+            out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        } else {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    out.push_str(&body);
+    out.into_bytes()
+}
+
+/// The digest moto's ECR gives `repository:tag` (BatchGetImage, moto's own digest of the
+/// manifest bytes).
+fn ecr_digest(moto_port: u16, repository: &str, tag: &str) -> Option<String> {
+    let body = serde_json::json!({"repositoryName": repository, "imageIds": [{"imageTag": tag}]})
+        .to_string();
+    let mut upstream = TcpStream::connect(("127.0.0.1", moto_port)).ok()?;
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: 127.0.0.1:{moto_port}\r\n\
+         x-amz-target: AmazonEC2ContainerRegistry_V20150921.BatchGetImage\r\n\
+         content-type: application/x-amz-json-1.1\r\n\
+         authorization: AWS4-HMAC-SHA256 Credential=testing/20261125/us-east-1/ecr/aws4_request, \
+         SignedHeaders=host, Signature=0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    upstream.write_all(request.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer).ok()?;
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let json: serde_json::Value = serde_json::from_slice(&answer[split + 4..]).ok()?;
+    json["images"][0]["imageId"]["imageDigest"]
+        .as_str()
+        .map(str::to_string)
 }
