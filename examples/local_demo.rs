@@ -2,7 +2,8 @@
 //!
 //! Starts moto (ECR, SNS, SQS) with the GetDownloadUrlForLayer gap filled, creates a
 //! repository, pushes a correct multi-platform image and then a Mac-pulled arm64-only image,
-//! runs the real `bootstrap` on the events ECR would send (under AWS's own Lambda Runtime
+//! deploys that image to an X86_64 ECS service, runs the real `bootstrap` on the events ECR and
+//! CloudTrail would send (under AWS's own Lambda Runtime
 //! Interface Emulator, the one `sam local` uses), and prints what the user
 //! sees. Everything is stopped at the end.
 
@@ -30,7 +31,7 @@ fn show(label: &str, outcome: Outcome) {
 
 #[tokio::main]
 async fn main() {
-    println!("== Starting local AWS: moto (ECR, SNS, SQS) + GetDownloadUrlForLayer gap filler, on 127.0.0.1");
+    println!("== Starting local AWS: moto (ECR, ECS, SNS, SQS) + gap filler, on 127.0.0.1");
     let LocalAws { moto, gap, config } = LocalAws::start().await;
     let ecr = aws_sdk_ecr::Client::new(&config);
     ecr.create_repository()
@@ -111,8 +112,39 @@ async fn main() {
     tags.sort();
     println!("   {}", tags.join(", "));
 
+    println!("\n== 5. Weeks later, a CloudFormation deploy creates ECS service prod/web (Fargate, X86_64) on grafana:latest");
+    println!("   CloudTrail -> EventBridge: CreateService (events/change-ecs-create-service.json)");
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    ecs_service(
+        &ecs,
+        "prod",
+        "web",
+        &image_uri("grafana", "latest"),
+        Some(aws_sdk_ecs::types::CpuArchitecture::X8664),
+    )
+    .await;
+    match guard.invoke(&common::event_value("change-ecs-create-service.json")) {
+        Outcome::Response(verdicts) => {
+            for v in verdicts.as_array().into_iter().flatten() {
+                println!(
+                    "  {:<44} -> {:<10} ({})",
+                    v["change"]["consumer"].as_str().unwrap_or("?"),
+                    v["verdict"].as_str().unwrap_or("?"),
+                    v["reason"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Outcome::Error(e) => println!("  invocation error {e}"),
+    }
+    for envelope in queued_alerts(&config, &queue).await {
+        println!("   Subject: {}", envelope["Subject"].as_str().unwrap_or(""));
+        for line in envelope["Message"].as_str().unwrap_or("").lines() {
+            println!("   | {line}");
+        }
+    }
+
     println!(
-        "\n== 5. The CLI against the same registry: a deploy gate (check) and an audit (scan)"
+        "\n== 6. The CLI against the same registry: deploy gates (check, consumer) and an audit (scan)"
     );
     let cli = |args: &[&str]| {
         println!("\n$ ecr-arch-guard {}", args.join(" "));
@@ -134,6 +166,10 @@ async fn main() {
     };
     cli(&["check", "grafana:multi"]);
     cli(&["check", "grafana:latest", "--format", "json"]);
+    cli(&[
+        "consumer",
+        "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+    ]);
     cli(&["scan"]);
 
     let _ = guard.stop();

@@ -74,7 +74,9 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
     let _ = writeln!(m);
     if let Some(c) = change {
         let _ = writeln!(m, "Consumer:  {}", c.consumer);
-        let _ = writeln!(m, "Change:    {}", c.line());
+        if let Some(line) = c.line() {
+            let _ = writeln!(m, "Change:    {line}");
+        }
     }
     let _ = writeln!(m, "Image:     {uri}");
     let _ = writeln!(m, "Digest:    {}", digest_text(image));

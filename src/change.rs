@@ -66,6 +66,7 @@ pub struct Requested {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub event_id: Option<String>,
+    /// The call (`RegisterTaskDefinition`); empty when judged on demand.
     pub event_name: String,
     pub event_time: Option<String>,
     /// The caller's ARN (`userIdentity.arn`), with the service that called for it, if any
@@ -83,7 +84,9 @@ pub struct Change {
 /// What the verdict says about the change that triggered it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ChangeReport {
-    pub event_name: String,
+    /// `None` when judged on demand (the CLI's `consumer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<String>,
     pub event_time: Option<String>,
     pub caller: Option<String>,
     /// `ECS task definition web:12`.
@@ -93,7 +96,7 @@ pub struct ChangeReport {
 impl Change {
     pub fn report(&self, consumer: &str) -> ChangeReport {
         ChangeReport {
-            event_name: self.event_name.clone(),
+            event_name: Some(self.event_name.clone()).filter(|n| !n.is_empty()),
             event_time: self.event_time.clone(),
             caller: self.caller.clone(),
             consumer: consumer.to_string(),
@@ -102,16 +105,17 @@ impl Change {
 }
 
 impl ChangeReport {
-    /// `RegisterTaskDefinition at 2026-11-25T10:00:00Z by arn:aws:iam::…:user/dev`.
-    pub fn line(&self) -> String {
-        let mut s = self.event_name.clone();
+    /// `RegisterTaskDefinition at 2026-11-25T10:00:00Z by arn:aws:iam::…:user/dev`; `None`
+    /// when judged on demand.
+    pub fn line(&self) -> Option<String> {
+        let mut s = self.event_name.clone()?;
         if let Some(t) = &self.event_time {
             s.push_str(&format!(" at {t}"));
         }
         if let Some(c) = &self.caller {
             s.push_str(&format!(" by {c}"));
         }
-        s
+        Some(s)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The CLI against ECR on moto (issue 5's harness): `check` as a deploy gate, `scan` as an
-//! audit, `event` running the Lambda handler with and without `--dry-run`.
+//! The CLI against ECR on moto (issue 5's harness): `check` and `consumer` as deploy gates,
+//! `scan` as an audit, `event` running the Lambda handler with and without `--dry-run`.
 
 mod common;
 
@@ -311,4 +311,70 @@ async fn event_runs_the_handler_and_dry_run_takes_no_action() {
     let o = w.cli(&["event", "-"], &env);
     assert_eq!(code(&o), 2, "empty stdin is not an event");
     assert!(stderr(&o).contains("not an EventBridge event"));
+}
+
+/// `consumer ARN` judges what an ECS service or task definition runs now against it: exit 1
+/// when the image will not run there, 0 when it fits, 2 for an ARN that names nothing or is not
+/// a consumer's, each with a message that says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_is_a_deploy_gate_for_a_service_or_task_definition() {
+    let w = World::start().await;
+    let ecs = aws_sdk_ecs::Client::new(&w.config);
+    let uri = |r: &str, t: &str| format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{r}:{t}");
+    ecs_service(
+        &ecs,
+        "prod",
+        "web",
+        &uri("grafana", "latest"),
+        Some(aws_sdk_ecs::types::CpuArchitecture::X8664),
+    )
+    .await;
+    ecs_service(
+        &ecs,
+        "prod",
+        "api",
+        &uri("team/api", "v1"),
+        Some(aws_sdk_ecs::types::CpuArchitecture::Arm64),
+    )
+    .await;
+    let arn = |what: &str| format!("arn:aws:ecs:{REGION}:{ACCOUNT}:{what}");
+
+    let o = w.cli(&["consumer", &arn("service/prod/web")], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("Consumer:  ECS service prod/web"), "{text}");
+    assert!(!text.contains("Change:"), "judged on demand: {text}");
+    assert!(
+        text.contains("ECS service prod/web (X86_64, Fargate): will fail with exec format error"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "docker buildx imagetools inspect {}",
+            uri("grafana", "latest")
+        )),
+        "{text}"
+    );
+
+    let o = w.cli(
+        &[
+            "consumer",
+            &arn("task-definition/api:1"),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v[0]["verdict"], "fits");
+    assert_eq!(v[0]["change"]["consumer"], "ECS task definition api:1");
+    assert!(v[0]["change"].get("event_name").is_none(), "{v:#}");
+
+    let o = w.cli(&["consumer", &arn("service/prod/gone")], &[]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("gone"), "{}", stderr(&o));
+    let o = w.cli(&["consumer", "grafana:latest"], &[]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("is not the ARN of"), "{}", stderr(&o));
 }

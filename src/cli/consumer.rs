@@ -34,7 +34,7 @@ impl ConsumerArgs {
         let guard = connect::guard(&connection, &PolicyArgs::default()).await?;
         let change = Change {
             event_id: None,
-            event_name: "checked on demand".into(),
+            event_name: String::new(),
             event_time: None,
             caller: None,
             scope,
@@ -60,9 +60,11 @@ pub fn print(verdicts: &[Verdict], format: Format) -> Result<(), Error> {
                 if i > 0 {
                     println!();
                 }
-                let image = match (&v.repository, &v.tag) {
-                    (Some(r), Some(t)) => format!("{r}:{t}"),
-                    (Some(r), None) => r.clone(),
+                // The image as the consumer names it (the fixes then name it the same way).
+                let image = match (v.consumers.first(), &v.repository, &v.tag) {
+                    (Some(c), _, _) => c.image.clone(),
+                    (None, Some(r), Some(t)) => format!("{r}:{t}"),
+                    (None, Some(r), None) => r.clone(),
                     _ => "-".into(),
                 };
                 print!("{}", super::render::text(v, &image));

@@ -13,7 +13,9 @@ pub fn text(v: &Verdict, image: &str) -> String {
     let mt = v.media_type.as_deref().unwrap_or("-");
     if let Some(c) = &v.change {
         let _ = writeln!(out, "Consumer:  {}", c.consumer);
-        let _ = writeln!(out, "Change:    {}", c.line());
+        if let Some(line) = c.line() {
+            let _ = writeln!(out, "Change:    {line}");
+        }
     }
     let _ = writeln!(out, "Image:     {image}");
     let _ = writeln!(out, "Digest:    {digest} ({mt})");

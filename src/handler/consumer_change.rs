@@ -54,7 +54,15 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 return Ok(previous);
             }
         }
-        let verdicts = self.judge_consumer(&change, true).await?;
+        let verdicts = match self.judge_consumer(&change, true).await {
+            // Deleted since the call (or a call on something already gone): nothing runs it.
+            Err(Error::NotFound(what)) => vec![self.not_judged(
+                &change,
+                &change.target.to_string(),
+                format!("{} no longer exists ({what})", change.target),
+            )],
+            other => other?,
+        };
         if let Some(id) = &change.event_id {
             self.changes.insert(id.clone(), verdicts.clone());
         }
@@ -62,18 +70,10 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     }
 
     /// Judges every image the consumer a change names runs now, against that consumer (the
-    /// CLI's `consumer` with `act` false). One verdict per distinct image reference.
+    /// CLI's `consumer` with `act` false). One verdict per distinct image reference;
+    /// [`Error::NotFound`] when the consumer does not exist.
     pub async fn judge_consumer(&self, change: &Change, act: bool) -> Result<Vec<Verdict>, Error> {
-        let consumers = match self.read_consumer(change).await {
-            Err(Error::NotFound(what)) => {
-                return Ok(vec![self.not_judged(
-                    change,
-                    &change.target.to_string(),
-                    format!("{} no longer exists ({what})", change.target),
-                )])
-            }
-            other => other?,
-        };
+        let consumers = self.read_consumer(change).await?;
         if consumers.is_empty() {
             return Ok(vec![self.not_judged(
                 change,
