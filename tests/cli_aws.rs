@@ -371,6 +371,21 @@ async fn consumer_is_a_deploy_gate_for_a_service_or_task_definition() {
     assert_eq!(v[0]["change"]["consumer"], "ECS task definition api:1");
     assert!(v[0]["change"].get("event_name").is_none(), "{v:#}");
 
+    // `event` runs the Lambda's handler on a consumer change too (the sample names prod/web).
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/change-ecs-create-service.json"
+    );
+    let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:alerts");
+    let o = w.cli(
+        &["event", file, "--dry-run"],
+        &[("ALERT_TOPIC_ARN", topic.as_str())],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v[0]["change"]["event_name"], "CreateService", "{v:#}");
+    assert_eq!(v[0]["actions"][0]["status"], "would-send", "{v:#}");
+
     let o = w.cli(&["consumer", &arn("service/prod/gone")], &[]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("gone"), "{}", stderr(&o));
