@@ -415,4 +415,27 @@ async fn main() {
             summarize(gap.take_calls())
         );
     }
+    drop(f);
+
+    // Consumer changes (ConsumerChanges=true), discovery off, a fresh function: ECS service
+    // prod/web above runs grafana:latest (arm64 only) on Fargate, cpuArchitecture unset.
+    let mut f = start_warm(&alert_env);
+    gap.take_calls();
+    for (label, sample) in [
+        (
+            "consumer change: CreateService prod/web (cold)",
+            "change-ecs-create-service.json",
+        ),
+        (
+            "consumer change: UpdateService, desiredCount only",
+            "change-ecs-update-service-scaling.json",
+        ),
+    ] {
+        let v = response(f.invoke(&common::event_value(sample)));
+        println!(
+            "| {label} | {} | {} |",
+            v[0]["verdict"].as_str().unwrap_or("?"),
+            summarize(gap.take_calls())
+        );
+    }
 }

@@ -109,6 +109,11 @@ async fn app_runner_updated_to_an_arm64_only_image_alerts_once_naming_service_ca
     }
     assert_eq!(attribute(m, "verdict").as_deref(), Some("mismatch"));
     assert!(w.registry.puts().is_empty(), "a consumer change never tags");
+    assert_eq!(
+        w.registry.calls(),
+        [1, 1, 0, 0],
+        "the tag's manifest read once (and resolved from those bytes), its config once"
+    );
 
     let again = w
         .handle("change-apprunner-update-service.json", |_| {})

@@ -4,6 +4,7 @@
 //! fit its other consumers.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::{log_verdict, Guard};
 use crate::change::{self, Change, Classified, CloudTrailEvent};
@@ -12,12 +13,14 @@ use crate::digest::Digest;
 use crate::discovery::Discover;
 use crate::error::Error;
 use crate::event::{Origin, Push};
-use crate::image::Image;
+use crate::image::{Image, Repository};
 use crate::lambda_index;
+use crate::manifest::Manifest;
+use crate::media_type::MediaType;
 use crate::platform::Platform;
 use crate::policy::{Decision, RequiredFrom, Requirement};
-use crate::ports::{Notify, Registry};
-use crate::resolve::Outcome;
+use crate::ports::{Notify, Registry, RepoFetch};
+use crate::resolve::{self, Outcome};
 use crate::verdict::Verdict;
 
 impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
@@ -159,16 +162,14 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             )));
         };
         if image.digest.is_none() {
+            // The tag is resolved by reading its manifest (BatchGetImage by tag): its digest is
+            // computed from the bytes, and the bytes are resolved right here, so the image
+            // costs no second manifest read.
             let tag = image.tag.clone().unwrap_or_else(|| "latest".into());
-            let max = self.limits.max_manifest_bytes;
-            match self
-                .registry
-                .manifest_by_tag(&image.repository, &tag, max)
-                .await
-            {
-                Ok(fetched) => {
-                    image.digest = Some(Digest::of(&fetched.bytes));
-                    image.media_type = fetched.media_type;
+            match self.resolve_tag(&image.repository, &tag).await {
+                Ok((digest, media_type)) => {
+                    image.digest = Some(digest);
+                    image.media_type = media_type;
                 }
                 Err(e) => return self.unreadable_image(e, reference, skip),
             }
@@ -220,6 +221,35 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             self.actor().alert(&push, &lambda, &mut verdict).await?;
         }
         Ok(verdict)
+    }
+
+    /// The digest and media type `repository:tag` points at now, its resolution kept in the
+    /// warm cache.
+    async fn resolve_tag(
+        &self,
+        repository: &Repository,
+        tag: &str,
+    ) -> Result<(Digest, Option<MediaType>), Error> {
+        let max = self.limits.max_manifest_bytes;
+        let fetched = self.registry.manifest_by_tag(repository, tag, max).await?;
+        let digest = Digest::of(&fetched.bytes);
+        if self.resolutions.get(&digest).is_none() {
+            let manifest = Manifest::parse(&fetched.bytes, fetched.media_type.as_deref())?;
+            let src = RepoFetch {
+                registry: &self.registry,
+                repo: repository,
+            };
+            let r = resolve::resolve_parsed(
+                &src,
+                digest.clone(),
+                manifest,
+                fetched.bytes,
+                &self.limits,
+            )
+            .await?;
+            self.resolutions.insert(digest.clone(), Arc::new(r));
+        }
+        Ok((digest, fetched.media_type))
     }
 
     /// An image the consumer names that cannot be read: not there (the consumer cannot pull
