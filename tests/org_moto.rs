@@ -336,3 +336,86 @@ async fn bootstrap_in_organisation_mode_reads_the_member_account() {
     let alerts = org.alerts().await;
     assert_eq!(alerts[0]["MessageAttributes"]["account"]["Value"], MEMBER);
 }
+
+/// A consumer change in a member account (forwarded by its member stack): the task definition
+/// is read in that account and region through the member role (moto keeps accounts apart, so
+/// it is found only there), its image likewise, and the alert names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_account_consumer_change_is_read_in_its_own_account_and_region() {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, CpuArchitecture};
+    use ecr_arch_guard::aws::discovery::AwsDiscovery;
+    use ecr_arch_guard::discovery::Service;
+    let org = Org::start().await;
+    let region = "eu-west-1";
+    org.push(MEMBER, region, "app", ARM_MANIFEST, ARM_CONFIG)
+        .await;
+    let ecs = aws_sdk_ecs::Client::new(&org.as_account(MEMBER, region).await);
+    let arn = ecs
+        .register_task_definition()
+        .family("app")
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .runtime_platform(
+            aws_sdk_ecs::types::RuntimePlatform::builder()
+                .cpu_architecture(CpuArchitecture::X8664)
+                .build(),
+        )
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image(format!(
+                    "{MEMBER}.dkr.ecr.{region}.amazonaws.com/app:latest"
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    assert!(arn.contains(MEMBER), "{arn}");
+    let mut event = common::event_value("change-ecs-register-task-definition.json");
+    event["account"] = MEMBER.into();
+    event["region"] = region.into();
+    event["detail"]["recipientAccountId"] = MEMBER.into();
+    event["detail"]["awsRegion"] = region.into();
+    event["detail"]["responseElements"]["taskDefinition"]["taskDefinitionArn"] = arn.into();
+    let accounts = org.accounts();
+    let settings = Settings {
+        alert_topic_arn: Some(org.topic.clone()),
+        allow_http_downloads: true,
+        ..Settings::default()
+    };
+    let guard = Guard::with_discovery(
+        settings,
+        RoutedEcr::new(accounts.clone(), Download::new(true).unwrap()),
+        Sns::new(aws_sdk_sns::Client::new(&org.central), org.topic.clone()),
+        AwsDiscovery::new(accounts, &Service::ALL),
+    );
+    let v = guard
+        .handle_change(&serde_json::from_value(event).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        v[0].verdict,
+        ecr_arch_guard::verdict::VerdictKind::Mismatch,
+        "{:?}",
+        v[0]
+    );
+    let alerts = org.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    let body = alerts[0]["Message"].as_str().unwrap();
+    assert!(
+        body.contains("Consumer:  ECS task definition app:1"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("Account:   {MEMBER}  Region: {region}")),
+        "{body}"
+    );
+}
