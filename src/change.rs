@@ -175,14 +175,17 @@ pub fn classify(event: &CloudTrailEvent) -> Result<Classified, Error> {
                 .to_string(),
         ),
         ("ecs.amazonaws.com", "CreateService") => {
-            match text(resp, &["service", "serviceArn"]).map(Target::from_arn) {
-                Some(Ok((t, _))) => t,
-                _ => Target::EcsService {
-                    cluster: text(req, &["cluster"]).unwrap_or("default").to_string(),
-                    service: text(req, &["serviceName"])
-                        .ok_or_else(|| missing("service"))?
-                        .to_string(),
-                },
+            // The cluster as the call named it (the default cluster when it named none); the
+            // service from the response's ARN, else the request.
+            let cluster = text(req, &["cluster"])
+                .or_else(|| text(resp, &["service", "clusterArn"]))
+                .unwrap_or("default");
+            let service = text(resp, &["service", "serviceArn"])
+                .or_else(|| text(req, &["serviceName"]))
+                .ok_or_else(|| missing("service"))?;
+            Target::EcsService {
+                cluster: cluster.to_string(),
+                service: service.to_string(),
             }
         }
         ("ecs.amazonaws.com", "UpdateService") => {
@@ -205,10 +208,25 @@ pub fn classify(event: &CloudTrailEvent) -> Result<Classified, Error> {
         }
         ("lambda.amazonaws.com", _) => {
             let image = text(req, &["code", "imageUri"]).or_else(|| text(req, &["imageUri"]));
-            let zip = text(req, &["packageType"]).is_some_and(|p| p != "Image")
-                || (name.starts_with("UpdateFunctionCode")
-                    && image.is_none()
-                    && !present(req, "architectures"));
+            if req.get("dryRun") == Some(&Value::Bool(true)) {
+                return Ok(Skip(format!("{name} with dryRun: nothing changed")));
+            }
+            // A .zip function only when the request says so; with the request parameters
+            // missing (CloudTrail may omit them), the function is read and tells.
+            let zip = match name {
+                "CreateFunction20150331" => {
+                    !req.is_null()
+                        && image.is_none()
+                        && text(req, &["packageType"]).is_none_or(|p| p != "Image")
+                }
+                _ => {
+                    image.is_none()
+                        && !present(req, "architectures")
+                        && ["zipFile", "s3Bucket", "s3Key"]
+                            .iter()
+                            .any(|k| present(req, k))
+                }
+            };
             if zip {
                 return Ok(Skip(format!(
                     "{name} of a .zip function: no container image involved"
@@ -308,6 +326,47 @@ mod tests {
             serde_json::json!({"eventSource": "ecs.amazonaws.com", "eventName": "RegisterTaskDefinition"}),
         );
         assert!(classify(&e).is_err());
+    }
+
+    #[test]
+    fn zip_deploys_and_dry_runs_are_skipped_but_missing_parameters_are_read() {
+        let lambda = |name: &str, req: Value| {
+            classify(&event(
+                "aws.lambda",
+                serde_json::json!({"eventSource": "lambda.amazonaws.com", "eventName": name,
+                  "requestParameters": req}),
+            ))
+            .unwrap()
+        };
+        let update = "UpdateFunctionCode20150331v2";
+        let skip = |c: Classified| matches!(c, Classified::Skip(_));
+        assert!(skip(lambda(
+            update,
+            serde_json::json!({"functionName": "f", "s3Bucket": "b", "s3Key": "k"})
+        )));
+        assert!(skip(lambda(
+            update,
+            serde_json::json!({"functionName": "f", "imageUri": "x", "dryRun": true})
+        )));
+        assert!(skip(lambda(
+            "CreateFunction20150331",
+            serde_json::json!({"functionName": "f", "runtime": "python3.12"})
+        )));
+        // Nothing says zip: the function is read (GetFunction tells its package type).
+        assert!(!skip(lambda(
+            update,
+            serde_json::json!({"functionName": "f"})
+        )));
+        let e = event(
+            "aws.lambda",
+            serde_json::json!({"eventSource": "lambda.amazonaws.com",
+              "eventName": "CreateFunction20150331",
+              "responseElements": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:f"}}),
+        );
+        assert!(
+            !skip(classify(&e).unwrap()),
+            "no request parameters: read it"
+        );
     }
 
     #[test]

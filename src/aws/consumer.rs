@@ -132,9 +132,11 @@ async fn ecs_service(
         .first()
         .filter(|s| s.status() != Some("INACTIVE"))
         .ok_or_else(|| Error::NotFound(format!("service {service} in cluster {cluster}")))?;
-    let td_name = s
-        .task_definition()
-        .ok_or_else(|| Error::Malformed(format!("service {service} has no task definition")))?;
+    // A service on the EXTERNAL deployment controller names no task definition (its task sets
+    // do): nothing to judge here.
+    let Some(td_name) = s.task_definition() else {
+        return Ok(Vec::new());
+    };
     let td = describe_td(client, td_name).await?;
     let w = ecs::service_where(s, &td);
     let capacity = match &w {

@@ -81,7 +81,11 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             return Ok(vec![self.not_judged(
                 change,
                 &change.target.to_string(),
-                format!("{} runs no container image", change.target),
+                format!(
+                    "{} names no container image to judge (a .zip function, a source-code App \
+                     Runner service, an ECS service whose task sets hold its task definitions)",
+                    change.target
+                ),
             )]);
         }
         let mut by_image: BTreeMap<&str, Vec<Consumer>> = BTreeMap::new();
