@@ -1,7 +1,8 @@
 //! Consumer changes: the CloudTrail management events ("AWS API Call via CloudTrail") of the
 //! calls that point a service at an image or change its architecture, and which consumer each
-//! one names. The guard reads that consumer's current state (never the event's request
-//! parameters, which CloudTrail may truncate or omit) and judges its images against it.
+//! one names. The guard reads that consumer's current state (not the event's request
+//! parameters, which CloudTrail may truncate or omit; only a call Lambda refused, which changed
+//! nothing, is judged by the image it asked for) and judges its images against it.
 //!
 //! The calls (eventSource / eventName, from each service's CloudTrail chapter and the
 //! EventBridge event reference; Lambda's names carry its API version):
