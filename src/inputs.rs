@@ -16,6 +16,15 @@ use crate::settings::Settings;
 /// How many repositories' tags a warm environment remembers.
 const REPOSITORIES: usize = 512;
 
+/// How the warning about a service whose consumers could not be listed starts.
+const UNKNOWN_SERVICE: &str = "consumers in ";
+
+/// Whether a verdict warning says a service's consumers could not be listed (a discovery
+/// failure, counted by [`crate::metrics`]).
+pub fn is_unknown_service(warning: &str) -> bool {
+    warning.starts_with(UNKNOWN_SERVICE) && warning.contains(" are unknown (")
+}
+
 /// What was read for one image.
 #[derive(Debug, Default)]
 pub struct Found {
@@ -121,7 +130,7 @@ impl<D: Discover> Sources<D> {
         let snapshot = self.discovery.snapshot(&image.repository.registry).await;
         for (service, reason) in &snapshot.unknown {
             found.warnings.push(format!(
-                "consumers in {service} are unknown ({reason}); the consumers found do not decide alone"
+                "{UNKNOWN_SERVICE}{service} are unknown ({reason}); the consumers found do not decide alone"
             ));
         }
         found.consumers = consumer::matching(&snapshot.consumers, image, settings.match_scope);

@@ -58,6 +58,7 @@ pub mod marker;
 pub mod media_type;
 pub mod memory;
 pub mod message;
+pub mod metrics;
 pub mod placement;
 pub mod platform;
 pub mod policy;

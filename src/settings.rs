@@ -115,6 +115,9 @@ pub struct Settings {
     pub tag_template: TagTemplate,
     /// `INSPECT_UNTAGGED`: also judge untagged single-manifest pushes (repos that push by digest).
     pub inspect_untagged: bool,
+    /// `METRICS_PER_REPOSITORY`: add the `Repository` dimension to the metrics (one custom
+    /// metric per repository: opt in, they cost money).
+    pub metrics_per_repository: bool,
     /// `ALERT_TOPIC_ARN`: required when `alert` is an action.
     pub alert_topic_arn: Option<String>,
     /// `ALLOW_HTTP_DOWNLOADS`: accept plain-http layer URLs (local tests only).
@@ -150,6 +153,7 @@ impl Default for Settings {
             },
             tag_template: TagTemplate::default(),
             inspect_untagged: false,
+            metrics_per_repository: false,
             alert_topic_arn: None,
             allow_http_downloads: false,
             policy_ttl: Duration::from_secs(300),
@@ -210,6 +214,7 @@ impl Settings {
             s.tag_template = TagTemplate::parse(&v)?;
         }
         s.inspect_untagged = flag(get("INSPECT_UNTAGGED"), "INSPECT_UNTAGGED")?;
+        s.metrics_per_repository = flag(get("METRICS_PER_REPOSITORY"), "METRICS_PER_REPOSITORY")?;
         s.allow_http_downloads = flag(get("ALLOW_HTTP_DOWNLOADS"), "ALLOW_HTTP_DOWNLOADS")?;
         s.alert_topic_arn = get("ALERT_TOPIC_ARN");
         if let Some(v) = get("POLICY_TTL_SECONDS") {

@@ -7,7 +7,9 @@
 
 #![recursion_limit = "256"]
 
-use ecr_arch_guard::aws::wiring::{self, Connection};
+use ecr_arch_guard::aws::wiring::{self, Connection, LambdaGuard};
+use ecr_arch_guard::handler::Answer;
+use ecr_arch_guard::metrics::Invocation;
 use ecr_arch_guard::settings::Settings;
 use ecr_arch_guard::Error;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -29,12 +31,41 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "initialised"
     );
     let guard = &guard;
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
+    let function = function.as_str();
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            guard.handle_any(event.payload).await.map_err(diagnostic)
+            let started = std::time::Instant::now();
+            let answer = guard.handle_any(event.payload).await;
+            metrics(guard, function, &answer, started);
+            answer.map_err(diagnostic)
         },
     ))
     .await
+}
+
+/// The invocation's metrics, one EMF line on standard output (CloudWatch Logs extracts them).
+fn metrics(
+    guard: &LambdaGuard,
+    function: &str,
+    answer: &Result<Answer, Error>,
+    started: std::time::Instant,
+) {
+    let mut m = Invocation::default();
+    match answer {
+        Ok(Answer::Push(v)) => m.count(v),
+        Ok(Answer::Change(verdicts)) => verdicts.iter().for_each(|v| m.count(v)),
+        Err(_) => m.errors = 1,
+    }
+    m.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    println!(
+        "{}",
+        m.emf(function, now, guard.settings.metrics_per_repository)
+    );
 }
 
 fn diagnostic(e: Error) -> Diagnostic {
