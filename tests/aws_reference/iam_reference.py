@@ -7,7 +7,7 @@ in requirements-dev.txt). moto never evaluates IAM, so this is the only place a 
 would deny is caught before deploying.
 
 For every policy document in every template (function policies, role policies, trust policies,
-queue / topic / event-bus resource policies) and for both branches of every `Fn::If`:
+queue / topic / event-bus resource policies, KMS key policies) and for both branches of every `Fn::If`:
 
 1. every action exists in the reference;
 2. a statement that does not grant "*" names, for each action, at least one resource of a type
@@ -177,6 +177,8 @@ class Template:
                 yield f"{logical}.PolicyDocument", props["PolicyDocument"], "resource"
             elif t == "AWS::Events::EventBusPolicy":
                 yield f"{logical}.Statement", {"Statement": [props["Statement"]]}, "resource"
+            elif t == "AWS::KMS::Key":
+                yield f"{logical}.KeyPolicy", props["KeyPolicy"], "key"
 
 
 def reference(action):
@@ -293,16 +295,27 @@ def check_document(tpl, where, doc, kind):
             label = f"{tpl.path}: {where}.Statement[{i}]" + (f" ({st['Sid']})" if "Sid" in st else "")
             if st.get("Effect") != "Allow":
                 continue
+            if kind == "key" and as_list(st.get("Action")) == ["kms:*"]:
+                # AWS's default key policy: the account administers its key through IAM
+                # (KMS Developer Guide, "Default key policy").
+                continue
             try:
                 concrete = dict(st)
                 if "Resource" in st:
                     concrete["Resource"] = [tpl.value(r) for r in as_list(st["Resource"])]
+                if kind == "key":
+                    # In a key policy "*" is the key itself (KMS Developer Guide, key policies).
+                    concrete["Resource"] = [
+                        f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                        if r == "*" else r for r in concrete["Resource"]
+                    ]
                 if "Condition" in st:
                     concrete["Condition"] = st["Condition"]
             except Unresolvable as e:
                 problems.append(f"{label}: {e}")
                 continue
-            problems.extend(p for p in check_statement(label, concrete, kind) if p not in problems)
+            checked_as = "resource" if kind == "key" else kind
+            problems.extend(p for p in check_statement(label, concrete, checked_as) if p not in problems)
     return problems, count
 
 
