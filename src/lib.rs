@@ -63,6 +63,7 @@ pub mod placement;
 pub mod platform;
 pub mod policy;
 pub mod ports;
+pub mod replay;
 pub mod report;
 pub mod resolve;
 pub mod scan;

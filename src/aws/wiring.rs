@@ -10,6 +10,7 @@ use super::accounts::Accounts;
 use super::discovery::AwsDiscovery;
 use super::download::Download;
 use super::ecr::Ecr;
+use super::replay::Replay;
 use super::routing::RoutedEcr;
 use super::sns::Sns;
 use super::trust::TrustRoots;
@@ -133,4 +134,15 @@ pub async fn cli_guard(settings: Settings, connection: &Connection) -> Result<Cl
     let accounts = Arc::new(Accounts::new(config, None, None));
     let discovery = AwsDiscovery::new(accounts, &Service::ALL);
     Ok(Guard::with_discovery(settings, ecr, NoNotify, discovery))
+}
+
+/// The dead-letter queue and the function, for `ecr-arch-guard replay`.
+pub async fn replay(connection: &Connection, queue_url: &str, function: &str) -> Replay {
+    let config = connection.config().await;
+    Replay {
+        sqs: aws_sdk_sqs::Client::new(&config),
+        lambda: aws_sdk_lambda::Client::new(&config),
+        queue_url: queue_url.to_string(),
+        function: function.to_string(),
+    }
 }

@@ -7,6 +7,7 @@ mod consumer;
 mod event;
 mod inspect;
 pub mod render;
+mod replay;
 mod scan;
 
 use std::process::ExitCode;
@@ -35,6 +36,9 @@ pub enum Command {
     /// Judge the images one consumer (ECS task definition or service, Lambda function, App
     /// Runner service, Batch job definition) runs now, against that consumer: a deploy gate.
     Consumer(consumer::ConsumerArgs),
+    /// Send the events waiting in the guard's dead-letter queue back to the function, once the
+    /// cause is fixed; each is deleted only when judged.
+    Replay(replay::ReplayArgs),
     /// Run the Lambda handler on an event file against the configured AWS endpoint.
     Event(event::EventArgs),
 }
@@ -68,6 +72,7 @@ pub fn main() -> ExitCode {
             Command::Check(args) => args.run().await.map(|v| exit_code(&v)),
             Command::Event(args) => args.run().await,
             Command::Consumer(args) => args.run().await,
+            Command::Replay(args) => args.run().await,
             Command::Scan(args) => args.run().await,
         }
     });

@@ -211,6 +211,12 @@ impl Lambda {
         })
     }
 
+    /// The emulator's Invoke API as an endpoint for an SDK Lambda client
+    /// (`AWS_ENDPOINT_URL_LAMBDA`); the function's name there is `function`.
+    pub fn invoke_endpoint(&self) -> String {
+        format!("http://{}", self.invoke_addr)
+    }
+
     /// Everything logged so far (the emulator's lines and the function's).
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().clone()
