@@ -67,6 +67,7 @@ pub mod replay;
 pub mod report;
 pub mod resolve;
 pub mod scan;
+pub mod scan_html;
 pub mod settings;
 pub mod verdict;
 

@@ -258,6 +258,24 @@ async fn scan_audits_every_repository_and_judges_children_with_their_index() {
     let o = w.cli(&["scan", "--since", "2999-01-01"], &[]);
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("0 images"));
+
+    // The HTML report, linked from the table's summary.
+    let page = std::env::temp_dir().join(format!("scan-{}.html", std::process::id()));
+    let o = w.cli(&["scan", "--html", page.to_str().unwrap()], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with(&format!("HTML report: {}\n", page.display())),
+        "{}",
+        stdout(&o)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let _ = std::fs::remove_file(&page);
+    assert!(
+        html.contains("<td>grafana</td><td class=\"num\">3</td><td class=\"num\">1</td>"),
+        "{html}"
+    );
+    let images = &html[html.find("<h2>Images").unwrap()..];
+    assert!(images.find("mismatch").unwrap() < images.find(">fits<").unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,6 +46,10 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     pub format: ScanFormat,
+    /// Also write the report as a self-contained HTML page (coverage per repository,
+    /// mismatches first) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -105,6 +109,26 @@ impl ScanArgs {
         if let Some(b) = &bar.0 {
             b.finish_and_clear();
         }
+        if let Some(path) = &self.html {
+            let region = guard.registry().region().unwrap_or_default();
+            let generated = format!(
+                "{} images in {}{}; required by default: {}",
+                report.rows.len(),
+                self.registry_id.as_deref().unwrap_or("your registry"),
+                if region.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({region})")
+                },
+                platform::join(&guard.settings.required)
+            );
+            std::fs::write(path, crate::scan_html::html(&report, &generated)).map_err(
+                |source| Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                },
+            )?;
+        }
         match self.format {
             ScanFormat::Json => println!(
                 "{}",
@@ -112,7 +136,12 @@ impl ScanArgs {
                     .map_err(|e| Error::Permanent(format!("cannot encode the report: {e}")))?
             ),
             ScanFormat::Csv => print!("{}", csv(&report)),
-            ScanFormat::Text => print!("{}", table(&report)),
+            ScanFormat::Text => {
+                print!("{}", table(&report));
+                if let Some(path) = &self.html {
+                    println!("HTML report: {}", path.display());
+                }
+            }
         }
         Ok(exit_code(&report))
     }
