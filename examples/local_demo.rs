@@ -170,7 +170,8 @@ async fn main() {
         "consumer",
         "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
     ]);
-    cli(&["scan"]);
+    // scripts/demo runs from the project root.
+    cli(&["scan", "--html", "target/scan-report.html"]);
 
     let _ = guard.stop();
     drop(gap);

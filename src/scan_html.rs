@@ -30,12 +30,13 @@ h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem}\
 .meta{color:#57606a;margin:0 0 1rem}.cards{display:flex;gap:.75rem;flex-wrap:wrap}\
 .card{border:1px solid #d0d7de;border-radius:8px;padding:.6rem 1rem;min-width:7rem}\
 .card b{display:block;font-size:1.6rem}table{border-collapse:collapse;width:100%;font-size:.9rem}\
-th,td{border-bottom:1px solid #d0d7de;padding:.4rem .6rem;text-align:left;vertical-align:top}\
+th,td{border-bottom:1px solid #d0d7de;padding:.4rem .6rem;text-align:left;vertical-align:top;overflow-wrap:break-word}\
 th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}\
-.v{display:inline-block;border-radius:1rem;padding:0 .6rem;font-weight:600;font-size:.8rem}\
+.v{display:inline-block;white-space:nowrap;border-radius:1rem;padding:0 .6rem;font-weight:600;font-size:.8rem}\
 .mismatch{background:#ffebe9;color:#a40e26}.error{background:#fff8c5;color:#7d4e00}\
 .fits{background:#dafbe1;color:#116329}.not-an-image,.skipped{background:#eaeef2;color:#424a53}\
-.full{color:#116329}.part{color:#7d4e00}.none{color:#a40e26;font-weight:600}code{font-size:.85em}";
+.full{color:#116329}.part{color:#7d4e00}.none{color:#a40e26;font-weight:600}code{font-size:.85em}\
+.why{overflow-wrap:anywhere;min-width:18rem;color:#424a53}";
 
 /// The page. `generated`: when (and against what) the scan ran, shown as given.
 pub fn html(report: &Report, generated: &str) -> String {
@@ -148,21 +149,29 @@ fn images(out: &mut String, report: &Report) {
         let consumers: Vec<String> = r.consumers.iter().map(|c| escape(&c.line())).collect();
         let _ = writeln!(
             out,
-            "<tr><td><span class=\"v {v}\">{v}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><span class=\"v {v}\">{v}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"why\">{}</td></tr>",
             escape(&r.repository),
             if r.tags.is_empty() {
                 format!("<code>{}</code>", escape(&short_digest(&r.digest)))
             } else {
                 escape(&r.tags.join(", "))
             },
-            escape(&platform::join(&r.platforms)),
-            escape(&platform::join(&r.missing)),
+            escape(&list(&r.platforms)),
+            escape(&list(&r.missing)),
             consumers.join("<br>"),
             escape(r.reason.as_deref().unwrap_or("")),
             v = r.verdict.as_str(),
         );
     }
     out.push_str("</tbody></table>\n");
+}
+
+/// `linux/amd64, linux/arm64`: spaced, so a long list wraps.
+fn list(ps: &[Platform]) -> String {
+    ps.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn short_digest(d: &str) -> String {
