@@ -184,3 +184,20 @@ fn the_dashboard_shows_what_the_function_writes() {
     assert!(text(&env["METRICS_PER_REPOSITORY"]).contains("MetricsPerRepository"));
     assert_eq!(t["Parameters"]["MetricsPerRepository"]["Default"], "false");
 }
+
+/// Organisation mode: the member stack's forwarding dead-letter queue has its alarm too, on a
+/// topic of the member account when one is given.
+#[test]
+fn the_member_forwarding_queue_has_an_alarm_when_a_topic_is_given() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/member.yaml");
+    let m: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(m["Parameters"]["OperationsTopicArn"]["Default"], "");
+    let alarm = &m["Resources"]["ForwardDeadLetterQueueAlarm"];
+    assert_eq!(alarm["Condition"], "AlarmForwardFailures");
+    let cond = text(&m["Conditions"]["AlarmForwardFailures"]);
+    assert!(cond.contains("Forward") && cond.contains("OperationsTopicArn"), "{cond}");
+    let p = &alarm["Properties"];
+    assert_eq!(p["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert!(text(&p["Dimensions"]).contains("ForwardDeadLetterQueue.QueueName"));
+    assert!(text(&p["AlarmActions"]).contains("OperationsTopicArn"));
+}
