@@ -10,6 +10,11 @@
 //! `Errors` (the invocation failed: retried, then the dead-letter queue), `AlertsSent`,
 //! `TagsWritten`, `TagsFailed`, `DiscoveryFailures` (a service whose consumers could not be
 //! listed), `Duration` (the judgement, from event in to verdict out).
+//!
+//! A writer of our own rather than `metrics_cloudwatch_embedded`: that crate is a backend of the
+//! `metrics` facade (a global recorder, histograms, the facade's macros) for applications with
+//! open-ended metrics; the guard writes one fixed document per invocation, which this file does
+//! in a hundred lines checked against AWS's own schema.
 
 use serde_json::{json, Map, Value};
 
