@@ -195,7 +195,10 @@ fn the_member_forwarding_queue_has_an_alarm_when_a_topic_is_given() {
     let alarm = &m["Resources"]["ForwardDeadLetterQueueAlarm"];
     assert_eq!(alarm["Condition"], "AlarmForwardFailures");
     let cond = text(&m["Conditions"]["AlarmForwardFailures"]);
-    assert!(cond.contains("Forward") && cond.contains("OperationsTopicArn"), "{cond}");
+    assert!(
+        cond.contains("Forward") && cond.contains("OperationsTopicArn"),
+        "{cond}"
+    );
     let p = &alarm["Properties"];
     assert_eq!(p["MetricName"], "ApproximateNumberOfMessagesVisible");
     assert!(text(&p["Dimensions"]).contains("ForwardDeadLetterQueue.QueueName"));
