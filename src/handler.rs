@@ -1,4 +1,5 @@
-//! The guard: an ECR event → the image read → what decides → the verdict → the actions. Each
+//! The guard: an ECR event → the image read → what decides → the verdict → the actions (a
+//! consumer change takes the same steps from `handler/consumer_change.rs`). Each
 //! step lives in its own module ([`crate::event`], [`crate::resolve`], [`crate::inputs`],
 //! [`crate::policy`], [`crate::verdict`], [`crate::actions`]); this file is the pipeline and its
 //! warm caches.
@@ -109,7 +110,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// Call via CloudTrail" (one verdict per image the consumer runs).
     pub async fn handle_any(&self, event: serde_json::Value) -> Result<Answer, Error> {
         let malformed = |e: serde_json::Error| {
-            Error::Malformed(format!("the event is not an EventBridge event: {e}"))
+            let e = Error::Malformed(format!("the event is not an EventBridge event: {e}"));
+            tracing::error!(error = %e, "event failed; the invocation fails");
+            e
         };
         if event.get("detail-type").and_then(|d| d.as_str()) == Some(change::DETAIL_TYPE) {
             let event: CloudTrailEvent = serde_json::from_value(event).map_err(malformed)?;
