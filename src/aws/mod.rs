@@ -19,6 +19,7 @@ pub mod download;
 pub mod ecr;
 pub mod ecs;
 pub mod lambda;
+pub mod preflight;
 pub mod replay;
 pub mod routing;
 pub mod sns;

@@ -127,6 +127,7 @@ pub async fn lambda_guard(
 /// images from).
 pub async fn cli_guard(settings: Settings, connection: &Connection) -> Result<CliGuard, Error> {
     let config = connection.config().await;
+    super::preflight::check(connection.profile.as_deref(), &config).await?;
     let ecr = Ecr::new(
         aws_sdk_ecr::Client::new(&config),
         Download::new(settings.allow_http_downloads)?.trusting(settings.trust_roots),
@@ -137,12 +138,17 @@ pub async fn cli_guard(settings: Settings, connection: &Connection) -> Result<Cl
 }
 
 /// The dead-letter queue and the function, for `ecr-arch-guard replay`.
-pub async fn replay(connection: &Connection, queue_url: &str, function: &str) -> Replay {
+pub async fn replay(
+    connection: &Connection,
+    queue_url: &str,
+    function: &str,
+) -> Result<Replay, Error> {
     let config = connection.config().await;
-    Replay {
+    super::preflight::check(connection.profile.as_deref(), &config).await?;
+    Ok(Replay {
         sqs: aws_sdk_sqs::Client::new(&config),
         lambda: aws_sdk_lambda::Client::new(&config),
         queue_url: queue_url.to_string(),
         function: function.to_string(),
-    }
+    })
 }

@@ -79,7 +79,13 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            let region = std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .ok();
+            eprintln!(
+                "error: {}",
+                crate::aws::preflight::explain(&e, region.as_deref())
+            );
             ExitCode::from(2)
         }
     }

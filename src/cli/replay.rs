@@ -34,7 +34,7 @@ pub struct ReplayArgs {
 
 impl ReplayArgs {
     pub async fn run(self) -> Result<ExitCode, Error> {
-        let r = wiring::replay(&self.aws.connection(None), &self.queue_url, &self.function).await;
+        let r = wiring::replay(&self.aws.connection(None), &self.queue_url, &self.function).await?;
         if self.dry_run {
             let batch = r.receive(10, true).await?;
             for m in &batch {
