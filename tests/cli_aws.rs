@@ -221,6 +221,17 @@ async fn scan_audits_every_repository_and_judges_children_with_their_index() {
     );
     assert_eq!(v["children_skipped"], 1);
 
+    // JSON lines: the same rows, one object per line.
+    let o = w.cli(&["scan", "--format", "jsonl"], &[]);
+    assert_eq!(code(&o), 1);
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), rows.len());
+    assert_eq!(lines[0]["repository"], "grafana");
+    assert_eq!(lines[0]["verdict"], "mismatch");
+
     // Filters, CSV and the text table.
     let o = w.cli(
         &[

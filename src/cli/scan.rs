@@ -22,6 +22,8 @@ pub enum ScanFormat {
     Json,
     /// One line per image, with a header.
     Csv,
+    /// JSON lines: one row object per line (the `rows` of `json`), for piping.
+    Jsonl,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +138,16 @@ impl ScanArgs {
                     .map_err(|e| Error::Permanent(format!("cannot encode the report: {e}")))?
             ),
             ScanFormat::Csv => print!("{}", csv(&report)),
+            ScanFormat::Jsonl => {
+                for row in &report.rows {
+                    println!(
+                        "{}",
+                        serde_json::to_string(row).map_err(|e| Error::Permanent(format!(
+                            "cannot encode the report: {e}"
+                        )))?
+                    );
+                }
+            }
             ScanFormat::Text => {
                 print!("{}", table(&report));
                 if let Some(path) = &self.html {
