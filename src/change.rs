@@ -270,7 +270,13 @@ pub fn classify(event: &CloudTrailEvent) -> Result<Classified, Error> {
                 .ok_or_else(|| missing("job definition"))?
                 .to_string(),
         ),
-        _ => unreachable!("WATCHED lists every call matched above"),
+        // WATCHED holds only the calls above; a call added there without its arm is refused,
+        // never a panic.
+        _ => {
+            return Err(Error::Malformed(format!(
+                "{source} {name} is watched but has no reader"
+            )))
+        }
     };
     if let (Some(e), None) = (&error, &requested) {
         return Ok(Skip(format!("{name} failed ({e}): nothing changed")));
