@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_batch::operation::describe_job_definitions::builders::DescribeJobDefinitionsFluentBuilder;
 use aws_sdk_batch::types::{
     CeState, CeType, ComputeEnvironmentDetail, CrType, JobDefinition, OrchestrationType,
     RuntimePlatform,
@@ -19,16 +20,26 @@ use crate::placement::{self, Capacity, Placement};
 use crate::platform::Platform;
 
 pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
-    let all: Vec<JobDefinition> = client
-        .describe_job_definitions()
-        .status("ACTIVE")
+    let listing = client.describe_job_definitions().status("ACTIVE");
+    Ok(latest_consumers(client, listing).await?.unwrap_or_default())
+}
+
+/// The consumers of the latest revision of each job definition `listing` returns (older
+/// ACTIVE revisions are usually history); `None` when it returns none.
+pub(super) async fn latest_consumers(
+    client: &Client,
+    listing: DescribeJobDefinitionsFluentBuilder,
+) -> Result<Option<Vec<Consumer>>, Error> {
+    let all: Vec<JobDefinition> = listing
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
         .map_err(|e| map_sdk_error("batch:DescribeJobDefinitions", e))?;
-    // Latest revision per name: older ACTIVE revisions are usually history.
+    if all.is_empty() {
+        return Ok(None);
+    }
     let mut latest: BTreeMap<String, JobDefinition> = BTreeMap::new();
     for jd in all {
         let name = jd.job_definition_name().unwrap_or_default().to_string();
@@ -44,15 +55,17 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
     } else {
         Capacity::default()
     };
-    Ok(latest
-        .values()
-        .flat_map(|jd| job_consumers(jd, &ec2))
-        .collect())
+    Ok(Some(
+        latest
+            .values()
+            .flat_map(|jd| job_consumers(jd, &ec2))
+            .collect(),
+    ))
 }
 
 /// The consumers of one job definition: each container image with each platform it needs
 /// (`ec2`: the capacity EC2 jobs land on, unused for a Fargate job definition).
-pub(super) fn job_consumers(jd: &JobDefinition, ec2: &Capacity) -> Vec<Consumer> {
+fn job_consumers(jd: &JobDefinition, ec2: &Capacity) -> Vec<Consumer> {
     let mut out = Vec::new();
     let mut images: Vec<(&str, Option<&RuntimePlatform>)> = Vec::new();
     if let Some(c) = jd.container_properties() {
@@ -108,7 +121,7 @@ pub(super) fn job_consumers(jd: &JobDefinition, ec2: &Capacity) -> Vec<Consumer>
     out
 }
 
-pub(super) fn on_fargate(jd: &JobDefinition) -> bool {
+fn on_fargate(jd: &JobDefinition) -> bool {
     jd.platform_capabilities()
         .iter()
         .any(|p| p.as_str() == "FARGATE")
@@ -117,7 +130,7 @@ pub(super) fn on_fargate(jd: &JobDefinition) -> bool {
 /// The architectures EC2 jobs can land on: the instance types of every enabled ECS-orchestrated
 /// EC2 or Spot compute environment. Unmanaged environments (the instances are the user's own)
 /// and instance types this code cannot place make the capacity (partly) unknown.
-pub(super) async fn compute_capacity(client: &Client) -> Result<Capacity, Error> {
+async fn compute_capacity(client: &Client) -> Result<Capacity, Error> {
     let all: Vec<ComputeEnvironmentDetail> = client
         .describe_compute_environments()
         .into_paginator()

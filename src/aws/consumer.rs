@@ -14,9 +14,8 @@ use super::clients::Clients;
 use super::ecs::{self, Where};
 use super::{apprunner, batch, lambda, map_sdk_error};
 use crate::change::Target;
-use crate::consumer::{Consumer, ConsumerKind};
+use crate::consumer::Consumer;
 use crate::error::Error;
-use crate::placement::Capacity;
 
 pub async fn read(clients: &Clients, target: &Target) -> Result<Vec<Consumer>, Error> {
     let missing = |s: &str| Error::Permanent(format!("no {s} client"));
@@ -59,26 +58,9 @@ pub async fn read(clients: &Clients, target: &Target) -> Result<Vec<Consumer>, E
 }
 
 async fn describe_td(client: &aws_sdk_ecs::Client, name: &str) -> Result<TaskDefinition, Error> {
-    let out = client
-        .describe_task_definition()
-        .task_definition(name)
-        .send()
-        .await
-        .map_err(|e| match map_sdk_error("ecs:DescribeTaskDefinition", e) {
-            // ECS answers ClientException for a task definition that does not exist.
-            Error::Permanent(m) if m.contains("ClientException") => {
-                Error::NotFound(format!("task definition {name}: {m}"))
-            }
-            other => other,
-        })?;
-    out.task_definition
+    ecs::describe_task_definition(client, name)
+        .await?
         .ok_or_else(|| Error::NotFound(format!("task definition {name}")))
-}
-
-fn cpu_unset(td: &TaskDefinition) -> bool {
-    td.runtime_platform()
-        .and_then(|r| r.cpu_architecture())
-        .is_none()
 }
 
 /// A task definition run on its own (RegisterTaskDefinition): Fargate, or any cluster's
@@ -86,32 +68,16 @@ fn cpu_unset(td: &TaskDefinition) -> bool {
 async fn task_definition(client: &aws_sdk_ecs::Client, name: &str) -> Result<Vec<Consumer>, Error> {
     let td = describe_td(client, name).await?;
     let w = ecs::td_where(&td);
-    let capacity = if w == Where::AnyCluster && cpu_unset(&td) {
-        let clusters: Vec<String> = client
-            .list_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| map_sdk_error("ecs:ListClusters", e))?;
+    let capacity = if w == Where::AnyCluster && ecs::cpu_unset(&td) {
+        let clusters = ecs::list_clusters(client).await?;
         ecs::cluster_capacity(client, clusters.iter().map(String::as_str).collect()).await?
     } else {
         Default::default()
     };
-    let placement = ecs::placement(&w, &capacity);
-    Ok(ecs::containers(&td, &placement)
-        .into_iter()
-        .map(|(image, need)| {
-            ecs::consumer_of(
-                ConsumerKind::EcsTaskDefinition,
-                format!("{}:{}", td.family().unwrap_or("?"), td.revision()),
-                td.task_definition_arn().unwrap_or_default(),
-                image,
-                need,
-            )
-        })
-        .collect())
+    Ok(ecs::task_definition_consumers(
+        &td,
+        &ecs::placement(&w, &capacity),
+    ))
 }
 
 /// A service (CreateService, UpdateService): its current task definition, where its tasks run.
@@ -140,12 +106,11 @@ async fn ecs_service(
     let td = describe_td(client, td_name).await?;
     let w = ecs::service_where(s, &td);
     let capacity = match &w {
-        Where::Cluster(c) if cpu_unset(&td) => {
+        Where::Cluster(c) if ecs::cpu_unset(&td) => {
             ecs::cluster_capacity(client, BTreeSet::from([c.as_str()])).await?
         }
         _ => Default::default(),
     };
-    let placement = ecs::placement(&w, &capacity);
     let name = format!(
         "{}/{}",
         s.cluster_arn()
@@ -153,18 +118,12 @@ async fn ecs_service(
             .unwrap_or(cluster),
         s.service_name().unwrap_or(service)
     );
-    Ok(ecs::containers(&td, &placement)
-        .into_iter()
-        .map(|(image, need)| {
-            ecs::consumer_of(
-                ConsumerKind::EcsService,
-                name.clone(),
-                s.service_arn().unwrap_or_default(),
-                image,
-                need,
-            )
-        })
-        .collect())
+    Ok(ecs::service_consumers(
+        s,
+        &name,
+        &td,
+        &ecs::placement(&w, &capacity),
+    ))
 }
 
 /// An image function, with the digest Lambda resolved its tag to (`ResolvedImageUri`): what it
@@ -205,27 +164,15 @@ async fn job_definition(
     client: &aws_sdk_batch::Client,
     name: &str,
 ) -> Result<Vec<Consumer>, Error> {
-    let mut req = client.describe_job_definitions();
-    if name.starts_with("arn:") {
-        req = req.job_definitions(name);
+    let listing = if name.starts_with("arn:") {
+        client.describe_job_definitions().job_definitions(name)
     } else {
-        req = req.job_definition_name(name).status("ACTIVE");
-    }
-    let all: Vec<aws_sdk_batch::types::JobDefinition> = req
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| map_sdk_error("batch:DescribeJobDefinitions", e))?;
-    let jd = all
-        .into_iter()
-        .max_by_key(|jd| jd.revision())
-        .ok_or_else(|| Error::NotFound(format!("job definition {name}")))?;
-    let ec2 = if batch::on_fargate(&jd) {
-        Capacity::default()
-    } else {
-        batch::compute_capacity(client).await?
+        client
+            .describe_job_definitions()
+            .job_definition_name(name)
+            .status("ACTIVE")
     };
-    Ok(batch::job_consumers(&jd, &ec2))
+    batch::latest_consumers(client, listing)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("job definition {name}")))
 }

@@ -26,15 +26,49 @@ pub const CPU_ARCHITECTURE_ATTRIBUTE: &str = "ecs.cpu-architecture";
 /// DescribeServices takes at most 10 services per call.
 const DESCRIBE_SERVICES_BATCH: usize = 10;
 
-pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
-    let clusters: Vec<String> = client
+/// Every cluster's ARN.
+pub(super) async fn list_clusters(client: &Client) -> Result<Vec<String>, Error> {
+    client
         .list_clusters()
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .map_err(|e| map_sdk_error("ecs:ListClusters", e))?;
+        .map_err(|e| map_sdk_error("ecs:ListClusters", e))
+}
+
+/// A task definition by ARN, `family:revision` or family (its latest ACTIVE revision);
+/// `None` when it does not exist (ECS answers ClientException), e.g. deregistered meanwhile.
+pub(super) async fn describe_task_definition(
+    client: &Client,
+    name: &str,
+) -> Result<Option<TaskDefinition>, Error> {
+    match client
+        .describe_task_definition()
+        .task_definition(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.task_definition),
+        Err(e) => match map_sdk_error("ecs:DescribeTaskDefinition", e) {
+            Error::NotFound(_) => Ok(None),
+            Error::Permanent(m) if m.contains("ClientException") => Ok(None),
+            other => Err(other),
+        },
+    }
+}
+
+/// Whether the task definition leaves `runtimePlatform.cpuArchitecture` unset (on EC2 the
+/// instances then decide).
+pub(super) fn cpu_unset(td: &TaskDefinition) -> bool {
+    td.runtime_platform()
+        .and_then(|r| r.cpu_architecture())
+        .is_none()
+}
+
+pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
+    let clusters = list_clusters(client).await?;
 
     // Services, cluster by cluster, described 10 at a time.
     let mut services = Vec::new();
@@ -101,19 +135,11 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
     let mut seen = HashSet::new();
     wanted.retain(|w| seen.insert(w.clone()));
     let described: Vec<(String, Option<TaskDefinition>)> =
-        futures_util::stream::iter(wanted.into_iter().map(|name| {
-            let req = client.describe_task_definition().task_definition(&name);
-            async move {
-                match req.send().await {
-                    Ok(out) => Ok((name, out.task_definition)),
-                    Err(e) => match map_sdk_error("ecs:DescribeTaskDefinition", e) {
-                        // Deregistered between the listing and now: nothing runs it.
-                        Error::NotFound(_) => Ok((name, None)),
-                        Error::Permanent(m) if m.contains("ClientException") => Ok((name, None)),
-                        other => Err(other),
-                    },
-                }
-            }
+        futures_util::stream::iter(wanted.into_iter().map(|name| async move {
+            // Deregistered between the listing and now (None): nothing runs it.
+            describe_task_definition(client, &name)
+                .await
+                .map(|td| (name, td))
         }))
         .buffer_unordered(DISCOVERY_CONCURRENCY)
         .try_collect()
@@ -148,20 +174,15 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
         .into_iter()
         .map(|td| (td, td_where(td)))
         .collect();
-    let unset = |td: &TaskDefinition| {
-        td.runtime_platform()
-            .and_then(|r| r.cpu_architecture())
-            .is_none()
-    };
     let mut wanted: BTreeSet<&str> = BTreeSet::new();
     for (_, td, w) in &services_on {
-        if let (Where::Cluster(c), true) = (w, unset(td)) {
+        if let (Where::Cluster(c), true) = (w, cpu_unset(td)) {
             wanted.insert(c);
         }
     }
     if standalone
         .iter()
-        .any(|(td, w)| *w == Where::AnyCluster && unset(td))
+        .any(|(td, w)| *w == Where::AnyCluster && cpu_unset(td))
     {
         wanted.extend(clusters.iter().map(String::as_str));
     }
@@ -173,49 +194,69 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
             .cluster_arn()
             .and_then(|a| a.rsplit('/').next())
             .unwrap_or("?");
-        let placement = placement(w, &capacity);
-        for (image, need) in containers(td, &placement) {
-            out.push(consumer_of(
-                ConsumerKind::EcsService,
-                format!("{cluster}/{}", s.service_name().unwrap_or("?")),
-                s.service_arn().unwrap_or_default(),
-                image,
-                need,
-            ));
-        }
+        out.extend(service_consumers(
+            s,
+            &format!("{cluster}/{}", s.service_name().unwrap_or("?")),
+            td,
+            &placement(w, &capacity),
+        ));
     }
     for (td, w) in &standalone {
-        let placement = placement(w, &capacity);
-        for (image, need) in containers(td, &placement) {
-            out.push(consumer_of(
-                ConsumerKind::EcsTaskDefinition,
-                format!("{}:{}", td.family().unwrap_or("?"), td.revision()),
-                td.task_definition_arn().unwrap_or_default(),
-                image,
-                need,
-            ));
-        }
+        out.extend(task_definition_consumers(td, &placement(w, &capacity)));
     }
     Ok(out)
 }
 
-pub(super) fn consumer_of(
-    kind: ConsumerKind,
-    name: String,
-    arn: &str,
-    image: String,
-    need: Need,
-) -> Consumer {
-    let (platform, architecture_label, detail) = need;
-    Consumer {
-        kind,
+/// A service named `name` (`cluster/service`) running `td`, placed as `placement` says: one
+/// consumer per container image and platform.
+pub(super) fn service_consumers(
+    s: &aws_sdk_ecs::types::Service,
+    name: &str,
+    td: &TaskDefinition,
+    placement: &Placement,
+) -> Vec<Consumer> {
+    consumers_of(
+        ConsumerKind::EcsService,
         name,
-        arn: arn.to_string(),
-        image,
-        platform,
-        architecture_label,
-        detail,
-    }
+        s.service_arn().unwrap_or_default(),
+        td,
+        placement,
+    )
+}
+
+/// A task definition run on its own (`family:revision`), placed as `placement` says.
+pub(super) fn task_definition_consumers(
+    td: &TaskDefinition,
+    placement: &Placement,
+) -> Vec<Consumer> {
+    consumers_of(
+        ConsumerKind::EcsTaskDefinition,
+        &format!("{}:{}", td.family().unwrap_or("?"), td.revision()),
+        td.task_definition_arn().unwrap_or_default(),
+        td,
+        placement,
+    )
+}
+
+fn consumers_of(
+    kind: ConsumerKind,
+    name: &str,
+    arn: &str,
+    td: &TaskDefinition,
+    placement: &Placement,
+) -> Vec<Consumer> {
+    containers(td, placement)
+        .into_iter()
+        .map(|(image, (platform, architecture_label, detail))| Consumer {
+            kind,
+            name: name.to_string(),
+            arn: arn.to_string(),
+            image,
+            platform,
+            architecture_label,
+            detail,
+        })
+        .collect()
 }
 
 /// Where a consumer's tasks are placed.
@@ -365,7 +406,7 @@ fn family_revision(arn: &str) -> Option<(&str, i64)> {
 }
 
 /// Each container image with one platform the task needs (several on mixed capacity).
-pub(super) fn containers(td: &TaskDefinition, placement: &Placement) -> Vec<(String, Need)> {
+fn containers(td: &TaskDefinition, placement: &Placement) -> Vec<(String, Need)> {
     let rp = td.runtime_platform();
     let needs = placement::needs(
         rp.and_then(|r| r.operating_system_family())
