@@ -183,11 +183,7 @@ async fn main() {
         config,
     } = LocalAws::start().await;
     let ecr = aws_sdk_ecr::Client::new(&config);
-    ecr.create_repository()
-        .repository_name("grafana")
-        .send()
-        .await
-        .unwrap();
+    create_repository(&ecr, "grafana").await;
     let (topic, _queue) = topic_with_queue(&config, "alerts", "alerts").await;
 
     let (child, index) = push_multi_platform(&ecr, &gap, "grafana", "multi").await;

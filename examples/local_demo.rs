@@ -34,11 +34,7 @@ async fn main() {
     println!("== Starting local AWS: moto (ECR, ECS, SNS, SQS) + gap filler, on 127.0.0.1");
     let LocalAws { moto, gap, config } = LocalAws::start().await;
     let ecr = aws_sdk_ecr::Client::new(&config);
-    ecr.create_repository()
-        .repository_name("grafana")
-        .send()
-        .await
-        .expect("CreateRepository");
+    create_repository(&ecr, "grafana").await;
     let (topic, queue) = topic_with_queue(&config, "ecr-arch-guard-alerts", "platform-team").await;
     println!("   repository grafana, topic {topic} -> SQS queue platform-team");
 

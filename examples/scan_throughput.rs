@@ -31,11 +31,7 @@ async fn main() {
     let ecr = aws_sdk_ecr::Client::new(&config);
     for r in 0..REPOSITORIES {
         let repo = format!("svc-{r}");
-        ecr.create_repository()
-            .repository_name(&repo)
-            .send()
-            .await
-            .unwrap();
+        create_repository(&ecr, &repo).await;
         for i in 0..PER_REPOSITORY {
             let arch = if i % 3 == 0 { "arm64" } else { "amd64" };
             let cfg = format!(

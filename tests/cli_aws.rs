@@ -31,11 +31,7 @@ impl World {
         let LocalAws { moto, gap, config } = LocalAws::start().await;
         let ecr = aws_sdk_ecr::Client::new(&config);
         for r in ["hello-world", "grafana", "team/api"] {
-            ecr.create_repository()
-                .repository_name(r)
-                .send()
-                .await
-                .unwrap();
+            create_repository(&ecr, r).await;
         }
         let (_, index_digest) = push_multi_platform(&ecr, &gap, "hello-world", "latest").await;
 

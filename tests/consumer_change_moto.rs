@@ -46,11 +46,7 @@ impl Local {
     async fn start() -> Local {
         let LocalAws { moto, gap, config } = LocalAws::start().await;
         let ecr = aws_sdk_ecr::Client::new(&config);
-        ecr.create_repository()
-            .repository_name(REPO)
-            .send()
-            .await
-            .unwrap();
+        create_repository(&ecr, REPO).await;
         push_image(&ecr, &gap, REPO, ARM_MANIFEST, ARM_CONFIG, Some("latest")).await;
         push_image(&ecr, &gap, REPO, AMD_MANIFEST, AMD_CONFIG, Some("amd")).await;
         put_manifest(&ecr, REPO, &fixture(INDEX), OCI_INDEX, Some("multi")).await;

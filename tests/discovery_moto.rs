@@ -38,11 +38,7 @@ impl Local {
     async fn start() -> Local {
         let LocalAws { moto, gap, config } = LocalAws::start().await;
         let ecr = aws_sdk_ecr::Client::new(&config);
-        ecr.create_repository()
-            .repository_name(REPO)
-            .send()
-            .await
-            .unwrap();
+        create_repository(&ecr, REPO).await;
         let role = create_role(&gap.endpoint, "fn-role").await;
         Local {
             ecs: aws_sdk_ecs::Client::new(&config),

@@ -23,11 +23,7 @@ impl Local {
     async fn start(repository: &str) -> Local {
         let LocalAws { moto, gap, config } = LocalAws::start().await;
         let ecr = aws_sdk_ecr::Client::new(&config);
-        ecr.create_repository()
-            .repository_name(repository)
-            .send()
-            .await
-            .unwrap();
+        create_repository(&ecr, repository).await;
         let (topic_arn, queue_url) =
             topic_with_queue(&config, "ecr-arch-guard-alerts", "alerts").await;
         Local {
@@ -334,13 +330,7 @@ async fn marker_tags_never_chain_whatever_the_architecture_or_template() {
     .enumerate()
     {
         let repository = format!("edge-{i}");
-        local
-            .ecr
-            .create_repository()
-            .repository_name(&repository)
-            .send()
-            .await
-            .unwrap();
+        create_repository(&local.ecr, &repository).await;
         let mut guard = local.guard(&[("TAG_TEMPLATE", template)]);
         // A single-platform image for os/arch (synthetic: no public image of each exists).
         let config = format!(
@@ -393,13 +383,7 @@ async fn marker_tags_never_chain_whatever_the_architecture_or_template() {
 async fn replicated_images_are_judged_where_they_land_without_a_second_alert() {
     let local = Local::start("grafana").await;
     for repository in ["edge", "judged"] {
-        local
-            .ecr
-            .create_repository()
-            .repository_name(repository)
-            .send()
-            .await
-            .unwrap();
+        create_repository(&local.ecr, repository).await;
     }
     // What replication put here: the Mac-pulled arm64 image, in three repositories.
     let mut digest = String::new();

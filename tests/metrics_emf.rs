@@ -87,11 +87,7 @@ fn emf_lines(logs: &str) -> Vec<Value> {
 async fn bootstrap_writes_one_valid_emf_line_per_invocation_counting_what_it_did() {
     let LocalAws { moto, gap, config } = LocalAws::start().await;
     let ecr = aws_sdk_ecr::Client::new(&config);
-    ecr.create_repository()
-        .repository_name("grafana")
-        .send()
-        .await
-        .unwrap();
+    create_repository(&ecr, "grafana").await;
     let (topic, _queue) = topic_with_queue(&config, "alerts", "alerts").await;
     let digest = push_image(
         &ecr,

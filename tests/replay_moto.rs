@@ -15,11 +15,7 @@ use common::local_aws::*;
 async fn dead_letters_are_replayed_judged_and_deleted_and_failures_stay() {
     let LocalAws { moto, gap, config } = LocalAws::start().await;
     let ecr = aws_sdk_ecr::Client::new(&config);
-    ecr.create_repository()
-        .repository_name("grafana")
-        .send()
-        .await
-        .unwrap();
+    create_repository(&ecr, "grafana").await;
     let digest = push_image(
         &ecr,
         &gap,
