@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use aws_sdk_ecs::types::TaskDefinition;
 
 use super::clients::Clients;
-use super::ecs::{self, Where};
+use super::ecs;
+use super::ecs_placement::{self, Where};
 use super::{apprunner, batch, lambda, map_sdk_error};
 use crate::change::Target;
 use crate::consumer::Consumer;
@@ -67,16 +68,17 @@ async fn describe_td(client: &aws_sdk_ecs::Client, name: &str) -> Result<TaskDef
 /// container instances.
 async fn task_definition(client: &aws_sdk_ecs::Client, name: &str) -> Result<Vec<Consumer>, Error> {
     let td = describe_td(client, name).await?;
-    let w = ecs::td_where(&td);
+    let w = ecs_placement::td_where(&td);
     let capacity = if w == Where::AnyCluster && ecs::cpu_unset(&td) {
         let clusters = ecs::list_clusters(client).await?;
-        ecs::cluster_capacity(client, clusters.iter().map(String::as_str).collect()).await?
+        ecs_placement::cluster_capacity(client, clusters.iter().map(String::as_str).collect())
+            .await?
     } else {
         Default::default()
     };
     Ok(ecs::task_definition_consumers(
         &td,
-        &ecs::placement(&w, &capacity),
+        &ecs_placement::placement(&w, &capacity),
     ))
 }
 
@@ -104,10 +106,10 @@ async fn ecs_service(
         return Ok(Vec::new());
     };
     let td = describe_td(client, td_name).await?;
-    let w = ecs::service_where(s, &td);
+    let w = ecs_placement::service_where(s, &td);
     let capacity = match &w {
         Where::Cluster(c) if ecs::cpu_unset(&td) => {
-            ecs::cluster_capacity(client, BTreeSet::from([c.as_str()])).await?
+            ecs_placement::cluster_capacity(client, BTreeSet::from([c.as_str()])).await?
         }
         _ => Default::default(),
     };
@@ -122,7 +124,7 @@ async fn ecs_service(
         s,
         &name,
         &td,
-        &ecs::placement(&w, &capacity),
+        &ecs_placement::placement(&w, &capacity),
     ))
 }
 

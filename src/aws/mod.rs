@@ -18,6 +18,7 @@ pub mod discovery;
 pub mod download;
 pub mod ecr;
 pub mod ecs;
+pub mod ecs_placement;
 pub mod lambda;
 pub mod preflight;
 pub mod replay;
