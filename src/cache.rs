@@ -70,6 +70,37 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         }
     }
 
+    /// The value stored for `key`, or `make()` stored now and returned: one value per key
+    /// even when several callers ask at once.
+    pub fn get_or_insert_with(&self, key: K, make: impl FnOnce() -> V) -> V {
+        if let Some(v) = self.get(&key) {
+            return v;
+        }
+        let mut inner = self.lock();
+        if let Some((_, v)) = inner.entries.get(&key) {
+            return v.clone();
+        }
+        let value = make();
+        inner
+            .entries
+            .insert(key.clone(), (Instant::now(), value.clone()));
+        inner.order.push_back(key);
+        while inner.order.len() > self.capacity {
+            if let Some(old) = inner.order.pop_front() {
+                inner.entries.remove(&old);
+            }
+        }
+        value
+    }
+
+    /// Removes and returns the value stored for `key`.
+    pub fn take(&self, key: &K) -> Option<V> {
+        let mut inner = self.lock();
+        let (_, v) = inner.entries.remove(key)?;
+        inner.order.retain(|k| k != key);
+        Some(v)
+    }
+
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
@@ -101,6 +132,19 @@ mod tests {
         assert_eq!(c.get(&"b"), None, "b was the oldest");
         assert_eq!((c.get(&"a"), c.get(&"c")), (Some(10), Some(3)));
         assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn one_value_per_key_and_taken_values_leave() {
+        let c = Cache::new(2);
+        assert_eq!(c.get_or_insert_with("a", || 1), 1);
+        assert_eq!(c.get_or_insert_with("a", || 2), 1, "the first value stays");
+        assert_eq!(c.take(&"a"), Some(1));
+        assert_eq!((c.take(&"a"), c.len()), (None, 0));
+        for (k, v) in [("x", 1), ("y", 2), ("z", 3)] {
+            c.get_or_insert_with(k, || v);
+        }
+        assert_eq!((c.get(&"x"), c.len()), (None, 2), "bounded like insert");
     }
 
     #[tokio::test(start_paused = true)]

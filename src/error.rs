@@ -23,6 +23,10 @@ pub enum Error {
     /// A failure worth retrying (throttling, 5xx, network): Lambda should retry the event.
     #[error("transient failure: {0}")]
     Transient(String),
+    /// The service asked to slow down (a throttling error code, HTTP 429) after the SDK's own
+    /// retries: retryable, and the audit's signal to lower its concurrency.
+    #[error("throttled: {0}")]
+    Throttled(String),
     /// A failure that retrying will not fix (access denied, bad request, bad configuration).
     #[error("{0}")]
     Permanent(String),
@@ -42,6 +46,6 @@ pub enum Error {
 impl Error {
     /// Whether retrying the same event may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Transient(_))
+        matches!(self, Error::Transient(_) | Error::Throttled(_))
     }
 }

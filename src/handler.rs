@@ -21,7 +21,8 @@ use crate::manifest::Manifest;
 use crate::media_type::MediaType;
 use crate::platform;
 use crate::policy::{self, Consumers, Inputs};
-use crate::ports::{Notify, Registry, RepoFetch};
+use crate::ports::{Notify, Registry};
+use crate::reads::Reads;
 use crate::resolve::{self, Limits, Outcome, Resolution};
 use crate::settings::{Replication, Settings};
 use crate::verdict::Verdict;
@@ -39,6 +40,8 @@ pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
     notifier: N,
     sources: Sources<D>,
     resolutions: Cache<Digest, Arc<Resolution>>,
+    /// Manifests read ahead in batches, config blobs read once per digest.
+    reads: Reads,
     handled: Cache<String, Verdict>,
     /// The verdicts of consumer changes already handled, by event id.
     changes: Cache<String, Vec<Verdict>>,
@@ -81,6 +84,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             registry,
             notifier,
             resolutions: Cache::new(CACHE_ENTRIES),
+            reads: Reads::new(CACHE_ENTRIES),
             handled: Cache::new(CACHE_ENTRIES),
             changes: Cache::new(CACHE_ENTRIES),
         }
@@ -88,6 +92,35 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
 
     pub fn registry(&self) -> &R {
         &self.registry
+    }
+
+    /// Remembers up to `entries` resolved digests, manifests read ahead and config blobs
+    /// (an audit judges thousands of images; a warm Lambda keeps [`CACHE_ENTRIES`]).
+    pub fn with_cache_entries(mut self, entries: usize) -> Self {
+        self.resolutions = Cache::new(entries);
+        self.reads = Reads::new(entries);
+        self
+    }
+
+    /// Reads the manifests of `digests` in `repo` in as few calls as the registry allows, for
+    /// the [`Guard::check`]s that follow (the scan, a repository at a time). Digests already
+    /// resolved are not read again.
+    pub async fn read_ahead(&self, repo: &crate::image::Repository, digests: &[Digest]) {
+        let unread: Vec<Digest> = digests
+            .iter()
+            .filter(|d| self.resolutions.get(d).is_none())
+            .cloned()
+            .collect();
+        if !unread.is_empty() {
+            self.reads
+                .read_ahead(
+                    &self.registry,
+                    repo,
+                    &unread,
+                    self.limits.max_manifest_bytes,
+                )
+                .await;
+        }
     }
 
     /// Handles one event and logs the verdict as one line. An error means the invocation must
@@ -294,10 +327,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 None => Ok(r),
             });
         }
-        let src = RepoFetch {
-            registry: &self.registry,
-            repo: &push.image.repository,
-        };
+        let src = self.reads.fetch(&self.registry, &push.image.repository);
         let hint = push.image.media_type.as_deref();
         let (manifest, bytes) =
             resolve::fetch_manifest(&src, push.digest(), hint, &self.limits).await?;

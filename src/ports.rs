@@ -35,6 +35,10 @@ pub trait Fetch: Sync {
     ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
 }
 
+/// The most image ids one batched manifest read asks for (ECR's BatchGetImage limit: "Minimum
+/// number of 1 item. Maximum number of 100 items", API reference, `imageIds`).
+pub const MAX_BATCH: usize = 100;
+
 /// What happened when a marker tag was put.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TagOutcome {
@@ -58,6 +62,24 @@ pub trait Registry: Sync {
         digest: &Digest,
         max_bytes: u64,
     ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
+
+    /// Manifests of one repository by digest, in as few calls as the registry allows (ECR's
+    /// BatchGetImage takes up to [`MAX_BATCH`] image ids): one result per digest, in the order
+    /// asked. `Err` when the whole read failed. Default: one [`Registry::manifest`] each.
+    fn manifests(
+        &self,
+        repo: &Repository,
+        digests: &[Digest],
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Vec<Result<Fetched, Error>>, Error>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(digests.len());
+            for d in digests {
+                out.push(self.manifest(repo, d, max_bytes).await);
+            }
+            Ok(out)
+        }
+    }
 
     /// The manifest a tag points at now (a consumer names its image by tag). The caller
     /// computes the digest from the bytes.

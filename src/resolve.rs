@@ -14,7 +14,7 @@ use crate::image_config::ImageConfig;
 use crate::manifest::{Descriptor, ImageManifest, Manifest};
 use crate::media_type::{self, MediaType};
 use crate::platform::{ImagePlatform, Platform};
-use crate::ports::Fetch;
+use crate::ports::{Fetch, Fetched};
 
 /// Bounds on what a (possibly hostile) registry document can make us do.
 #[derive(Clone, Debug)]
@@ -122,6 +122,16 @@ pub async fn fetch_manifest<F: Fetch>(
     let fetched = src
         .manifest(digest, hint, limits.max_manifest_bytes)
         .await?;
+    parse_fetched(digest, fetched, hint, limits)
+}
+
+/// Checks the size and digest of manifest bytes already read, and parses them.
+pub fn parse_fetched(
+    digest: &Digest,
+    fetched: Fetched,
+    hint: Option<&str>,
+    limits: &Limits,
+) -> Result<(Manifest, Vec<u8>), Error> {
     check_size(
         "manifest",
         digest,

@@ -1,26 +1,31 @@
 //! Audit: every image of every matching repository, judged by the same [`Guard`] as a push.
 //!
 //! Children of an index are judged with their index, not alone: indexes (and images whose media
-//! type the registry did not report) are judged first; their children are then left out. The
-//! guard's digest cache makes a digest shared by several repositories' tags cost one read.
+//! type the registry did not report) are judged first; their children are then left out, so
+//! no child is ever read twice. Reads follow the registry API's granularity: a repository's
+//! manifests are read ahead [`MAX_BATCH`] at a time (one BatchGetImage each), config blobs once
+//! per digest ([`crate::reads`]), and a digest shared by several repositories costs one read
+//! (the guard's digest cache). How many images are judged at once adapts ([`Limiter`]):
+//! throttling halves it and the image is judged again.
 
 use std::collections::HashSet;
 
-use futures_util::{StreamExt, TryStreamExt};
-use serde::Serialize;
+use futures_util::StreamExt;
 
-use crate::consumer::ConsumerReport;
 use crate::digest::Digest;
 use crate::discovery::Discover;
 use crate::error::Error;
 use crate::event::{Origin, Push};
 use crate::handler::Guard;
 use crate::image::{Image, RegistryId, Repository};
+use crate::limiter::Limiter;
 use crate::media_type;
-use crate::platform::Platform;
-use crate::policy::{glob_match, RequiredFrom};
-use crate::ports::{Catalog, ImageSummary, Notify, Registry};
-use crate::verdict::{Verdict, VerdictKind};
+use crate::policy::glob_match;
+use crate::ports::{Catalog, ImageSummary, Notify, Registry, MAX_BATCH};
+
+mod row;
+
+pub use row::{Report, Row, RowVerdict};
 
 /// What to scan.
 #[derive(Clone, Debug)]
@@ -33,108 +38,16 @@ pub struct ScanOptions {
     pub tagged_only: bool,
     /// Only images pushed at or after this time (seconds since the epoch).
     pub since: Option<i64>,
-    /// How many images are judged at once.
+    /// The most images judged at once (it starts at [`START_CONCURRENCY`] or this, if lower,
+    /// and adapts).
     pub concurrency: usize,
 }
 
-/// What an audit line says, in the order the report lists them: what breaks first, then what
-/// could not be read, then the rest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RowVerdict {
-    Mismatch,
-    Error,
-    Fits,
-    NotAnImage,
-    Skipped,
-}
+/// How many images the scan judges at once before it has learnt anything.
+pub const START_CONCURRENCY: usize = 8;
 
-impl RowVerdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RowVerdict::Mismatch => "mismatch",
-            RowVerdict::Error => "error",
-            RowVerdict::Fits => "fits",
-            RowVerdict::NotAnImage => "not-an-image",
-            RowVerdict::Skipped => "skipped",
-        }
-    }
-}
-
-impl From<VerdictKind> for RowVerdict {
-    fn from(v: VerdictKind) -> Self {
-        match v {
-            VerdictKind::Fits => RowVerdict::Fits,
-            VerdictKind::Mismatch => RowVerdict::Mismatch,
-            VerdictKind::NotAnImage => RowVerdict::NotAnImage,
-            VerdictKind::Skipped => RowVerdict::Skipped,
-        }
-    }
-}
-
-/// One line of the audit.
-#[derive(Clone, Debug, Serialize)]
-pub struct Row {
-    pub repository: String,
-    pub tags: Vec<String>,
-    pub digest: String,
-    pub verdict: RowVerdict,
-    pub platforms: Vec<Platform>,
-    pub required: Vec<Platform>,
-    pub required_from: Option<RequiredFrom>,
-    pub missing: Vec<Platform>,
-    pub consumers: Vec<ConsumerReport>,
-    pub reason: Option<String>,
-    pub warnings: Vec<String>,
-}
-
-impl Row {
-    fn from_verdict(repository: &str, image: &ImageSummary, v: Verdict) -> Row {
-        Row {
-            repository: repository.to_string(),
-            tags: image.tags.clone(),
-            digest: image.digest.to_string(),
-            verdict: v.verdict.into(),
-            platforms: v.platforms,
-            required: v.required,
-            required_from: v.required_from,
-            missing: v.missing,
-            consumers: v.consumers,
-            reason: v.reason,
-            warnings: v.warnings,
-        }
-    }
-
-    fn error(repository: &str, image: Option<&ImageSummary>, e: &Error) -> Row {
-        Row {
-            repository: repository.to_string(),
-            tags: image.map(|i| i.tags.clone()).unwrap_or_default(),
-            digest: image.map(|i| i.digest.to_string()).unwrap_or_default(),
-            verdict: RowVerdict::Error,
-            platforms: Vec::new(),
-            required: Vec::new(),
-            required_from: None,
-            missing: Vec::new(),
-            consumers: Vec::new(),
-            reason: Some(e.to_string()),
-            warnings: Vec::new(),
-        }
-    }
-}
-
-/// The result of a scan, mismatches first.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Report {
-    pub rows: Vec<Row>,
-    /// Images left out because they are children of an index that was judged.
-    pub children_skipped: usize,
-}
-
-impl Report {
-    pub fn count(&self, verdict: RowVerdict) -> usize {
-        self.rows.iter().filter(|r| r.verdict == verdict).count()
-    }
-}
+/// How often an image that was throttled is judged again (after the SDK's own retries).
+const THROTTLED_RETRIES: usize = 3;
 
 /// Progress of a scan, for a progress bar.
 pub trait Progress: Sync {
@@ -179,6 +92,7 @@ where
     D: Discover,
 {
     let concurrency = opts.concurrency.max(1);
+    let limiter = Limiter::new(START_CONCURRENCY, concurrency);
     let mut names = catalog.repositories(&opts.registry).await?;
     names.retain(|n| {
         opts.repositories.is_empty() || opts.repositories.iter().any(|g| glob_match(g, n))
@@ -236,7 +150,7 @@ where
     progress.set_total((indexes + second.len()) as u64);
 
     // Indexes first; then the single images that are not their children.
-    let judged = judge_all(guard, opts, first, concurrency, progress).await?;
+    let judged = judge_all(guard, opts, first, &limiter, progress).await?;
     let mut children: HashSet<(String, Digest)> = HashSet::new();
     for j in judged {
         for child in j.children {
@@ -248,17 +162,11 @@ where
     second.retain(|i| !children.contains(&(i.repository.clone(), i.image.digest.clone())));
     report.children_skipped = before - second.len();
     progress.set_total((indexes + second.len()) as u64);
-    let judged = judge_all(guard, opts, second, concurrency, progress).await?;
+    let judged = judge_all(guard, opts, second, &limiter, progress).await?;
     report.rows.extend(judged.into_iter().map(|j| j.row));
+    report.concurrency = limiter.stats();
 
-    report.rows.sort_by(|a, b| {
-        (a.verdict, &a.repository, &a.tags, &a.digest).cmp(&(
-            b.verdict,
-            &b.repository,
-            &b.tags,
-            &b.digest,
-        ))
-    });
+    report.sort();
     Ok(report)
 }
 
@@ -266,11 +174,13 @@ fn repo_ref(opts: &ScanOptions, name: &str) -> Repository {
     Repository::new(opts.registry.clone(), name)
 }
 
+/// Judges `items` a repository's batch at a time: the batch's manifests read ahead in one
+/// call (while the previous batch is still being judged), then its images as the limiter allows.
 async fn judge_all<R, N, D>(
     guard: &Guard<R, N, D>,
     opts: &ScanOptions,
     items: Vec<Item>,
-    concurrency: usize,
+    limiter: &Limiter,
     progress: &dyn Progress,
 ) -> Result<Vec<Judged>, Error>
 where
@@ -278,32 +188,90 @@ where
     N: Notify,
     D: Discover,
 {
-    futures_util::stream::iter(items.into_iter().map(|item| async move {
-        let image = Image {
-            repository: repo_ref(opts, &item.repository),
-            tag: item.image.tags.first().cloned(),
-            digest: Some(item.image.digest.clone()),
-            media_type: item.image.media_type.clone(),
-        };
-        let push = Push::new(None, image, Origin::Push).expect("a listed image has a digest");
-        let (row, children) = match guard.check_with_children(&push).await {
-            Ok((v, children)) => (
-                Row::from_verdict(&item.repository, &item.image, v),
-                children,
-            ),
-            Err(e) => (
-                Row::error(&item.repository, Some(&item.image), &e),
-                Vec::new(),
-            ),
-        };
-        progress.done(&row);
-        Ok::<_, Error>(Judged {
-            item,
-            row,
+    let mut batches: Vec<Vec<Item>> = Vec::new();
+    for item in items {
+        match batches.last_mut() {
+            Some(b) if b.len() < MAX_BATCH && b[0].repository == item.repository => b.push(item),
+            _ => batches.push(vec![item]),
+        }
+    }
+    let judged: Vec<Vec<Judged>> =
+        futures_util::stream::iter(batches.into_iter().map(|batch| async move {
+            let repo = repo_ref(opts, &batch[0].repository);
+            let digests: Vec<Digest> = batch.iter().map(|i| i.image.digest.clone()).collect();
+            {
+                let permit = limiter.acquire().await;
+                guard.read_ahead(&repo, &digests).await;
+                permit.ok();
+            }
+            futures_util::stream::iter(
+                batch
+                    .into_iter()
+                    .map(|item| judge_one(guard, opts, item, limiter, progress)),
+            )
+            .buffer_unordered(MAX_BATCH)
+            .collect::<Vec<Judged>>()
+            .await
+        }))
+        .buffered(2)
+        .collect()
+        .await;
+    Ok(judged.into_iter().flatten().collect())
+}
+
+/// One image, judged again (at a lower concurrency) when it was throttled.
+async fn judge_one<R, N, D>(
+    guard: &Guard<R, N, D>,
+    opts: &ScanOptions,
+    item: Item,
+    limiter: &Limiter,
+    progress: &dyn Progress,
+) -> Judged
+where
+    R: Registry,
+    N: Notify,
+    D: Discover,
+{
+    let image = Image {
+        repository: repo_ref(opts, &item.repository),
+        tag: item.image.tags.first().cloned(),
+        digest: Some(item.image.digest.clone()),
+        media_type: item.image.media_type.clone(),
+    };
+    let push = Push::new(None, image, Origin::Push).expect("a listed image has a digest");
+    let mut attempt = 0;
+    let result = loop {
+        let permit = limiter.acquire().await;
+        let result = guard.check_with_children(&push).await;
+        match result {
+            Err(Error::Throttled(_)) if attempt < THROTTLED_RETRIES => {
+                permit.throttled();
+                attempt += 1;
+            }
+            Err(Error::Throttled(e)) => {
+                permit.throttled();
+                break Err(Error::Throttled(e));
+            }
+            other => {
+                permit.ok();
+                break other;
+            }
+        }
+    };
+    let (row, children) = match result {
+        Ok((v, children)) => (
+            Row::from_verdict(&item.repository, &item.image, v),
             children,
-        })
-    }))
-    .buffer_unordered(concurrency)
-    .try_collect()
-    .await
+        ),
+        Err(e) => (
+            Row::error(&item.repository, Some(&item.image), &e),
+            Vec::new(),
+        ),
+    };
+    progress.done(&row);
+    Judged {
+        item,
+        row,
+        children,
+    }
 }

@@ -184,6 +184,8 @@ mod tests {
 
     fn row(repository: &str, tags: &[&str], verdict: RowVerdict, platforms: &str) -> Row {
         Row {
+            account: None,
+            region: None,
             repository: repository.into(),
             tags: tags.iter().map(|t| t.to_string()).collect(),
             digest: format!("sha256:{}", "a".repeat(64)),
@@ -212,6 +214,7 @@ mod tests {
                 "linux/arm64",
             )],
             children_skipped: 0,
+            ..Report::default()
         };
         let page = html(&report, "scanned <now>");
         assert!(!page.to_lowercase().contains("<script"), "{page}");
@@ -230,6 +233,7 @@ mod tests {
                 row("web", &["0.9"], RowVerdict::Fits, "linux/amd64"),
             ],
             children_skipped: 2,
+            ..Report::default()
         };
         let page = html(&report, "now");
         for external in ["src=", "href=", "url(", "@import", "<link"] {

@@ -235,6 +235,11 @@ async fn throttling_and_5xx_from_ecr_fail_the_invocation_as_retryable() {
             .await
             .unwrap_err();
         assert!(err.is_retryable(), "{code}: {err}");
+        assert_eq!(
+            matches!(err, ecr_arch_guard::Error::Throttled(_)),
+            code == "ThrottlingException",
+            "only throttling says throttled (the audit's signal to slow down): {err}"
+        );
         assert!(bgi.num_calls() >= 1);
         assert_eq!(r.publish.num_calls(), 0);
     }
@@ -264,6 +269,11 @@ async fn unmodelled_5xx_and_429_answers_are_retryable() {
             .await
             .unwrap_err();
         assert!(err.is_retryable(), "HTTP {status} {body:?}: {err}");
+        assert_eq!(
+            matches!(err, ecr_arch_guard::Error::Throttled(_)),
+            status == 429,
+            "HTTP 429 says throttled: {err}"
+        );
         assert_eq!(r.publish.num_calls(), 0);
     }
 }

@@ -2,7 +2,7 @@
 //! moved), GetDownloadUrlForLayer + one GET for config blobs, ListTagsForResource for the
 //! repository policy, PutImage for marker tags.
 
-use aws_sdk_ecr::types::{ImageDetail, ImageFailureCode, ImageIdentifier};
+use aws_sdk_ecr::types::{ImageDetail, ImageFailure, ImageFailureCode, ImageIdentifier};
 
 use super::download::Download;
 use super::map_sdk_error;
@@ -10,7 +10,7 @@ use crate::digest::Digest;
 use crate::error::Error;
 use crate::image::{RegistryId, Repository};
 use crate::media_type::{self, MediaType};
-use crate::ports::{Catalog, Fetched, ImageSummary, Registry, TagOutcome};
+use crate::ports::{Catalog, Fetched, ImageSummary, Registry, TagOutcome, MAX_BATCH};
 
 #[derive(Clone, Debug)]
 pub struct Ecr {
@@ -51,20 +51,22 @@ impl Ecr {
             .ok_or_else(|| Error::NotFound(format!("repository {}", repo.name)))
     }
 
-    /// One image by digest or tag (BatchGetImage), its manifest bytes and media type.
+    /// Images by digest or tag in one BatchGetImage call (at most [`MAX_BATCH`] ids): each
+    /// one's manifest bytes and media type, or why it was not returned, in the order asked.
+    /// `names` says each id in messages.
     async fn batch_get(
         &self,
         repo: &Repository,
-        id: ImageIdentifier,
-        digest: &str,
+        ids: Vec<ImageIdentifier>,
+        names: &[String],
         max_bytes: u64,
-    ) -> Result<Fetched, Error> {
+    ) -> Result<Vec<Result<Fetched, Error>>, Error> {
         let out = self
             .client
             .batch_get_image()
             .repository_name(&repo.name)
             .set_registry_id(repo.registry.account.clone())
-            .image_ids(id)
+            .set_image_ids(Some(ids.clone()))
             .set_accepted_media_types(Some(
                 media_type::ACCEPTED.iter().map(|m| m.to_string()).collect(),
             ))
@@ -79,42 +81,86 @@ impl Ecr {
                     _ => map_sdk_error("ecr:BatchGetImage", e),
                 }
             })?;
-        if let Some(image) = out.images().first() {
-            let manifest = image.image_manifest().ok_or_else(|| {
-                Error::Malformed(format!(
-                    "BatchGetImage returned {digest} without a manifest"
-                ))
-            })?;
-            if manifest.len() as u64 > max_bytes {
-                return Err(Error::TooLarge {
-                    what: format!("manifest {digest}"),
-                    size: manifest.len() as u64,
-                    limit: max_bytes,
-                });
-            }
-            return Ok(Fetched {
-                bytes: manifest.as_bytes().to_vec(),
-                media_type: image.image_manifest_media_type().map(MediaType::from),
-            });
+        let asked = |a: &ImageIdentifier, id: &ImageIdentifier| match a.image_digest() {
+            Some(d) => id.image_digest() == Some(d),
+            None => a.image_tag().is_some() && id.image_tag() == a.image_tag(),
+        };
+        Ok(ids
+            .iter()
+            .zip(names)
+            .map(|(id, name)| {
+                let image = out
+                    .images()
+                    .iter()
+                    .find(|i| i.image_id().is_some_and(|got| asked(id, got)));
+                match image {
+                    Some(image) => fetched(image, name, max_bytes),
+                    None => Err(failure(
+                        out.failures()
+                            .iter()
+                            .find(|f| f.image_id().is_some_and(|got| asked(id, got))),
+                        name,
+                        &repo.name,
+                    )),
+                }
+            })
+            .collect())
+    }
+
+    async fn batch_get_one(
+        &self,
+        repo: &Repository,
+        id: ImageIdentifier,
+        name: String,
+        max_bytes: u64,
+    ) -> Result<Fetched, Error> {
+        self.batch_get(repo, vec![id], &[name], max_bytes)
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(Error::Malformed("BatchGetImage answered nothing".into())))
+    }
+}
+
+/// The manifest of one image BatchGetImage returned, size-capped.
+fn fetched(
+    image: &aws_sdk_ecr::types::Image,
+    name: &str,
+    max_bytes: u64,
+) -> Result<Fetched, Error> {
+    let manifest = image.image_manifest().ok_or_else(|| {
+        Error::Malformed(format!("BatchGetImage returned {name} without a manifest"))
+    })?;
+    if manifest.len() as u64 > max_bytes {
+        return Err(Error::TooLarge {
+            what: format!("manifest {name}"),
+            size: manifest.len() as u64,
+            limit: max_bytes,
+        });
+    }
+    Ok(Fetched {
+        bytes: manifest.as_bytes().to_vec(),
+        media_type: image.image_manifest_media_type().map(MediaType::from),
+    })
+}
+
+/// Why BatchGetImage did not return an image (its `failures` entry, if any).
+fn failure(failure: Option<&ImageFailure>, name: &str, repository: &str) -> Error {
+    let code = failure.and_then(|f| f.failure_code());
+    let reason = failure
+        .and_then(|f| f.failure_reason())
+        .unwrap_or("no image returned");
+    match code {
+        Some(ImageFailureCode::ImageNotFound) | None => {
+            Error::NotFound(format!("image {name} in {repository}: {reason}"))
         }
-        let failure = out.failures().first();
-        let code = failure.and_then(|f| f.failure_code());
-        let reason = failure
-            .and_then(|f| f.failure_reason())
-            .unwrap_or("no image returned");
-        Err(match code {
-            Some(ImageFailureCode::ImageNotFound) | None => {
-                Error::NotFound(format!("image {digest} in {}: {reason}", repo.name))
-            }
-            Some(ImageFailureCode::UpstreamTooManyRequests)
-            | Some(ImageFailureCode::UpstreamUnavailable) => {
-                Error::Transient(format!("BatchGetImage {digest}: {reason}"))
-            }
-            Some(other) => Error::Permanent(format!(
-                "BatchGetImage {digest}: {}: {reason}",
-                other.as_str()
-            )),
-        })
+        Some(ImageFailureCode::UpstreamTooManyRequests)
+        | Some(ImageFailureCode::UpstreamUnavailable) => {
+            Error::Transient(format!("BatchGetImage {name}: {reason}"))
+        }
+        Some(other) => Error::Permanent(format!(
+            "BatchGetImage {name}: {}: {reason}",
+            other.as_str()
+        )),
     }
 }
 
@@ -139,7 +185,26 @@ impl Registry for Ecr {
         let id = ImageIdentifier::builder()
             .image_digest(digest.as_str())
             .build();
-        self.batch_get(repo, id, digest.as_str(), max_bytes).await
+        self.batch_get_one(repo, id, digest.to_string(), max_bytes)
+            .await
+    }
+
+    async fn manifests(
+        &self,
+        repo: &Repository,
+        digests: &[Digest],
+        max_bytes: u64,
+    ) -> Result<Vec<Result<Fetched, Error>>, Error> {
+        let mut out = Vec::with_capacity(digests.len());
+        for chunk in digests.chunks(MAX_BATCH) {
+            let ids = chunk
+                .iter()
+                .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
+                .collect();
+            let names: Vec<String> = chunk.iter().map(|d| d.to_string()).collect();
+            out.extend(self.batch_get(repo, ids, &names, max_bytes).await?);
+        }
+        Ok(out)
     }
 
     async fn manifest_by_tag(
@@ -149,7 +214,7 @@ impl Registry for Ecr {
         max_bytes: u64,
     ) -> Result<Fetched, Error> {
         let id = ImageIdentifier::builder().image_tag(tag).build();
-        self.batch_get(repo, id, &format!("{}:{tag}", repo.name), max_bytes)
+        self.batch_get_one(repo, id, format!("{}:{tag}", repo.name), max_bytes)
             .await
     }
 

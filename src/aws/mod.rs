@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod apprunner;
+pub mod audit;
 pub mod batch;
 pub mod clients;
 pub mod consumer;
@@ -21,6 +22,7 @@ pub mod ecs;
 pub mod ecs_placement;
 pub mod lambda;
 pub mod preflight;
+pub mod quotas;
 pub mod replay;
 pub mod routing;
 pub mod sns;
@@ -128,6 +130,15 @@ const TRANSIENT_CODES: [&str; 9] = [
     "RequestTimeout",
 ];
 
+/// Error codes that mean "slow down" (the AWS SDKs' own list of throttling codes).
+const THROTTLING_CODES: [&str; 5] = [
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "KMSThrottlingException",
+    "RequestLimitExceeded",
+];
+
 /// Error codes that mean "it is not there (any more)".
 const NOT_FOUND_CODES: [&str; 6] = [
     "ImageNotFoundException",
@@ -149,6 +160,7 @@ where
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
     let transient_status = status.is_some_and(|s| s >= 500 || s == 429);
+    let throttled = |code: &str| THROTTLING_CODES.contains(&code) || status == Some(429);
     match &err {
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown");
@@ -164,6 +176,8 @@ where
             };
             if NOT_FOUND_CODES.contains(&code) {
                 Error::NotFound(text)
+            } else if throttled(code) {
+                Error::Throttled(text)
             } else if TRANSIENT_CODES.contains(&code) || transient_status {
                 Error::Transient(text)
             } else {
@@ -175,7 +189,9 @@ where
         }
         _ => {
             let text = format!("{operation}: {}", error_chain(&err));
-            if transient_status {
+            if status == Some(429) {
+                Error::Throttled(text)
+            } else if transient_status {
                 Error::Transient(text)
             } else {
                 Error::Permanent(text)

@@ -66,6 +66,15 @@ impl Registry for RoutedEcr {
         self.ecr(repo).await?.manifest(repo, digest, max).await
     }
 
+    async fn manifests(
+        &self,
+        repo: &Repository,
+        digests: &[Digest],
+        max: u64,
+    ) -> Result<Vec<Result<Fetched, Error>>, Error> {
+        self.ecr(repo).await?.manifests(repo, digests, max).await
+    }
+
     async fn blob(&self, repo: &Repository, digest: &Digest, max: u64) -> Result<Vec<u8>, Error> {
         self.ecr(repo).await?.blob(repo, digest, max).await
     }

@@ -10,6 +10,7 @@ use super::accounts::Accounts;
 use super::discovery::AwsDiscovery;
 use super::download::Download;
 use super::ecr::Ecr;
+use super::quotas;
 use super::replay::Replay;
 use super::routing::RoutedEcr;
 use super::sns::Sns;
@@ -17,6 +18,7 @@ use super::trust::TrustRoots;
 use crate::discovery::Service;
 use crate::error::Error;
 use crate::handler::Guard;
+use crate::pace::Paced;
 use crate::ports::NoNotify;
 use crate::settings::Settings;
 
@@ -24,8 +26,13 @@ use crate::settings::Settings;
 /// organisation mode) and region, alerts on the SNS topic, discovery per account and region.
 pub type LambdaGuard = Guard<RoutedEcr, Sns, AwsDiscovery>;
 
-/// The CLI's guard: one account and region, no action ever taken.
-pub type CliGuard = Guard<Ecr, NoNotify, AwsDiscovery>;
+/// The CLI's guard: one account and region, read at a share of ECR's rate quotas, no action
+/// ever taken.
+pub type CliGuard = Guard<Paced<Ecr>, NoNotify, AwsDiscovery>;
+
+/// How many digests, read-ahead manifests and config blobs the CLI's guard remembers (an audit
+/// of 10,000 images keeps every distinct config once: a few KB each).
+const CLI_CACHE_ENTRIES: usize = 16_384;
 
 /// Which AWS configuration to use: the SDK's default chain (environment, profiles, SSO,
 /// `AWS_ENDPOINT_URL`, the Lambda's own credentials), optionally a named profile and region.
@@ -40,6 +47,8 @@ pub struct Connection {
     /// never does (its credentials and region are in the environment), so it skips the look-ups.
     pub profile_files: bool,
     pub trust_roots: TrustRoots,
+    /// The share of ECR's per-account rate quotas the CLI may use, in percent (0: unpaced).
+    pub quota_share: u8,
 }
 
 impl Default for Connection {
@@ -51,6 +60,7 @@ impl Default for Connection {
             adaptive_retry: false,
             profile_files: true,
             trust_roots: TrustRoots::default(),
+            quota_share: quotas::DEFAULT_SHARE_PERCENT,
         }
     }
 }
@@ -128,13 +138,25 @@ pub async fn lambda_guard(
 pub async fn cli_guard(settings: Settings, connection: &Connection) -> Result<CliGuard, Error> {
     let config = connection.config().await;
     super::preflight::check(connection.profile.as_deref(), &config).await?;
+    let accounts = Arc::new(Accounts::new(config.clone(), None, None));
+    guard_for(settings, connection, &config, accounts)
+}
+
+/// The CLI's guard over one account and region's configuration.
+pub(crate) fn guard_for(
+    settings: Settings,
+    connection: &Connection,
+    config: &SdkConfig,
+    accounts: Arc<Accounts>,
+) -> Result<CliGuard, Error> {
     let ecr = Ecr::new(
-        aws_sdk_ecr::Client::new(&config),
+        aws_sdk_ecr::Client::new(config),
         Download::new(settings.allow_http_downloads)?.trusting(settings.trust_roots),
     );
-    let accounts = Arc::new(Accounts::new(config, None, None));
+    let ecr = Paced::new(ecr, quotas::rates(connection.quota_share));
     let discovery = AwsDiscovery::new(accounts, &Service::ALL);
-    Ok(Guard::with_discovery(settings, ecr, NoNotify, discovery))
+    Ok(Guard::with_discovery(settings, ecr, NoNotify, discovery)
+        .with_cache_entries(CLI_CACHE_ENTRIES))
 }
 
 /// The dead-letter queue and the function, for `ecr-arch-guard replay`.

@@ -46,6 +46,11 @@ pub struct PolicyArgs {
 /// The guard the CLI judges with: the Lambda's settings from the environment (`RULES`,
 /// `REQUIRED_PLATFORMS`, …), no action ever taken, every image judged (also untagged ones).
 pub async fn guard(connection: &Connection, policy: &PolicyArgs) -> Result<CliGuard, Error> {
+    wiring::cli_guard(settings(policy)?, connection).await
+}
+
+/// The CLI's settings: the Lambda's from the environment, never acting, every image judged.
+pub fn settings(policy: &PolicyArgs) -> Result<Settings, Error> {
     let mut settings = Settings::read(|k| match k {
         "ACTIONS" | "DISCOVER" => None,
         _ => std::env::var(k).ok(),
@@ -58,5 +63,5 @@ pub async fn guard(connection: &Connection, policy: &PolicyArgs) -> Result<CliGu
     if let Some(d) = &policy.discover {
         settings.discovery.services = discovery::parse_services(d)?;
     }
-    wiring::cli_guard(settings, connection).await
+    Ok(settings)
 }

@@ -1,11 +1,13 @@
 //! The command line. One `Args` struct with a `run()` per subcommand; exit codes are a contract:
 //! 0 fits or not-an-image, 1 mismatch, 2 any error.
 
+mod audit;
 mod check;
 mod connect;
 mod consumer;
 mod event;
 mod inspect;
+mod progress;
 pub mod render;
 mod replay;
 mod scan;

@@ -4,13 +4,15 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
+use super::audit::{self, TargetArgs};
 use super::connect::{self, AwsArgs, PolicyArgs};
+use super::progress::Bar;
 use super::render;
 use crate::image::RegistryId;
 use crate::platform;
-use crate::scan::{self, Progress, Report, Row, RowVerdict, ScanOptions};
+use crate::scan::{self, Report, Row, RowVerdict, ScanOptions};
 use crate::Error;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -37,12 +39,21 @@ pub struct ScanArgs {
     /// Only images pushed since this date (YYYY-MM-DD, UTC) or time (RFC 3339).
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
-    /// How many images are judged at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// The most images judged at once per account and region: it starts at 8 (or this, if
+    /// lower), grows while calls succeed and halves when AWS throttles.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
-    /// Scan this registry (account id) instead of your own.
+    /// The share of ECR's per-account rate quotas the scan may use, in percent (BatchGetImage
+    /// 2,000/s and GetDownloadUrlForLayer 3,000/s by default; your image pulls share them).
+    #[arg(long, value_name = "PERCENT", default_value_t = crate::aws::quotas::DEFAULT_SHARE_PERCENT,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quota_share: u8,
+    /// Scan this registry (account id) with your own credentials (cross-account repository
+    /// policies) instead of your own registry.
     #[arg(long, value_name = "ACCOUNT")]
     pub registry_id: Option<String>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Output format.
@@ -67,62 +78,46 @@ pub fn parse_since(s: &str) -> Result<i64, Error> {
         .ok_or_else(|| Error::Usage(format!("--since {s:?}: use YYYY-MM-DD or an RFC 3339 time")))
 }
 
-/// A progress bar on stderr, only when stderr is a terminal.
-struct Bar(Option<ProgressBar>);
-
-impl Progress for Bar {
-    fn set_total(&self, total: u64) {
-        if let Some(b) = &self.0 {
-            b.set_length(total);
-        }
-    }
-    fn done(&self, row: &Row) {
-        if let Some(b) = &self.0 {
-            b.set_message(row.repository.clone());
-            b.inc(1);
-        }
-    }
-}
-
 impl ScanArgs {
     pub async fn run(self) -> Result<ExitCode, Error> {
         let since = self.since.as_deref().map(parse_since).transpose()?;
-        let guard = connect::guard(&self.aws.connection(None), &self.policy).await?;
+        let mut connection = self.aws.connection(None);
+        connection.quota_share = self.quota_share;
         let opts = ScanOptions {
-            registry: RegistryId::new(
-                self.registry_id.as_deref(),
-                guard.registry().region().as_deref(),
-            ),
+            registry: RegistryId::default(),
             repositories: self.repositories.clone(),
             tagged_only: self.tagged_only,
             since,
             concurrency: self.concurrency as usize,
         };
-        let bar = Bar(std::io::stderr().is_terminal().then(|| {
-            let b = ProgressBar::new(0);
-            if let Ok(style) =
-                ProgressStyle::with_template("{bar:30} {pos}/{len} images {per_sec} {msg}")
-            {
-                b.set_style(style);
-            }
-            b
-        }));
-        let report = scan::scan(guard.registry(), &guard, &opts, &bar).await?;
-        if let Some(b) = &bar.0 {
-            b.finish_and_clear();
-        }
-        if let Some(path) = &self.html {
-            let region = guard.registry().region().unwrap_or_default();
-            let generated = format!(
-                "{} images in {}{}; required by default: {}",
-                report.rows.len(),
+        let terminal = std::io::stderr().is_terminal();
+        let settings = connect::settings(&self.policy)?;
+        let required = platform::join(&settings.required);
+        let (report, scope) = if self.targets.is_audit() {
+            let report =
+                audit::scan_targets(&self.targets, settings, &connection, &opts, terminal).await?;
+            (report, "the accounts and regions scanned".to_string())
+        } else {
+            let guard = crate::aws::wiring::cli_guard(settings, &connection).await?;
+            let region = guard.registry().inner().region();
+            let opts = ScanOptions {
+                registry: RegistryId::new(self.registry_id.as_deref(), region.as_deref()),
+                ..opts
+            };
+            let bar = Bar::new(terminal.then(|| ProgressBar::new(0)));
+            let report = scan::scan(guard.registry(), &guard, &opts, &bar).await?;
+            bar.clear();
+            let scope = format!(
+                "{}{}",
                 self.registry_id.as_deref().unwrap_or("your registry"),
-                if region.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({region})")
-                },
-                platform::join(&guard.settings.required)
+                region.map(|r| format!(" ({r})")).unwrap_or_default()
+            );
+            (report, scope)
+        };
+        if let Some(path) = &self.html {
+            let generated = format!(
+                "{} images in {scope}; required by default: {required}",
+                report.rows.len()
             );
             std::fs::write(path, crate::scan_html::html(&report, &generated)).map_err(
                 |source| Error::Io {
@@ -198,10 +193,15 @@ fn shorten(s: &str, max: usize) -> String {
     out
 }
 
-/// The summary table.
+/// The summary table (ACCOUNT and REGION first in an organisation audit).
 pub fn table(report: &Report) -> String {
-    let header = ["REPOSITORY", "TAGS", "PLATFORMS", "VERDICT", "CONSUMERS"];
-    let rows: Vec<[String; 5]> = report
+    let labelled = report.is_labelled();
+    let mut header = vec!["REPOSITORY", "TAGS", "PLATFORMS", "VERDICT", "CONSUMERS"];
+    if labelled {
+        header.splice(0..0, ["ACCOUNT", "REGION"]);
+    }
+    let verdict_col = header.len() - 2;
+    let rows: Vec<Vec<String>> = report
         .rows
         .iter()
         .map(|r| {
@@ -212,18 +212,28 @@ pub fn table(report: &Report) -> String {
                 (RowVerdict::Error, Some(why)) => format!("error: {why}"),
                 (v, _) => v.as_str().to_string(),
             };
-            [
+            let mut cells = Vec::with_capacity(header.len());
+            if labelled {
+                cells.push(r.account.clone().unwrap_or_default());
+                cells.push(r.region.clone().unwrap_or_default());
+            }
+            cells.extend([
                 r.repository.clone(),
-                tags(r),
+                if r.repository.is_empty() && r.digest.is_empty() {
+                    String::new()
+                } else {
+                    tags(r)
+                },
                 shorten(&platform::join(&r.platforms), MAX_CELL),
                 verdict,
                 consumers(r),
-            ]
+            ]);
+            cells
         })
         .collect();
-    let mut widths = header.map(str::len);
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r.iter()).take(4) {
+        for (w, cell) in widths.iter_mut().zip(r.iter()).take(verdict_col + 1) {
             *w = (*w).max(cell.chars().count());
         }
     }
@@ -231,12 +241,12 @@ pub fn table(report: &Report) -> String {
     let line = |cells: &[String], paint: bool| {
         let mut l = String::new();
         for (i, cell) in cells.iter().enumerate() {
-            if i == 4 {
+            if i == verdict_col + 1 {
                 l.push_str(cell);
                 break;
             }
             let pad = widths[i].saturating_sub(cell.chars().count());
-            let text = if paint && i == 3 {
+            let text = if paint && i == verdict_col {
                 render::paint_verdict(cell)
             } else {
                 cell.clone()
@@ -246,7 +256,8 @@ pub fn table(report: &Report) -> String {
         }
         l.trim_end().to_string() + "\n"
     };
-    out.push_str(&line(&header.map(String::from), false));
+    let header: Vec<String> = header.into_iter().map(String::from).collect();
+    out.push_str(&line(&header, false));
     for r in &rows {
         out.push_str(&line(r, true));
     }
@@ -270,13 +281,18 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// CSV with a header, one line per image.
+/// CSV with a header, one line per image (`account,region` first in an organisation audit).
 pub fn csv(report: &Report) -> String {
-    let mut out = String::from(
-        "repository,tags,digest,verdict,platforms,required,missing,consumers,reason\n",
-    );
+    let labelled = report.is_labelled();
+    let mut out = String::from(if labelled { "account,region," } else { "" });
+    out.push_str("repository,tags,digest,verdict,platforms,required,missing,consumers,reason\n");
     for r in &report.rows {
-        let fields = [
+        let mut fields = Vec::new();
+        if labelled {
+            fields.push(r.account.clone().unwrap_or_default());
+            fields.push(r.region.clone().unwrap_or_default());
+        }
+        fields.extend([
             r.repository.clone(),
             r.tags.join(" "),
             r.digest.clone(),
@@ -286,7 +302,7 @@ pub fn csv(report: &Report) -> String {
             platform::join(&r.missing),
             consumers(r),
             r.reason.clone().unwrap_or_default(),
-        ];
+        ]);
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&line.join(","));
         out.push('\n');

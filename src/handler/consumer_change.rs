@@ -19,7 +19,7 @@ use crate::manifest::Manifest;
 use crate::media_type::MediaType;
 use crate::platform::Platform;
 use crate::policy::{Decision, RequiredFrom, Requirement};
-use crate::ports::{Notify, Registry, RepoFetch};
+use crate::ports::{Notify, Registry};
 use crate::resolve::{self, Outcome};
 use crate::verdict::Verdict;
 
@@ -239,10 +239,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         let digest = Digest::of(&fetched.bytes);
         if self.resolutions.get(&digest).is_none() {
             let manifest = Manifest::parse(&fetched.bytes, fetched.media_type.as_deref())?;
-            let src = RepoFetch {
-                registry: &self.registry,
-                repo: repository,
-            };
+            let src = self.reads.fetch(&self.registry, repository);
             let r = resolve::resolve_parsed(
                 &src,
                 digest.clone(),

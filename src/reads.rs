@@ -1,0 +1,108 @@
+//! The guard's reads at the registry API's own granularity: manifests read ahead in batches
+//! ([`Registry::manifests`], up to [`crate::ports::MAX_BATCH`] per call) are used before any
+//! single read, and each config blob is read once per digest however many images share it —
+//! concurrent readers of one digest wait for the first read instead of starting their own.
+//! Everything kept here is still size-checked and digest-verified by [`crate::resolve`] on use.
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::cache::Cache;
+use crate::digest::Digest;
+use crate::error::Error;
+use crate::image::Repository;
+use crate::media_type::MediaType;
+use crate::ports::{Fetch, Fetched, Registry, MAX_BATCH};
+
+/// Manifests read ahead and config blobs read, shared by every image the guard judges.
+pub struct Reads {
+    ahead: Cache<Digest, Fetched>,
+    blobs: Cache<Digest, Arc<OnceCell<Arc<Vec<u8>>>>>,
+}
+
+impl Reads {
+    /// Keeps at most `entries` manifests read ahead and `entries` config blobs.
+    pub fn new(entries: usize) -> Reads {
+        Reads {
+            ahead: Cache::new(entries),
+            blobs: Cache::new(entries),
+        }
+    }
+
+    /// Reads the manifests of `digests` in `repo` in batches and keeps them for
+    /// [`Reads::fetch`]. A digest the batch could not return is left for its own read, which
+    /// reports why; so is every digest when the whole batch failed.
+    pub async fn read_ahead<R: Registry>(
+        &self,
+        registry: &R,
+        repo: &Repository,
+        digests: &[Digest],
+        max_bytes: u64,
+    ) {
+        for chunk in digests.chunks(MAX_BATCH) {
+            let Ok(results) = registry.manifests(repo, chunk, max_bytes).await else {
+                continue;
+            };
+            for (digest, fetched) in chunk.iter().zip(results) {
+                if let Ok(f) = fetched {
+                    self.ahead.insert(digest.clone(), f);
+                }
+            }
+        }
+    }
+
+    /// A [`Fetch`] of `repo` through these reads.
+    pub fn fetch<'a, R: Registry>(
+        &'a self,
+        registry: &'a R,
+        repo: &'a Repository,
+    ) -> ReadsFetch<'a, R> {
+        ReadsFetch {
+            reads: self,
+            registry,
+            repo,
+        }
+    }
+}
+
+/// [`Reads`] seen as the [`Fetch`] source of one repository.
+pub struct ReadsFetch<'a, R: Registry> {
+    reads: &'a Reads,
+    registry: &'a R,
+    repo: &'a Repository,
+}
+
+impl<R: Registry> Fetch for ReadsFetch<'_, R> {
+    async fn manifest(
+        &self,
+        digest: &Digest,
+        hint: Option<&str>,
+        max_bytes: u64,
+    ) -> Result<Fetched, Error> {
+        let mut f = match self.reads.ahead.take(digest) {
+            Some(f) => f,
+            None => self.registry.manifest(self.repo, digest, max_bytes).await?,
+        };
+        if f.media_type.is_none() {
+            f.media_type = hint.map(MediaType::from);
+        }
+        Ok(f)
+    }
+
+    async fn blob(&self, digest: &Digest, max_bytes: u64) -> Result<Vec<u8>, Error> {
+        let cell = self
+            .reads
+            .blobs
+            .get_or_insert_with(digest.clone(), || Arc::new(OnceCell::new()));
+        let bytes = cell
+            .get_or_try_init(|| async {
+                let bytes = self.registry.blob(self.repo, digest, max_bytes).await?;
+                // Only verified bytes are shared: a corrupt read stays this image's error.
+                digest.verify(&bytes)?;
+                Ok::<_, Error>(Arc::new(bytes))
+            })
+            .await?;
+        Ok(bytes.as_ref().clone())
+    }
+}
