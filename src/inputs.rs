@@ -2,6 +2,7 @@
 //! `ecr-arch-guard:platforms` tag (cached for the policy TTL) and the consumers discovery
 //! finds (cached snapshots), with the warnings reading them raised.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cache::Cache;
@@ -42,6 +43,9 @@ pub struct Found {
 pub struct Sources<D: Discover> {
     pub discovery: Discovery<D>,
     tags: Cache<Repository, Option<Setting>>,
+    /// One read of a repository's tags at a time: images of one repository judged at once
+    /// (the scan) wait for the first read instead of each making their own.
+    reading: Cache<Repository, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl<D: Discover> Sources<D> {
@@ -49,6 +53,7 @@ impl<D: Discover> Sources<D> {
         Sources {
             discovery,
             tags: Cache::new(REPOSITORIES),
+            reading: Cache::new(REPOSITORIES),
         }
     }
 
@@ -92,6 +97,13 @@ impl<D: Discover> Sources<D> {
         ttl: Duration,
         warnings: &mut Vec<String>,
     ) -> Result<Option<Setting>, Error> {
+        if let Some(s) = self.tags.get_fresh(repo, ttl) {
+            return Ok(s);
+        }
+        let lock = self
+            .reading
+            .get_or_insert_with(repo.clone(), || Arc::new(tokio::sync::Mutex::new(())));
+        let _one_read = lock.lock().await;
         if let Some(s) = self.tags.get_fresh(repo, ttl) {
             return Ok(s);
         }

@@ -47,7 +47,10 @@ pub struct ScanOptions {
 pub const START_CONCURRENCY: usize = 8;
 
 /// How often an image that was throttled is judged again (after the SDK's own retries).
-const THROTTLED_RETRIES: usize = 3;
+const THROTTLED_RETRIES: usize = 4;
+
+/// The first wait before a throttled image is judged again; it doubles each time.
+const THROTTLED_BACKOFF: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Progress of a scan, for a progress bar.
 pub trait Progress: Sync {
@@ -246,6 +249,9 @@ where
         match result {
             Err(Error::Throttled(_)) if attempt < THROTTLED_RETRIES => {
                 permit.throttled();
+                // Back off before asking again (0.25 s, 0.5 s, 1 s, …): the other images
+                // go on at the lower concurrency meanwhile.
+                tokio::time::sleep(THROTTLED_BACKOFF * 2u32.pow(attempt as u32)).await;
                 attempt += 1;
             }
             Err(Error::Throttled(e)) => {

@@ -1,26 +1,40 @@
-//! [`Registry`] over the ECR API: BatchGetImage by digest (never by a tag that may have
-//! moved), GetDownloadUrlForLayer + one GET for config blobs, ListTagsForResource for the
-//! repository policy, PutImage for marker tags.
+//! [`Registry`] over the ECR API: BatchGetImage by digest (never by a tag that may have moved),
+//! up to 100 digests per call; GetDownloadUrlForLayer + one GET for config blobs;
+//! ListTagsForResource for the repository policy; PutImage for marker tags. Its
+//! [`crate::ports::Catalog`] side (listing) is `ecr_catalog.rs`.
 
-use aws_sdk_ecr::types::{ImageDetail, ImageFailure, ImageFailureCode, ImageIdentifier};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ecr::types::{ImageFailure, ImageFailureCode, ImageIdentifier};
 
 use super::download::Download;
 use super::map_sdk_error;
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::image::{RegistryId, Repository};
+use crate::image::Repository;
 use crate::media_type::{self, MediaType};
-use crate::ports::{Catalog, Fetched, ImageSummary, Registry, TagOutcome, MAX_BATCH};
+use crate::ports::{Fetched, Registry, TagOutcome, MAX_BATCH};
+
+/// A repository by registry account (`None`: the caller's) and name.
+pub(super) type RepositoryKey = (Option<String>, String);
 
 #[derive(Clone, Debug)]
 pub struct Ecr {
-    client: aws_sdk_ecr::Client,
+    pub(super) client: aws_sdk_ecr::Client,
     download: Download,
+    /// Repository ARNs DescribeRepositories listed (the scan), so ListTagsForResource needs
+    /// no DescribeRepositories of its own per repository.
+    pub(super) arns: Arc<Mutex<HashMap<RepositoryKey, String>>>,
 }
 
 impl Ecr {
     pub fn new(client: aws_sdk_ecr::Client, download: Download) -> Ecr {
-        Ecr { client, download }
+        Ecr {
+            client,
+            download,
+            arns: Arc::default(),
+        }
     }
 
     /// The region this client reads in (from the configuration chain or `--region`).
@@ -35,6 +49,10 @@ impl Ecr {
                 partition(region),
                 repo.name
             ));
+        }
+        let listed = (repo.registry.account.clone(), repo.name.clone());
+        if let Some(arn) = self.arns.lock().ok().and_then(|a| a.get(&listed).cloned()) {
+            return Ok(arn);
         }
         let out = self
             .client
@@ -301,81 +319,5 @@ impl Registry for Ecr {
                 }
             }
         }
-    }
-}
-
-fn summary(d: &ImageDetail) -> Result<ImageSummary, Error> {
-    let digest = d.image_digest().ok_or_else(|| {
-        Error::Malformed("DescribeImages returned an image without a digest".into())
-    })?;
-    Ok(ImageSummary {
-        digest: Digest::parse(digest)?,
-        tags: d.image_tags().to_vec(),
-        media_type: d.image_manifest_media_type().map(MediaType::from),
-        pushed_at: d.image_pushed_at().map(|t| t.secs()),
-    })
-}
-
-/// DescribeRepositories and DescribeImages (paginated): what the CLI's `check` and `scan` list.
-/// The Lambda never calls these.
-impl Catalog for Ecr {
-    async fn repositories(&self, registry: &RegistryId) -> Result<Vec<String>, Error> {
-        let repos: Vec<aws_sdk_ecr::types::Repository> = self
-            .client
-            .describe_repositories()
-            .set_registry_id(registry.account.clone())
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| map_sdk_error("ecr:DescribeRepositories", e))?;
-        Ok(repos
-            .iter()
-            .filter_map(|r| r.repository_name().map(str::to_string))
-            .collect())
-    }
-
-    async fn images(&self, repo: &Repository) -> Result<Vec<ImageSummary>, Error> {
-        let details: Vec<ImageDetail> = self
-            .client
-            .describe_images()
-            .repository_name(&repo.name)
-            .set_registry_id(repo.registry.account.clone())
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| map_sdk_error("ecr:DescribeImages", e))?;
-        details.iter().map(summary).collect()
-    }
-
-    async fn image_by_tag(&self, repo: &Repository, tag: &str) -> Result<ImageSummary, Error> {
-        let out = self
-            .client
-            .describe_images()
-            .repository_name(&repo.name)
-            .set_registry_id(repo.registry.account.clone())
-            .image_ids(ImageIdentifier::builder().image_tag(tag).build())
-            .send()
-            .await
-            .map_err(|e| {
-                use aws_sdk_ecr::operation::describe_images::DescribeImagesError as E;
-                match e.as_service_error() {
-                    Some(E::ImageNotFoundException(_)) => {
-                        Error::NotFound(format!("tag {tag} in repository {}", repo.name))
-                    }
-                    Some(E::RepositoryNotFoundException(_)) => {
-                        Error::NotFound(format!("repository {}", repo.name))
-                    }
-                    _ => map_sdk_error("ecr:DescribeImages", e),
-                }
-            })?;
-        out.image_details()
-            .first()
-            .map(summary)
-            .transpose()?
-            .ok_or_else(|| Error::NotFound(format!("tag {tag} in repository {}", repo.name)))
     }
 }

@@ -18,6 +18,7 @@ pub mod consumer;
 pub mod discovery;
 pub mod download;
 pub mod ecr;
+pub mod ecr_catalog;
 pub mod ecs;
 pub mod ecs_placement;
 pub mod lambda;
@@ -77,6 +78,21 @@ pub const MEMBER_IAM_ACTIONS: [&str; 3] = [
     "ecr:GetDownloadUrlForLayer",
     "ecr:ListTagsForResource",
 ];
+
+/// What the audit role (deploy/member.yaml, `AuditPrincipalArn`) grants `ecr-arch-guard scan
+/// --organization` in each member account: listing and reading images, never writing.
+pub const AUDIT_IAM_ACTIONS: [&str; 5] = [
+    "ecr:DescribeRepositories",
+    "ecr:DescribeImages",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:ListTagsForResource",
+];
+
+/// What the principal running the organisation audit needs itself (deploy/audit.yaml): the
+/// accounts (Organizations ListAccounts), the audit role in each, and the same reads in its
+/// own account. (GetCallerIdentity needs no permission.)
+pub const AUDIT_CALLER_IAM_ACTIONS: [&str; 2] = ["organizations:ListAccounts", "sts:AssumeRole"];
 
 /// The read-only actions discovery calls, per service. The SAM template grants each service's
 /// list only when discovery of that service is enabled (checked by a test).

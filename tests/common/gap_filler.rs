@@ -8,6 +8,9 @@
 //!   Reference, FunctionCodeLocation). The answer's digest is set to the one moto's own ECR
 //!   gives for the tag.
 //!
+//! - STS `AssumeRole` into an account [`GapFiller::deny_account`] names: moto never evaluates a
+//!   trust policy, so the refusal STS sends (403 `AccessDenied`) is answered here.
+//!
 //! Every other request goes to moto untouched, and every call is recorded by its IAM action
 //! name (for the least-privilege assertions).
 
@@ -30,6 +33,8 @@ pub struct GapFiller {
     pub downloads: Arc<Mutex<usize>>,
     /// Every AWS API call that went through, by operation (`ecr:BatchGetImage`, `GET blob`, …).
     calls: Arc<Mutex<Vec<String>>>,
+    /// Accounts whose roles STS refuses to let anyone assume.
+    denied: Arc<Mutex<Vec<String>>>,
 }
 
 impl GapFiller {
@@ -39,20 +44,25 @@ impl GapFiller {
         let blobs: Arc<BlobStore> = Arc::default();
         let downloads: Arc<Mutex<usize>> = Arc::default();
         let calls: Arc<Mutex<Vec<String>>> = Arc::default();
+        let denied: Arc<Mutex<Vec<String>>> = Arc::default();
         let moto_port = moto.port;
-        let (b, d, c, base) = (
+        let (b, d, c, n, base) = (
             blobs.clone(),
             downloads.clone(),
             calls.clone(),
+            denied.clone(),
             endpoint.clone(),
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (b, d, c, base) = (b.clone(), d.clone(), c.clone(), base.clone());
+                let (b, d, c, n, base) = (b.clone(), d.clone(), c.clone(), n.clone(), base.clone());
                 std::thread::spawn(move || {
                     if let Some(req) = Request::read(&stream) {
                         if let Some(op) = operation(&req) {
                             c.lock().unwrap().push(op);
+                        }
+                        if let Some(account) = denied_assume_role(&req, &n.lock().unwrap()) {
+                            return refuse_assume_role(&stream, &account);
                         }
                         serve_gap(&stream, req, moto_port, &b, &d, &base);
                     }
@@ -64,7 +74,13 @@ impl GapFiller {
             blobs,
             downloads,
             calls,
+            denied,
         }
+    }
+
+    /// From now on STS refuses AssumeRole into any role of `account`.
+    pub fn deny_account(&self, account: &str) {
+        self.denied.lock().unwrap().push(account.to_string());
     }
 
     /// Uploads a blob into a repository as `docker push` would (digest checked by the store).
@@ -139,6 +155,29 @@ pub fn assert_only_granted(calls: &[String], granted: &[&str]) {
             "{call} is called but not granted: {calls:?}"
         );
     }
+}
+
+/// The account of an STS AssumeRole request into a denied account (the form body names the role
+/// ARN, `:` encoded as `%3A`).
+fn denied_assume_role(req: &Request, denied: &[String]) -> Option<String> {
+    let body = String::from_utf8_lossy(&req.body);
+    if !body.contains("Action=AssumeRole") {
+        return None;
+    }
+    denied
+        .iter()
+        .find(|a| {
+            body.contains(&format!("%3A%3A{a}%3Arole")) || body.contains(&format!("::{a}:role"))
+        })
+        .cloned()
+}
+
+/// STS's answer when no trust policy lets the caller in (STS API Reference, AssumeRole errors).
+fn refuse_assume_role(stream: &TcpStream, account: &str) {
+    let body = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{account}:role/ecr-arch-guard-audit</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+    );
+    respond(stream, "403 Forbidden", "text/xml", &[], body.as_bytes());
 }
 
 fn serve_gap(

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod ecs_mock;
+pub mod fake_ecr;
 pub mod fixtures;
 pub mod gap_filler;
 pub mod http;
