@@ -9,6 +9,7 @@
 //! throttling halves it and the image is judged again.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::StreamExt;
 
@@ -43,6 +44,9 @@ pub struct ScanOptions {
     pub concurrency: usize,
 }
 
+/// How many repositories are judged side by side (the limiter still bounds the images).
+const REPOSITORIES_AT_ONCE: usize = 8;
+
 /// How many images the scan judges at once before it has learnt anything.
 pub const START_CONCURRENCY: usize = 8;
 
@@ -75,7 +79,6 @@ struct Item {
 
 /// An image judged, with the digests it refers to (an index's children).
 struct Judged {
-    item: Item,
     row: Row,
     children: Vec<Digest>,
 }
@@ -115,8 +118,9 @@ where
         .collect()
         .await;
 
-    let mut first = Vec::new();
-    let mut second = Vec::new();
+    // Per repository: what to judge, indexes (and images of unknown media type) first.
+    let mut work: Vec<(Vec<Item>, Vec<Item>)> = Vec::new();
+    let mut total = 0;
     for (repository, images) in listed {
         let images = match images {
             Ok(i) => i,
@@ -125,6 +129,7 @@ where
                 continue;
             }
         };
+        let (mut first, mut second) = (Vec::new(), Vec::new());
         for image in images {
             if opts.tagged_only && image.tags.is_empty() {
                 continue;
@@ -148,36 +153,73 @@ where
                 first.push(item);
             }
         }
+        total += first.len() + second.len();
+        work.push((first, second));
     }
-    let indexes = first.len();
-    progress.set_total((indexes + second.len()) as u64);
+    let total = AtomicU64::new(total as u64);
+    progress.set_total(total.load(Ordering::Relaxed));
 
-    // Indexes first; then the single images that are not their children.
-    let judged = judge_all(guard, opts, first, &limiter, progress).await?;
-    let mut children: HashSet<(String, Digest)> = HashSet::new();
-    for j in judged {
-        for child in j.children {
-            children.insert((j.item.repository.clone(), child));
-        }
-        report.rows.push(j.row);
+    // Repositories side by side, each in its two passes: a repository's children are known
+    // once its indexes are judged, so no barrier holds the others back.
+    let per_repository: Vec<(Vec<Row>, usize)> =
+        futures_util::stream::iter(work.into_iter().map(|(first, second)| {
+            judge_repository(guard, opts, first, second, &limiter, progress, &total)
+        }))
+        .buffer_unordered(REPOSITORIES_AT_ONCE)
+        .collect()
+        .await;
+    for (rows, skipped) in per_repository {
+        report.rows.extend(rows);
+        report.children_skipped += skipped;
     }
-    let before = second.len();
-    second.retain(|i| !children.contains(&(i.repository.clone(), i.image.digest.clone())));
-    report.children_skipped = before - second.len();
-    progress.set_total((indexes + second.len()) as u64);
-    let judged = judge_all(guard, opts, second, &limiter, progress).await?;
-    report.rows.extend(judged.into_iter().map(|j| j.row));
     report.concurrency = limiter.stats();
-
     report.sort();
     Ok(report)
+}
+
+/// One repository: its indexes, then its single images that are not their children (left out:
+/// judged with their index, never read). Returns the rows and how many children were left out.
+async fn judge_repository<R, N, D>(
+    guard: &Guard<R, N, D>,
+    opts: &ScanOptions,
+    first: Vec<Item>,
+    mut second: Vec<Item>,
+    limiter: &Limiter,
+    progress: &dyn Progress,
+    total: &AtomicU64,
+) -> (Vec<Row>, usize)
+where
+    R: Registry,
+    N: Notify,
+    D: Discover,
+{
+    let mut rows = Vec::new();
+    let mut children: HashSet<Digest> = HashSet::new();
+    for j in judge_all(guard, opts, first, limiter, progress).await {
+        children.extend(j.children);
+        rows.push(j.row);
+    }
+    let before = second.len();
+    second.retain(|i| !children.contains(&i.image.digest));
+    let skipped = before - second.len();
+    if skipped > 0 {
+        let left = total.fetch_sub(skipped as u64, Ordering::Relaxed) - skipped as u64;
+        progress.set_total(left);
+    }
+    rows.extend(
+        judge_all(guard, opts, second, limiter, progress)
+            .await
+            .into_iter()
+            .map(|j| j.row),
+    );
+    (rows, skipped)
 }
 
 fn repo_ref(opts: &ScanOptions, name: &str) -> Repository {
     Repository::new(opts.registry.clone(), name)
 }
 
-/// Judges `items` a repository's batch at a time: the batch's manifests read ahead in one
+/// Judges one repository's `items` a batch at a time: the batch's manifests read ahead in one
 /// call (while the previous batch is still being judged), then its images as the limiter allows.
 async fn judge_all<R, N, D>(
     guard: &Guard<R, N, D>,
@@ -185,7 +227,7 @@ async fn judge_all<R, N, D>(
     items: Vec<Item>,
     limiter: &Limiter,
     progress: &dyn Progress,
-) -> Result<Vec<Judged>, Error>
+) -> Vec<Judged>
 where
     R: Registry,
     N: Notify,
@@ -194,7 +236,7 @@ where
     let mut batches: Vec<Vec<Item>> = Vec::new();
     for item in items {
         match batches.last_mut() {
-            Some(b) if b.len() < MAX_BATCH && b[0].repository == item.repository => b.push(item),
+            Some(b) if b.len() < MAX_BATCH => b.push(item),
             _ => batches.push(vec![item]),
         }
     }
@@ -219,7 +261,7 @@ where
         .buffered(2)
         .collect()
         .await;
-    Ok(judged.into_iter().flatten().collect())
+    judged.into_iter().flatten().collect()
 }
 
 /// One image, judged again (at a lower concurrency) when it was throttled.
@@ -275,9 +317,5 @@ where
         ),
     };
     progress.done(&row);
-    Judged {
-        item,
-        row,
-        children,
-    }
+    Judged { row, children }
 }

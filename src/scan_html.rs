@@ -92,17 +92,17 @@ fn columns(report: &Report) -> Vec<Platform> {
 /// run there.
 fn coverage(out: &mut String, report: &Report) {
     let cols = columns(report);
-    let mut repos: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    let mut repos: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
     for r in &report.rows {
-        repos.entry(&r.repository).or_default().push(r);
+        repos.entry(r.place()).or_default().push(r);
     }
-    let mut order: Vec<(&str, Vec<&Row>)> = repos.into_iter().collect();
+    let mut order: Vec<(String, Vec<&Row>)> = repos.into_iter().collect();
     order.sort_by_key(|(name, rows)| {
         let bad = rows
             .iter()
             .filter(|r| matches!(r.verdict, RowVerdict::Mismatch | RowVerdict::Error))
             .count();
-        (std::cmp::Reverse(bad), *name)
+        (std::cmp::Reverse(bad), name.clone())
     });
     out.push_str("<h2>Platform coverage per repository</h2>\n<table><thead><tr><th>Repository</th><th>Images</th><th>Mismatch</th><th>Error</th>");
     for c in &cols {
@@ -115,7 +115,7 @@ fn coverage(out: &mut String, report: &Report) {
         let _ = write!(
             out,
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
-            escape(name),
+            escape(&name),
             rows.len(),
             count(RowVerdict::Mismatch),
             count(RowVerdict::Error)
@@ -150,7 +150,7 @@ fn images(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "<tr><td><span class=\"v {v}\">{v}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"why\">{}</td></tr>",
-            escape(&r.repository),
+            escape(&r.place()),
             if r.tags.is_empty() {
                 format!("<code>{}</code>", escape(&short_digest(&r.digest)))
             } else {

@@ -231,6 +231,11 @@ async fn organisation_scan_reads_every_account_and_region_and_says_what_it_could
         .starts_with(&format!("{a},eu-west-1,web-eu,latest,")));
     assert_eq!(lines.next(), None);
 
+    // Discovery needs reads the audit role does not grant: refused, not half done.
+    let o = w.cli(&["scan", "--organization", "--discover", "ecs"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--discover"));
+
     // A malformed account id is a usage error before any call.
     let o = w.cli(&["scan", "--accounts", "12345"]);
     assert_eq!(o.status.code(), Some(2));

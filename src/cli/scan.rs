@@ -90,6 +90,16 @@ impl ScanArgs {
             since,
             concurrency: self.concurrency as usize,
         };
+        if self.policy.discover.is_some()
+            && (self.targets.organization || !self.targets.accounts.is_empty())
+        {
+            return Err(Error::Usage(
+                "--discover reads each account's consumers, which the audit role does not \
+                 grant: scan other accounts without --discover (repository tags, RULES and \
+                 REQUIRED_PLATFORMS decide), or each account with credentials that can"
+                    .into(),
+            ));
+        }
         let terminal = std::io::stderr().is_terminal();
         let settings = connect::settings(&self.policy)?;
         let required = platform::join(&settings.required);

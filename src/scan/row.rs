@@ -88,6 +88,17 @@ impl Row {
         }
     }
 
+    /// Where the image is: its repository, after its account and region in an organisation
+    /// audit (`222222222222 eu-west-1 team/web`).
+    pub fn place(&self) -> String {
+        match (&self.account, &self.region) {
+            (Some(a), Some(r)) => format!("{a} {r} {}", self.repository)
+                .trim_end()
+                .to_string(),
+            _ => self.repository.clone(),
+        }
+    }
+
     pub(super) fn error(repository: &str, image: Option<&ImageSummary>, e: &Error) -> Row {
         Row {
             account: None,
