@@ -252,4 +252,23 @@ mod tests {
         assert!(rows.find("mismatch").unwrap() < rows.find(">fits<").unwrap());
         assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>\n"));
     }
+
+    #[test]
+    fn an_organisation_audit_keeps_each_accounts_repositories_apart() {
+        let mut report = Report::default();
+        for account in ["111111111111", "222222222222"] {
+            let one = Report {
+                rows: vec![row("web", &["1.0"], RowVerdict::Fits, "linux/amd64")],
+                ..Report::default()
+            };
+            report.add(account, "eu-west-1", one);
+        }
+        let page = html(&report, "now");
+        for account in ["111111111111", "222222222222"] {
+            assert!(
+                page.contains(&format!(">{account} eu-west-1 web<")),
+                "{page}"
+            );
+        }
+    }
 }

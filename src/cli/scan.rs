@@ -332,6 +332,30 @@ mod tests {
     }
 
     #[test]
+    fn an_organisation_audit_says_where_each_row_is() {
+        let mut report = Report::default();
+        report.unreadable(
+            "333333333333",
+            "us-east-1",
+            &Error::AccountUnreadable {
+                account: "333333333333".into(),
+                reason: "AccessDenied".into(),
+            },
+        );
+        let text = table(&report);
+        let mut lines = text.lines();
+        assert!(lines
+            .next()
+            .unwrap()
+            .starts_with("ACCOUNT       REGION     REPOSITORY"));
+        let row = lines.next().unwrap();
+        assert!(row.starts_with("333333333333  us-east-1"), "{row}");
+        assert!(row.contains("error: cannot read account 333333333333: AccessDenied"));
+        assert!(csv(&report).starts_with("account,region,repository,"));
+        assert_eq!(exit_code(&report), ExitCode::from(2));
+    }
+
+    #[test]
     fn csv_quotes_what_needs_quoting() {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
