@@ -32,6 +32,10 @@ mod consumer_change;
 /// How many digests and events a warm environment remembers.
 const CACHE_ENTRIES: usize = 512;
 
+/// How many read-ahead manifests and config blobs a warm environment keeps (a push reads its
+/// config once; the scan asks for more with [`Guard::with_cache_entries`]).
+const READS_ENTRIES: usize = 32;
+
 /// The guard with its ports and its warm-environment caches.
 pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
     pub settings: Settings,
@@ -84,7 +88,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             registry,
             notifier,
             resolutions: Cache::new(CACHE_ENTRIES),
-            reads: Reads::new(CACHE_ENTRIES),
+            reads: Reads::new(READS_ENTRIES),
             handled: Cache::new(CACHE_ENTRIES),
             changes: Cache::new(CACHE_ENTRIES),
         }

@@ -15,6 +15,10 @@ use crate::image::Repository;
 use crate::media_type::MediaType;
 use crate::ports::{Fetch, Fetched, Registry, MAX_BATCH};
 
+/// Config blobs larger than this are not kept after use (a typical config is a few KB; a
+/// registry of large ones must not fill the memory of a 128 MB Lambda or of the CLI).
+const KEEP_BLOBS_UP_TO: usize = 64 * 1024;
+
 /// Manifests read ahead and config blobs read, shared by every image the guard judges.
 pub struct Reads {
     ahead: Cache<Digest, Fetched>,
@@ -102,7 +106,52 @@ impl<R: Registry> Fetch for ReadsFetch<'_, R> {
                 digest.verify(&bytes)?;
                 Ok::<_, Error>(Arc::new(bytes))
             })
-            .await?;
+            .await?
+            .clone();
+        if bytes.len() > KEEP_BLOBS_UP_TO {
+            self.reads.blobs.take(digest);
+        }
         Ok(bytes.as_ref().clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::RegistryId;
+    use crate::memory::MemoryFetch;
+
+    #[tokio::test]
+    async fn a_shared_config_is_read_once_and_a_large_one_is_not_kept() {
+        let registry = MemoryFetch::new();
+        let small = registry.put(b"{\"os\":\"linux\"}", None);
+        let large = registry.put(&vec![b' '; KEEP_BLOBS_UP_TO + 1], None);
+        let repo = Repository::new(RegistryId::default(), "r");
+        let reads = Reads::new(8);
+        let fetch = reads.fetch(&registry, &repo);
+        let both = futures_util::future::join_all((0..4).map(|_| fetch.blob(&small, 1 << 20)));
+        assert!(both.await.iter().all(|b| b.is_ok()));
+        assert_eq!(registry.reads().1, 1, "four readers at once, one read");
+        for _ in 0..2 {
+            fetch.blob(&large, 1 << 20).await.unwrap();
+        }
+        assert_eq!(registry.reads().1, 3, "a large config is read each time");
+    }
+
+    #[tokio::test]
+    async fn manifests_read_ahead_are_used_once() {
+        let registry = MemoryFetch::new();
+        let d = registry.put(b"{\"schemaVersion\":2}", None);
+        let repo = Repository::new(RegistryId::default(), "r");
+        let reads = Reads::new(8);
+        reads
+            .read_ahead(&registry, &repo, &[d.clone()], 1 << 20)
+            .await;
+        let before = registry.reads().0;
+        let fetch = reads.fetch(&registry, &repo);
+        fetch.manifest(&d, None, 1 << 20).await.unwrap();
+        assert_eq!(registry.reads().0, before, "taken from the read-ahead");
+        fetch.manifest(&d, None, 1 << 20).await.unwrap();
+        assert_eq!(registry.reads().0, before + 1, "then read again");
     }
 }

@@ -11,6 +11,7 @@ use indicatif::{MultiProgress, ProgressBar};
 use super::progress::Bar;
 use crate::aws::accounts::MemberRole;
 use crate::aws::audit::{Audit, DEFAULT_AUDIT_ROLE};
+use crate::aws::preflight::explain;
 use crate::aws::wiring::Connection;
 use crate::error::Error;
 use crate::image::RegistryId;
@@ -131,7 +132,12 @@ pub async fn scan_targets(
     for (account, region, result) in done {
         match result {
             Ok(r) => report.add(&account, &region, r),
-            Err(e) => report.unreadable(&account, &region, &e),
+            Err(e @ Error::AccountUnreadable { .. }) => report.unreadable(&account, &region, &e),
+            // A misspelt or disabled region, denied listing: one line naming the fix.
+            Err(e) => {
+                let why = Error::Permanent(explain(&e, Some(&region)));
+                report.unreadable(&account, &region, &why)
+            }
         }
     }
     report.sort();
