@@ -145,7 +145,7 @@ mod tests {
         let repo = Repository::new(RegistryId::default(), "r");
         let reads = Reads::new(8);
         reads
-            .read_ahead(&registry, &repo, &[d.clone()], 1 << 20)
+            .read_ahead(&registry, &repo, std::slice::from_ref(&d), 1 << 20)
             .await;
         let before = registry.reads().0;
         let fetch = reads.fetch(&registry, &repo);
