@@ -28,7 +28,9 @@
 //!   fix it (Lambda functions pointed at an index, which Lambda refuses, among them).
 //! - [`alert`], [`message`]: the SNS alert; [`marker`]: the marker tag and its recognition.
 //! - [`handler`], [`actions`], [`cache`]: the guard's pipeline, what it does, its warm caches.
-//! - [`scan`]: the audit of a registry through the [`ports::Catalog`] trait and the guard.
+//! - [`scan`]: the audit of a registry through the [`ports::Catalog`] trait and the guard,
+//!   reading at the API's granularity ([`reads`]), with adaptive concurrency ([`limiter`]) at
+//!   a paced rate ([`pace`]).
 //! - [`settings`], [`logging`], [`error`]; [`memory`]: an in-memory registry for tests.
 //!
 //! Adapters and entry points: [`aws`] (every AWS SDK call, and the wiring), [`layout`] (OCI
