@@ -36,7 +36,7 @@ pub struct TargetArgs {
     )]
     pub accounts: Vec<String>,
     /// Scan these regions (comma-separated) [default: your configured region].
-    #[arg(long, value_delimiter = ',', value_name = "REGIONS")]
+    #[arg(long, value_delimiter = ',', value_name = "REGIONS", conflicts_with = "registry_id")]
     pub regions: Vec<String>,
     /// The audit role assumed in every account but your own (deploy/member.yaml's
     /// AuditRoleName).
