@@ -36,7 +36,12 @@ pub struct TargetArgs {
     )]
     pub accounts: Vec<String>,
     /// Scan these regions (comma-separated) [default: your configured region].
-    #[arg(long, value_delimiter = ',', value_name = "REGIONS", conflicts_with = "registry_id")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "REGIONS",
+        conflicts_with = "registry_id"
+    )]
     pub regions: Vec<String>,
     /// The audit role assumed in every account but your own (deploy/member.yaml's
     /// AuditRoleName).
@@ -87,14 +92,20 @@ pub async fn scan_targets(
     } else if args.accounts.is_empty() {
         vec![audit.home.clone()]
     } else {
-        args.accounts.clone()
+        let mut named = args.accounts.clone();
+        named.sort();
+        named.dedup();
+        named
     };
     let regions = if args.regions.is_empty() {
         vec![audit
             .region()
             .ok_or_else(|| Error::Usage("no AWS region: pass --regions or --region".into()))?]
     } else {
-        args.regions.clone()
+        let mut named = args.regions.clone();
+        named.sort();
+        named.dedup();
+        named
     };
     let multi = terminal.then(MultiProgress::new);
     let targets = accounts
