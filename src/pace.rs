@@ -174,4 +174,33 @@ mod tests {
         unpaced.wait().await;
         assert_eq!(start.elapsed(), Duration::ZERO);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_registry_spaces_batches_and_blobs_each_at_its_rate() {
+        use crate::image::RegistryId;
+        use crate::memory::MemoryFetch;
+        let store = MemoryFetch::new();
+        let digests: Vec<Digest> = (0..250)
+            .map(|i| store.put(format!("{{\"n\":{i}}}").as_bytes(), None))
+            .collect();
+        let paced = Paced::new(
+            store,
+            Rates {
+                manifests: 10.0,
+                blobs: 100.0,
+            },
+        );
+        let repo = Repository::new(RegistryId::default(), "r");
+        let start = Instant::now();
+        let read = paced.manifests(&repo, &digests, 1 << 20).await.unwrap();
+        assert_eq!(read.len(), 250);
+        // Three batches (100 + 100 + 50) at 10 per second: at 0, 0.1 and 0.2 s.
+        assert_eq!(start.elapsed(), Duration::from_millis(200));
+        let start = Instant::now();
+        for d in &digests[..50] {
+            paced.blob(&repo, d, 1 << 20).await.unwrap();
+        }
+        // Blobs have their own pace: 50 at 100 per second, the first at once.
+        assert_eq!(start.elapsed(), Duration::from_millis(490));
+    }
 }
