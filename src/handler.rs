@@ -98,8 +98,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         &self.registry
     }
 
-    /// Remembers up to `entries` resolved digests, manifests read ahead and config blobs
-    /// (an audit judges thousands of images; a warm Lambda keeps [`CACHE_ENTRIES`]).
+    /// Remembers up to `entries` resolved digests, manifests read ahead and config blobs (an
+    /// audit judges thousands of images; a warm Lambda keeps [`CACHE_ENTRIES`] digests and
+    /// [`READS_ENTRIES`] reads).
     pub fn with_cache_entries(mut self, entries: usize) -> Self {
         self.resolutions = Cache::new(entries);
         self.reads = Reads::new(entries);

@@ -161,28 +161,3 @@ impl Notify for NoNotify {
         Err(Error::Usage("this command does not send alerts".into()))
     }
 }
-
-/// A [`Fetch`] view of one repository of a [`Registry`].
-pub struct RepoFetch<'a, R: Registry> {
-    pub registry: &'a R,
-    pub repo: &'a Repository,
-}
-
-impl<R: Registry> Fetch for RepoFetch<'_, R> {
-    async fn manifest(
-        &self,
-        digest: &Digest,
-        hint: Option<&str>,
-        max_bytes: u64,
-    ) -> Result<Fetched, Error> {
-        let mut f = self.registry.manifest(self.repo, digest, max_bytes).await?;
-        if f.media_type.is_none() {
-            f.media_type = hint.map(MediaType::from);
-        }
-        Ok(f)
-    }
-
-    async fn blob(&self, digest: &Digest, max_bytes: u64) -> Result<Vec<u8>, Error> {
-        self.registry.blob(self.repo, digest, max_bytes).await
-    }
-}
