@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::Region;
@@ -51,17 +51,8 @@ impl World {
     }
 
     fn cli(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_ecr-arch-guard"))
+        local_cli(env!("CARGO_BIN_EXE_ecr-arch-guard"), &self.gap.endpoint)
             .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
-            .env("AWS_ENDPOINT_URL", &self.gap.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", REGION)
-            .env("ALLOW_HTTP_DOWNLOADS", "true")
-            .env("NO_COLOR", "1")
             .output()
             .unwrap()
     }

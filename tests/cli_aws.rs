@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::fixture;
 use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST};
@@ -60,17 +60,8 @@ impl World {
     }
 
     fn cli(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-arch-guard"));
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
-            .env("AWS_ENDPOINT_URL", &self.gap.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", REGION)
-            .env("ALLOW_HTTP_DOWNLOADS", "true")
-            .env("NO_COLOR", "1");
+        let mut cmd = local_cli(env!("CARGO_BIN_EXE_ecr-arch-guard"), &self.gap.endpoint);
+        cmd.args(args);
         for (k, v) in env {
             cmd.env(k, v);
         }

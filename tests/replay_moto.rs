@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::images::{ARM_CONFIG, ARM_MANIFEST};
 use common::lambda_rie::Lambda;
 use common::local_aws::*;
@@ -53,16 +51,9 @@ async fn dead_letters_are_replayed_judged_and_deleted_and_failures_stay() {
     }
     let function = Lambda::start(&gap.endpoint, &[("ALERT_TOPIC_ARN", topic.as_str())]);
     let cli = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_ecr-arch-guard"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
-            .env("AWS_ENDPOINT_URL", &gap.endpoint)
+        local_cli(env!("CARGO_BIN_EXE_ecr-arch-guard"), &gap.endpoint)
             .env("AWS_ENDPOINT_URL_LAMBDA", function.invoke_endpoint())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", REGION)
+            .args(args)
             .output()
             .unwrap()
     };

@@ -53,3 +53,21 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// The CLI binary `bin` (a test's `env!("CARGO_BIN_EXE_ecr-arch-guard")`) run as a user would
+/// against the local endpoint: a clean environment with test credentials, the region, plain
+/// http downloads allowed (the gap filler serves blobs on loopback) and no colour. Add
+/// arguments and further variables to the returned command.
+pub fn local_cli(bin: &str, endpoint: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("ALLOW_HTTP_DOWNLOADS", "true")
+        .env("NO_COLOR", "1");
+    cmd
+}
