@@ -10,11 +10,13 @@
 //!
 //! Calls are counted by the fake, per action, and divided by the images listed.
 
-#[path = "../tests/common/fake_ecr.rs"]
-mod fake_ecr;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use std::time::{Duration, Instant};
 
+use common::fake_ecr::{FakeEcr, Fleet};
+use common::local_aws::sdk_config;
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::quotas;
@@ -24,7 +26,6 @@ use ecr_arch_guard::pace::Paced;
 use ecr_arch_guard::ports::NoNotify;
 use ecr_arch_guard::scan::{self, Quiet, RowVerdict, ScanOptions};
 use ecr_arch_guard::settings::{Actions, Settings};
-use fake_ecr::{FakeEcr, Fleet};
 
 const FLEET: Fleet = Fleet {
     repositories: 50,
@@ -34,15 +35,12 @@ const FLEET: Fleet = Fleet {
 const RUNS: usize = 3;
 
 async fn run(fake: &FakeEcr, share: u8) -> (f64, scan::Report) {
-    let config = ecr_arch_guard::aws::config_loader(Default::default())
-        .endpoint_url(&fake.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-            "testing", "testing", None, None, "fake",
-        ))
+    // The CLI's retry (aws::wiring::Connection with adaptive_retry).
+    let config = sdk_config(&fake.endpoint)
+        .await
+        .to_builder()
         .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(8))
-        .load()
-        .await;
+        .build();
     let settings = Settings {
         actions: Actions::default(),
         inspect_untagged: true,

@@ -11,6 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::fake_ecr::{FakeEcr, Fleet};
+use common::local_aws::sdk_config;
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::handler::Guard;
@@ -21,15 +22,11 @@ use ecr_arch_guard::scan::{self, Quiet, RowVerdict, ScanOptions};
 use ecr_arch_guard::settings::{Actions, Settings};
 
 async fn client(fake: &FakeEcr, attempts: u32) -> aws_sdk_ecr::Client {
-    let config = ecr_arch_guard::aws::config_loader(Default::default())
-        .endpoint_url(&fake.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-            "testing", "testing", None, None, "fake",
-        ))
+    let config = sdk_config(&fake.endpoint)
+        .await
+        .to_builder()
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(attempts))
-        .load()
-        .await;
+        .build();
     aws_sdk_ecr::Client::new(&config)
 }
 

@@ -23,7 +23,8 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
-pub const ACCOUNT: &str = "123456789012";
+use super::local_aws::ACCOUNT;
+
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -220,7 +221,6 @@ impl FakeEcr {
     }
 
     /// The next `n` calls of `action` answer ThrottlingException.
-    #[allow(dead_code)] // the tests use it, the benchmark does not
     pub fn throttle(&self, action: &str, n: usize) {
         self.state
             .throttle
