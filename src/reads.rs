@@ -13,7 +13,7 @@ use crate::digest::Digest;
 use crate::error::Error;
 use crate::image::Repository;
 use crate::media_type::MediaType;
-use crate::ports::{Fetch, Fetched, Registry, MAX_BATCH};
+use crate::ports::{Fetch, Fetched, Registry};
 
 /// Config blobs larger than this are not kept after use (a typical config is a few KB; a
 /// registry of large ones must not fill the memory of a 128 MB Lambda or of the CLI).
@@ -44,14 +44,13 @@ impl Reads {
         digests: &[Digest],
         max_bytes: u64,
     ) {
-        for chunk in digests.chunks(MAX_BATCH) {
-            let Ok(results) = registry.manifests(repo, chunk, max_bytes).await else {
-                continue;
-            };
-            for (digest, fetched) in chunk.iter().zip(results) {
-                if let Ok(f) = fetched {
-                    self.ahead.insert(digest.clone(), f);
-                }
+        // The registry splits the digests into calls of at most MAX_BATCH itself.
+        let Ok(results) = registry.manifests(repo, digests, max_bytes).await else {
+            return;
+        };
+        for (digest, fetched) in digests.iter().zip(results) {
+            if let Ok(f) = fetched {
+                self.ahead.insert(digest.clone(), f);
             }
         }
     }

@@ -92,20 +92,14 @@ pub async fn scan_targets(
     } else if args.accounts.is_empty() {
         vec![audit.home.clone()]
     } else {
-        let mut named = args.accounts.clone();
-        named.sort();
-        named.dedup();
-        named
+        distinct(&args.accounts)
     };
     let regions = if args.regions.is_empty() {
         vec![audit
             .region()
             .ok_or_else(|| Error::Usage("no AWS region: pass --regions or --region".into()))?]
     } else {
-        let mut named = args.regions.clone();
-        named.sort();
-        named.dedup();
-        named
+        distinct(&args.regions)
     };
     let multi = terminal.then(MultiProgress::new);
     let targets = accounts
@@ -153,4 +147,12 @@ pub async fn scan_targets(
     }
     report.sort();
     Ok(report)
+}
+
+/// Each value once, sorted (an account or region named twice is scanned once).
+fn distinct(values: &[String]) -> Vec<String> {
+    let mut out = values.to_vec();
+    out.sort();
+    out.dedup();
+    out
 }
