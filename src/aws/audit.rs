@@ -45,8 +45,7 @@ impl Audit {
         connection: &Connection,
         role: MemberRole,
     ) -> Result<Audit, Error> {
-        let base = connection.config().await;
-        super::preflight::check(connection.profile.as_deref(), &base).await?;
+        let base = connection.checked_config().await?;
         let me = aws_sdk_sts::Client::new(&base)
             .get_caller_identity()
             .send()

@@ -103,6 +103,14 @@ impl Connection {
         }
         loader.load().await
     }
+
+    /// The CLI's SDK configuration, once what a user can act on is checked (a missing
+    /// profile, no region, no or expired credentials: one line naming the fix).
+    pub async fn checked_config(&self) -> Result<SdkConfig, Error> {
+        let config = self.config().await;
+        super::preflight::check(self.profile.as_deref(), &config).await?;
+        Ok(config)
+    }
 }
 
 /// The guard the Lambda runs, from its settings. Clients for discovery are built only for
@@ -136,8 +144,7 @@ pub async fn lambda_guard(
 /// The guard the CLI judges with (its registry is also the catalog `check` and `scan` list
 /// images from).
 pub async fn cli_guard(settings: Settings, connection: &Connection) -> Result<CliGuard, Error> {
-    let config = connection.config().await;
-    super::preflight::check(connection.profile.as_deref(), &config).await?;
+    let config = connection.checked_config().await?;
     let accounts = Arc::new(Accounts::new(config.clone(), None, None));
     guard_for(settings, connection, &config, accounts)
 }
@@ -165,8 +172,7 @@ pub async fn replay(
     queue_url: &str,
     function: &str,
 ) -> Result<Replay, Error> {
-    let config = connection.config().await;
-    super::preflight::check(connection.profile.as_deref(), &config).await?;
+    let config = connection.checked_config().await?;
     Ok(Replay {
         sqs: aws_sdk_sqs::Client::new(&config),
         lambda: aws_sdk_lambda::Client::new(&config),
