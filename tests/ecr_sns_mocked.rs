@@ -406,6 +406,43 @@ async fn throttling_and_5xx_on_every_other_call_are_retried_then_fail_or_are_rep
     }
 }
 
+/// SNS answers `KMSThrottling` (its code for KmsThrottlingException, SNS API Reference, Publish
+/// errors) when the topic's KMS key is throttled: throttling, so the invocation fails as
+/// retryable, never as a permanent failure (it was permanent before: the list said
+/// `KMSThrottlingException`, which is the SDK's type name, not the code on the wire).
+#[tokio::test]
+async fn a_throttled_topic_key_fails_the_invocation_as_retryable() {
+    let w = World::new();
+    let r = Rules::of(&w);
+    let publish = mock!(aws_sdk_sns::Client::publish).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            400.try_into().unwrap(),
+            SdkBody::from(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>KMSThrottling</Code><Message>KMS throttled</Message></Error><RequestId>r</RequestId></ErrorResponse>",
+            ),
+        )
+    });
+    let g = guard_with(
+        settings(alert_only()),
+        &[&r.bgi, &r.url, &r.tags],
+        &[&publish],
+    );
+    let err = g
+        .handle(&event("push-arm64-only-tagged.json"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_retryable()
+            && err
+                .to_string()
+                .contains("throttled: sns:Publish: KMSThrottling"),
+        "{err}"
+    );
+    // The SDK's own classifier does not count KMSThrottling, so it sends once; the retry is
+    // Lambda's (the invocation fails as retryable).
+    assert_eq!(publish.num_calls(), 1);
+}
+
 #[tokio::test]
 async fn a_stalled_blob_download_times_out_as_retryable() {
     let w = World::new();

@@ -133,26 +133,27 @@ pub const CONSUMER_CHANGE_IAM_ACTIONS: [&str; 8] = [
 /// under every service's default rate limit; the SDK's standard retry backs off on throttling).
 pub const DISCOVERY_CONCURRENCY: usize = 4;
 
-/// Error codes that mean "try again later".
-const TRANSIENT_CODES: [&str; 9] = [
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
+/// Error codes that mean "try again later" (throttling is [`THROTTLING_CODES`], checked first).
+const TRANSIENT_CODES: [&str; 5] = [
     "ServerException",
     "InternalFailure",
     "InternalError",
     "ServiceUnavailable",
-    "KMSThrottlingException",
     "RequestTimeout",
 ];
 
-/// Error codes that mean "slow down" (the AWS SDKs' own list of throttling codes).
+/// Error codes that mean "slow down": the throttling codes of the services the guard and the CLI
+/// call, each one the AWS SDK's retry classifier also counts as throttling
+/// (`aws_runtime::retries::classifiers::THROTTLING_ERRORS`, checked by a test), plus
+/// `KMSThrottling`, the code SNS Publish answers when the topic's KMS key is throttled (aws-sdk-sns
+/// deserialises it as `KmsThrottlingException`). The SDK's other codes (e.g. ECR's
+/// `LimitExceededException`, a service limit, not a rate) stay permanent here.
 const THROTTLING_CODES: [&str; 5] = [
     "ThrottlingException",
     "Throttling",
     "TooManyRequestsException",
-    "KMSThrottlingException",
     "RequestLimitExceeded",
+    "KMSThrottling",
 ];
 
 /// Error codes that mean "it is not there (any more)".
@@ -235,4 +236,20 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_codes_are_the_sdks_own_plus_kms() {
+        use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
+        for code in THROTTLING_CODES {
+            assert!(
+                THROTTLING_ERRORS.contains(&code) || code == "KMSThrottling",
+                "{code} is not a throttling code for the AWS SDK"
+            );
+        }
+    }
 }
