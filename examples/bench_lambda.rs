@@ -3,7 +3,8 @@
 //! events, binary size, and the AWS API calls each kind of event makes (counted at the
 //! harness's proxy in front of moto). Medians of >= 20 runs.
 //!
-//! Usage: cargo run --release --example bench_lambda [-- path/to/bootstrap]
+//! Usage: cargo run --release --example bench_lambda [-- path/to/bootstrap] [--startup]
+//! (`--startup`: only the start-up table, which needs no moto.)
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -165,8 +166,10 @@ fn startup_table(bin: &std::path::Path) {
 
 #[tokio::main]
 async fn main() {
+    let startup_only = std::env::args().any(|a| a == "--startup");
     let bin = std::env::args()
-        .nth(1)
+        .skip(1)
+        .find(|a| a != "--startup")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/bootstrap")
@@ -177,6 +180,12 @@ async fn main() {
         bin.display()
     );
 
+    if startup_only {
+        println!("| figure | median | runs |");
+        println!("| --- | --- | --- |");
+        startup_table(&bin);
+        return;
+    }
     let LocalAws {
         moto: _moto,
         gap,

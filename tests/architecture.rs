@@ -1,6 +1,7 @@
 //! The layout rules, checked on the sources: the module graph of `src/` has no circle (a
 //! module's `crate::` and `super::` references are its imports), only `src/aws/` names the AWS
-//! SDK, and no source file grows past what a reader takes in at once.
+//! SDK (and only the CLI its default configuration chain), and no source file grows past what a
+//! reader takes in at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -164,6 +165,56 @@ fn only_the_aws_adapters_name_the_aws_sdk() {
                     offenders.push(format!("{}: {path}", rel.display()));
                 }
             }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+/// The SDK's default configuration loader (profiles, SSO, IMDS, ...) is named in one place,
+/// `aws::config_loader`, called only by the CLI's `Connection`; the Lambda's configuration
+/// comes from its environment (`aws::environment`) and its roles from `aws::assume_role`.
+/// Anything else calling the loader, or `AssumeRoleProvider` (whose builder falls back to it),
+/// would link the whole chain into `bootstrap` again (1 MB, and 0.4 ms of every cold start).
+#[test]
+fn only_the_cli_loads_the_sdks_default_configuration_chain() {
+    let mut files = Vec::new();
+    sources(&src(), &mut files);
+    let mut offenders = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(src()).unwrap().display().to_string();
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        for name in [
+            "aws_config::defaults",
+            "aws_config::load_defaults",
+            "aws_config::from_env",
+            "aws_config::load_from_env",
+            "ConfigLoader",
+            "AssumeRoleProvider",
+            "DefaultCredentialsChain",
+            "config_loader(",
+        ] {
+            let allowed = match name {
+                "aws_config::defaults" | "ConfigLoader" => rel == "aws/mod.rs",
+                "config_loader(" => rel == "aws/mod.rs" || rel == "aws/wiring.rs",
+                _ => false,
+            };
+            if text.contains(name) && !allowed {
+                offenders.push(format!("{rel}: {name}"));
+            }
+        }
+        if rel == "aws/wiring.rs" {
+            let lambda = &text[text.find("pub fn lambda(").unwrap()..];
+            let lambda = &lambda[..lambda.find("\n}\n").unwrap()];
+            assert!(
+                lambda.contains("environment::sdk_config") && !lambda.contains(".config()"),
+                "the Lambda's guard is built on its environment: {lambda}"
+            );
+        }
+        if rel == "bin/bootstrap.rs" {
+            assert!(
+                text.contains("wiring::lambda(") && !text.contains("Connection"),
+                "bootstrap builds its guard with wiring::lambda"
+            );
         }
     }
     assert!(offenders.is_empty(), "{offenders:#?}");

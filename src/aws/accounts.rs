@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::{self, future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use tokio::sync::Mutex;
 
+use super::assume_role::AssumeRole;
 use super::ecr::partition;
 use crate::error::Error;
 pub use crate::settings::MemberRole;
@@ -111,13 +111,8 @@ impl Accounts {
             region
         });
         let role = format!("arn:{part}:iam::{account}:role/{}", member.name);
-        let mut assume = AssumeRoleProvider::builder(&role)
-            .session_name("ecr-arch-guard")
-            .configure(&self.base);
-        if let Some(id) = &member.external_id {
-            assume = assume.external_id(id);
-        }
-        let cached = Refreshing::new(assume.build().await);
+        let assume = AssumeRole::new(&self.base, &role, member.external_id.as_deref());
+        let cached = Refreshing::new(assume);
         if let Err(e) = cached.provide_credentials().await {
             let text = super::error_chain(&e);
             return Err(if text.contains("Throttl") || text.contains("timed out") {

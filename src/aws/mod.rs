@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod apprunner;
+pub mod assume_role;
 pub mod audit;
 pub mod batch;
 pub mod clients;
@@ -21,7 +22,9 @@ pub mod ecr;
 pub mod ecr_catalog;
 pub mod ecs;
 pub mod ecs_placement;
+pub mod environment;
 pub mod lambda;
+pub mod lazy_http;
 pub mod preflight;
 pub mod quotas;
 pub mod replay;
@@ -38,8 +41,16 @@ use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use crate::error::Error;
 
 /// The HTTPS client every AWS SDK client uses: rustls with ring, the same TLS stack as the blob
-/// download (the SDK's default would add aws-lc, about 1.5 MB more binary), trusting `roots`.
+/// download (the SDK's default would add aws-lc, about 1.5 MB more binary), trusting `roots`;
+/// built on the first request ([`lazy_http`]).
 pub fn http_client(roots: trust::TrustRoots) -> aws_sdk_ecr::config::SharedHttpClient {
+    aws_sdk_ecr::config::SharedHttpClient::new(lazy_http::LazyHttpClient::new(move || {
+        http_client_now(roots)
+    }))
+}
+
+/// [`http_client`], built now.
+fn http_client_now(roots: trust::TrustRoots) -> aws_sdk_ecr::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext};
     let context = TlsContext::builder()
         .with_trust_store(trust::sdk_trust_store(roots))

@@ -34,31 +34,27 @@ pub type CliGuard = Guard<Paced<Ecr>, NoNotify, AwsDiscovery>;
 /// of 10,000 images keeps every distinct config once: a few KB each).
 const CLI_CACHE_ENTRIES: usize = 16_384;
 
-/// Which AWS configuration to use: the SDK's default chain (environment, profiles, SSO,
-/// `AWS_ENDPOINT_URL`, the Lambda's own credentials), optionally a named profile and region.
+/// Which AWS configuration the CLI uses: the SDK's default chain (environment, profiles, SSO,
+/// `AWS_ENDPOINT_URL`), optionally a named profile and region. (The Lambda reads only its
+/// environment: [`super::environment`].)
 #[derive(Clone, Debug)]
 pub struct Connection {
     pub profile: Option<String>,
     pub region: Option<String>,
-    /// Adaptive retry (the CLI's long scans slow down on throttling instead of failing); the
-    /// Lambda keeps the SDK's standard retry.
+    /// Adaptive retry (the CLI's long scans slow down on throttling instead of failing).
     pub adaptive_retry: bool,
-    /// Read `~/.aws/config` and `~/.aws/credentials`: a person's machine has them; a Lambda
-    /// never does (its credentials and region are in the environment), so it skips the look-ups.
-    pub profile_files: bool,
     pub trust_roots: TrustRoots,
     /// The share of ECR's per-account rate quotas the CLI may use, in percent (0: unpaced).
     pub quota_share: u8,
 }
 
 impl Default for Connection {
-    /// The CLI's: profiles read, standard retry, compiled-in trust roots.
+    /// Standard retry, compiled-in trust roots, the default share of the quotas.
     fn default() -> Self {
         Connection {
             profile: None,
             region: None,
             adaptive_retry: false,
-            profile_files: true,
             trust_roots: TrustRoots::default(),
             quota_share: quotas::DEFAULT_SHARE_PERCENT,
         }
@@ -66,32 +62,9 @@ impl Default for Connection {
 }
 
 impl Connection {
-    /// The Lambda's: no profile files, the trust roots the settings choose.
-    pub fn lambda(settings: &Settings) -> Connection {
-        Connection {
-            profile_files: false,
-            trust_roots: settings.trust_roots,
-            ..Connection::default()
-        }
-    }
-
     /// The SDK configuration.
     pub async fn config(&self) -> SdkConfig {
         let mut loader = super::config_loader(self.trust_roots);
-        if !self.profile_files {
-            use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
-            let none = EnvConfigFiles::builder()
-                .with_contents(EnvConfigFileKind::Config, "")
-                .build();
-            loader = loader.profile_files(none);
-            // Lambda puts the function's credentials in the environment: take them from there
-            // instead of building the whole provider chain (profile, SSO, web identity,
-            // container, IMDS) at every cold start.
-            if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
-                use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
-                loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
-            }
-        }
         if self.adaptive_retry {
             loader = loader.retry_config(RetryConfig::adaptive().with_max_attempts(8));
         }
@@ -113,15 +86,27 @@ impl Connection {
     }
 }
 
-/// The guard the Lambda runs, from its settings. Clients for discovery are built only for
-/// the enabled services, on first use per account and region.
-pub async fn lambda_guard(
-    settings: Settings,
-    connection: &Connection,
-) -> Result<LambdaGuard, Error> {
+/// The guard `bootstrap` runs: its settings, and the SDK configuration from the environment
+/// Lambda sets ([`super::environment`]). Logs where the init went.
+pub fn lambda(settings: Settings) -> Result<LambdaGuard, Error> {
     let started = std::time::Instant::now();
-    let config = connection.config().await;
+    let env = aws_types::os_shim_internal::Env::real();
+    let config = super::environment::sdk_config(&env, settings.trust_roots)?;
     let config_us = started.elapsed().as_micros() as u64;
+    let guard = lambda_guard(settings, config)?;
+    tracing::info!(
+        config_us,
+        clients_us = started.elapsed().as_micros() as u64 - config_us,
+        "guard wired"
+    );
+    Ok(guard)
+}
+
+/// The Lambda's guard over `config`: each event's repository read in its own account (the
+/// member role in organisation mode) and region. Clients for discovery are built only for the
+/// enabled services, on first use per account and region; the SNS client on the first alert.
+/// `ecr-arch-guard event` runs it with the CLI's configuration.
+pub fn lambda_guard(settings: Settings, config: SdkConfig) -> Result<LambdaGuard, Error> {
     let download = Download::new(settings.allow_http_downloads)?.trusting(settings.trust_roots);
     let accounts = Arc::new(Accounts::new(
         config.clone(),
@@ -130,15 +115,9 @@ pub async fn lambda_guard(
     ));
     let ecr = RoutedEcr::new(accounts.clone(), download);
     let topic = settings.alert_topic_arn.clone().unwrap_or_default();
-    let sns = Sns::lazy(config.clone(), topic);
+    let sns = Sns::lazy(config, topic);
     let discovery = AwsDiscovery::new(accounts, &Service::ALL);
-    let guard = Guard::with_discovery(settings, ecr, sns, discovery);
-    tracing::info!(
-        config_us,
-        clients_us = started.elapsed().as_micros() as u64 - config_us,
-        "guard wired"
-    );
-    Ok(guard)
+    Ok(Guard::with_discovery(settings, ecr, sns, discovery))
 }
 
 /// The guard the CLI judges with (its registry is also the catalog `check` and `scan` list

@@ -7,7 +7,7 @@
 
 #![recursion_limit = "256"]
 
-use ecr_arch_guard::aws::wiring::{self, Connection, LambdaGuard};
+use ecr_arch_guard::aws::wiring::{self, LambdaGuard};
 use ecr_arch_guard::handler::Answer;
 use ecr_arch_guard::metrics::Invocation;
 use ecr_arch_guard::settings::Settings;
@@ -21,8 +21,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let settings_us = started.elapsed().as_micros() as u64;
-    let connection = Connection::lambda(&settings);
-    let guard = wiring::lambda_guard(settings, &connection).await?;
+    let guard =
+        wiring::lambda(settings).inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
     // One line per cold start: where the init went (the AWS configuration and the clients are
     // in the "guard wired" line before it).
     tracing::info!(

@@ -58,7 +58,8 @@ impl EventArgs {
         settings.dry_run = self.dry_run;
         settings.validate()?;
         // Exactly the Lambda's guard, organisation mode included.
-        let guard = wiring::lambda_guard(settings, &self.aws.connection(None)).await?;
+        let config = self.aws.connection(None).config().await;
+        let guard = wiring::lambda_guard(settings, config)?;
         let verdict = match guard.handle_any(event).await? {
             Answer::Change(verdicts) => {
                 super::consumer::print(&verdicts, self.format)?;
