@@ -1,11 +1,12 @@
 //! The Lambda's SDK configuration, read from the environment Lambda sets: its region
 //! (`AWS_REGION`) and the execution role's credentials (`AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; AWS Lambda Developer Guide, "Defined runtime
-//! environment variables").
+//! environment variables"), or, where a runtime serves them over HTTP instead
+//! (`AWS_CONTAINER_CREDENTIALS_FULL_URI` / `_RELATIVE_URI`), the SDKs' container provider.
 //!
 //! Why not `aws_config::defaults(..).load()`: inside Lambda every step of the default chain
 //! but the environment is a look-up that cannot succeed (profile files, SSO, web identity,
-//! container credentials, IMDS), and calling it links all of them into `bootstrap` (about
+//! IMDS), and calling it links all of them into `bootstrap` (about
 //! 0.4 MB, SSO's two clients included) and runs its providers at every cold start. The CLI
 //! keeps the whole chain (`aws::wiring::Connection`).
 //!
@@ -39,14 +40,30 @@ pub fn sdk_config(env: &Env, roots: TrustRoots) -> Result<SdkConfig, Error> {
     let region = var("AWS_REGION")
         .or_else(|| var("AWS_DEFAULT_REGION"))
         .ok_or_else(|| Error::Usage("no region: AWS_REGION is not set (Lambda sets it)".into()))?;
-    if var("AWS_ACCESS_KEY_ID").is_none() || var("AWS_SECRET_ACCESS_KEY").is_none() {
+    let keys = var("AWS_ACCESS_KEY_ID").is_some() && var("AWS_SECRET_ACCESS_KEY").is_some();
+    let container = var("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+        || var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some();
+    let credentials = if keys {
+        SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new())
+    } else if container {
+        // A runtime that serves the role's credentials over HTTP instead (the SDKs' container
+        // credential provider), so they can be renewed in a long-lived environment.
+        let provider = aws_config::provider_config::ProviderConfig::default()
+            .with_http_client(super::http_client(roots));
+        SharedCredentialsProvider::new(
+            aws_config::ecs::EcsCredentialsProvider::builder()
+                .configure(&provider)
+                .build(),
+        )
+    } else {
         return Err(Error::Usage(
-            "no credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda \
+            "no credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set, nor a \
+             container credentials URI (Lambda \
              sets them from the execution role; to run bootstrap elsewhere, export them, e.g. \
-             `eval \"$(aws configure export-credentials --format env)\"`)"
+             `eval \"$(aws configure export-credentials --format env)\"` with AWS CLI v2)"
                 .into(),
         ));
-    }
+    };
     let flag = |k: &str| var(k).map(|v| v.trim().eq_ignore_ascii_case("true"));
     let mut retry = RetryConfig::standard();
     if let Some(n) = var("AWS_MAX_ATTEMPTS").and_then(|v| v.trim().parse::<u32>().ok()) {
@@ -55,9 +72,7 @@ pub fn sdk_config(env: &Env, roots: TrustRoots) -> Result<SdkConfig, Error> {
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
-        .credentials_provider(SharedCredentialsProvider::new(
-            EnvironmentVariableCredentialsProvider::new(),
-        ))
+        .credentials_provider(credentials)
         .identity_cache(aws_config::identity::IdentityCache::lazy().build())
         .http_client(super::http_client(roots))
         .retry_config(retry)
@@ -162,6 +177,19 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(endpoint(&ignored, "ECR"), None);
+    }
+
+    #[tokio::test]
+    async fn credentials_served_over_http_are_taken_when_no_keys_are_set() {
+        let env = Env::from_slice(&[
+            ("AWS_REGION", "eu-west-1"),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://127.0.0.1:9/creds",
+            ),
+        ]);
+        let c = sdk_config(&env, TrustRoots::Bundled).unwrap();
+        assert!(c.credentials_provider().is_some());
     }
 
     #[test]
