@@ -13,8 +13,6 @@ mod common;
 
 use std::process::Output;
 
-use aws_config::sts::AssumeRoleProvider;
-use aws_config::Region;
 use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST};
 use common::local_aws::*;
 use ecr_arch_guard::aws::{AUDIT_CALLER_IAM_ACTIONS, AUDIT_IAM_ACTIONS};
@@ -29,20 +27,7 @@ struct World {
 impl World {
     /// The account `account` in `region`, as its own pipeline would act (an assumed role).
     async fn ecr_as(&self, account: &str, region: &str) -> aws_sdk_ecr::Client {
-        let provider = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/pusher"))
-            .session_name("pusher")
-            .configure(&self.config)
-            .build()
-            .await;
-        let config = self
-            .config
-            .to_builder()
-            .region(Region::new(region.to_string()))
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            )
-            .build();
-        aws_sdk_ecr::Client::new(&config)
+        aws_sdk_ecr::Client::new(&acting_as(&self.config, account, region).await)
     }
 
     async fn push(&self, ecr: &aws_sdk_ecr::Client, repo: &str, manifest: &str, config: &str) {

@@ -11,8 +11,6 @@ mod common;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use aws_config::sts::AssumeRoleProvider;
-use aws_config::Region;
 use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST};
 use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
@@ -57,18 +55,7 @@ impl Org {
     /// A configuration acting as `account` in `region` (through AssumeRole, as a member's own
     /// pipeline would push).
     async fn as_account(&self, account: &str, region: &str) -> aws_config::SdkConfig {
-        let provider = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/pusher"))
-            .session_name("pusher")
-            .configure(&self.central)
-            .build()
-            .await;
-        self.central
-            .to_builder()
-            .region(Region::new(region.to_string()))
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            )
-            .build()
+        acting_as(&self.central, account, region).await
     }
 
     async fn push(

@@ -54,6 +54,28 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// `config` acting as `account` in `region`: its `pusher` role assumed through STS, as that
+/// account's own pipeline would push (moto's STS lets any role be assumed).
+pub async fn acting_as(
+    config: &aws_config::SdkConfig,
+    account: &str,
+    region: &str,
+) -> aws_config::SdkConfig {
+    let provider =
+        aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/pusher"))
+            .session_name("pusher")
+            .configure(config)
+            .build()
+            .await;
+    config
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build()
+}
+
 /// The CLI binary `bin` (a test's `env!("CARGO_BIN_EXE_ecr-arch-guard")`) run as a user would
 /// against the local endpoint: a clean environment with test credentials, the region, plain
 /// http downloads allowed (the gap filler serves blobs on loopback) and no colour. Add
