@@ -96,6 +96,8 @@ impl<R: Registry + Send> Registry for Paced<R> {
         digests: &[Digest],
         max_bytes: u64,
     ) -> Result<Vec<Result<Fetched, Error>>, Error> {
+        // One BatchGetImage per MAX_BATCH digests, as the registry splits them: one turn of
+        // the pace per call, not one for the whole list.
         let mut out = Vec::with_capacity(digests.len());
         for chunk in digests.chunks(MAX_BATCH) {
             self.manifests.wait().await;
