@@ -116,6 +116,10 @@ impl LoadServiceConfig for Endpoints {
 mod tests {
     use super::*;
 
+    /// What Lambda sets for a function (AWS Lambda Developer Guide, "Defined runtime
+    /// environment variables": `AWS_REGION`, and `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN` from the execution role). The end-to-end tests run `bootstrap` under
+    /// AWS's Runtime Interface Emulator with the same variables.
     const LAMBDA: [(&str, &str); 4] = [
         ("AWS_REGION", "eu-west-1"),
         ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
@@ -152,6 +156,8 @@ mod tests {
         assert_eq!(endpoint(&c, "ECR"), None);
     }
 
+    /// The precedence is the SDK's own (aws-runtime's `EnvConfigValue`, which the SDK's loader
+    /// uses too): `AWS_ENDPOINT_URL_<SERVICE>` before `AWS_ENDPOINT_URL`.
     #[tokio::test]
     async fn endpoint_urls_service_specific_first_unless_ignored() {
         let c = config(&[
