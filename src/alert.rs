@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::image::Image;
+use crate::image::{Image, RegistryId};
 use crate::lambda_index::LambdaIndexUse;
 use crate::message::{AttributeValue, Message};
 use crate::report::{write_section, Report};
@@ -207,6 +207,41 @@ pub fn unreadable(image: &Image, reason: &str) -> Message {
             Vec::new(),
             vec!["unreadable".into()],
         ),
+    }
+}
+
+/// The `verdict` attribute of a deployment the gate let through without judging it.
+pub const GATE_UNJUDGED: &str = "gate-unjudged";
+
+/// The alert when a deployment gate could not judge a change and let it through
+/// (`DEPLOY_GATE_UNKNOWN=pass`): never a silent pass. `text` is the gate's message.
+pub fn gate_unjudged(subject_line: &str, scope: &RegistryId, text: &str) -> Message {
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "ecr-arch-guard let a deployment through WITHOUT judging it: {subject_line}."
+    );
+    let _ = writeln!(m);
+    let _ = writeln!(m, "{text}");
+    let _ = writeln!(m);
+    let _ = writeln!(
+        m,
+        "The gate passes what it cannot judge (DEPLOY_GATE_UNKNOWN=pass). Check the image with \
+         `ecr-arch-guard consumer ARN`, or set DeployGateUnknown=fail to refuse such changes."
+    );
+    let text = |s: Option<&String>| AttributeValue::Text(s.cloned().unwrap_or_default());
+    Message {
+        subject: subject(&format!("Deployment not judged: {subject_line}")),
+        body: m,
+        attributes: vec![
+            ("verdict".into(), AttributeValue::Text(GATE_UNJUDGED.into())),
+            (
+                "problems".into(),
+                AttributeValue::List(vec![GATE_UNJUDGED.into()]),
+            ),
+            ("account".into(), text(scope.account.as_ref())),
+            ("region".into(), text(scope.region.as_ref())),
+        ],
     }
 }
 

@@ -6,7 +6,8 @@
 //!
 //! The calls (eventSource / eventName, from each service's CloudTrail chapter and the
 //! EventBridge event reference; Lambda's names carry its API version):
-//! - ECS (`ecs.amazonaws.com`): `RegisterTaskDefinition`, `CreateService`, `UpdateService`;
+//! - ECS (`ecs.amazonaws.com`): `RegisterTaskDefinition`, `CreateService`, `UpdateService`,
+//!   and Express Mode's `CreateExpressGatewayService`, `UpdateExpressGatewayService`;
 //! - Lambda (`lambda.amazonaws.com`): `CreateFunction20150331`, `UpdateFunctionCode20150331v2`
 //!   (the only call that changes an image function's image or its `Architectures`;
 //!   UpdateFunctionConfiguration changes neither and is not watched);
@@ -22,6 +23,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::image::RegistryId;
 
+mod ecs;
 mod target;
 
 pub use target::Target;
@@ -31,10 +33,20 @@ pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 /// Every watched call: `(source, eventSource, eventName)`. The template's rules are built
 /// from the same list (a test compares them).
-pub const WATCHED: [(&str, &str, &str); 8] = [
+pub const WATCHED: [(&str, &str, &str); 10] = [
     ("aws.ecs", "ecs.amazonaws.com", "RegisterTaskDefinition"),
     ("aws.ecs", "ecs.amazonaws.com", "CreateService"),
     ("aws.ecs", "ecs.amazonaws.com", "UpdateService"),
+    (
+        "aws.ecs",
+        "ecs.amazonaws.com",
+        "CreateExpressGatewayService",
+    ),
+    (
+        "aws.ecs",
+        "ecs.amazonaws.com",
+        "UpdateExpressGatewayService",
+    ),
     (
         "aws.lambda",
         "lambda.amazonaws.com",
@@ -169,44 +181,10 @@ pub fn classify(event: &CloudTrailEvent) -> Result<Classified, Error> {
     };
     let mut requested = None;
     let target = match (source, name) {
-        ("ecs.amazonaws.com", "RegisterTaskDefinition") => Target::EcsTaskDefinition(
-            text(resp, &["taskDefinition", "taskDefinitionArn"])
-                .or_else(|| text(req, &["family"]))
-                .ok_or_else(|| missing("task definition"))?
-                .to_string(),
-        ),
-        ("ecs.amazonaws.com", "CreateService") => {
-            // The cluster as the call named it (the default cluster when it named none); the
-            // service from the response's ARN, else the request.
-            let cluster = text(req, &["cluster"])
-                .or_else(|| text(resp, &["service", "clusterArn"]))
-                .unwrap_or("default");
-            let service = text(resp, &["service", "serviceArn"])
-                .or_else(|| text(req, &["serviceName"]))
-                .ok_or_else(|| missing("service"))?;
-            Target::EcsService {
-                cluster: cluster.to_string(),
-                service: service.to_string(),
-            }
-        }
-        ("ecs.amazonaws.com", "UpdateService") => {
-            let touches = present(req, "taskDefinition")
-                || present(req, "capacityProviderStrategy")
-                || req.get("forceNewDeployment") == Some(&Value::Bool(true));
-            if !touches {
-                return Ok(Skip(format!(
-                    "UpdateService changes neither the task definition nor the capacity (e.g. \
-                     desiredCount only): no image or architecture changed, nothing read{}",
-                    error.map(|e| format!(" ({e})")).unwrap_or_default()
-                )));
-            }
-            Target::EcsService {
-                cluster: text(req, &["cluster"]).unwrap_or("default").to_string(),
-                service: text(req, &["service"])
-                    .ok_or_else(|| missing("service"))?
-                    .to_string(),
-            }
-        }
+        ("ecs.amazonaws.com", _) => match ecs::target(name, req, resp, error.as_deref())? {
+            Ok(target) => target,
+            Err(skip) => return Ok(Skip(skip)),
+        },
         ("lambda.amazonaws.com", _) => {
             let image = text(req, &["code", "imageUri"]).or_else(|| text(req, &["imageUri"]));
             if req.get("dryRun") == Some(&Value::Bool(true)) {

@@ -14,6 +14,7 @@ use crate::digest::Digest;
 use crate::discovery::{Discover, Discovery, Service};
 use crate::error::Error;
 use crate::event::{self, Classified, EcrEvent, Push};
+use crate::gate::GateAnswer;
 use crate::image::RegistryId;
 use crate::inputs::{self, Sources};
 use crate::lambda_index;
@@ -28,6 +29,7 @@ use crate::settings::{Replication, Settings};
 use crate::verdict::Verdict;
 
 mod consumer_change;
+mod gate;
 
 /// How many digests and events a warm environment remembers.
 const CACHE_ENTRIES: usize = 512;
@@ -57,6 +59,8 @@ pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
 pub enum Answer {
     Push(Box<Verdict>),
     Change(Vec<Verdict>),
+    /// A deployment gate's answer (the hook's response only).
+    Gate(Box<GateAnswer>),
 }
 
 /// A [`Discover`] for guards without discovery: no service, no consumer.
@@ -144,14 +148,18 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         result
     }
 
-    /// Any event the Lambda receives: an ECR event (one verdict) or a consumer change, "AWS API
-    /// Call via CloudTrail" (one verdict per image the consumer runs).
+    /// Any event the Lambda receives: an ECR event (one verdict), a consumer change, "AWS API
+    /// Call via CloudTrail" (one verdict per image the consumer runs), or a deployment gate's
+    /// hook (CloudFormation Lambda Hook, ECS lifecycle hook: always answered, never an error).
     pub async fn handle_any(&self, event: serde_json::Value) -> Result<Answer, Error> {
         let malformed = |e: serde_json::Error| {
             let e = Error::Malformed(format!("the event is not an EventBridge event: {e}"));
             tracing::error!(error = %e, "event failed; the invocation fails");
             e
         };
+        if let Some(kind) = crate::gate::recognise(&event) {
+            return Ok(Answer::Gate(Box::new(self.handle_gate(kind, event).await)));
+        }
         if event.get("detail-type").and_then(|d| d.as_str()) == Some(change::DETAIL_TYPE) {
             let event: CloudTrailEvent = serde_json::from_value(event).map_err(malformed)?;
             Ok(Answer::Change(self.handle_change(&event).await?))

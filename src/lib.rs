@@ -28,6 +28,8 @@
 //!   fix it (Lambda functions pointed at an index, which Lambda refuses, among them).
 //! - [`alert`], [`message`]: the SNS alert; [`marker`]: the marker tag and its recognition.
 //! - [`handler`], [`actions`], [`cache`]: the guard's pipeline, what it does, its warm caches.
+//! - [`gate`]: the deployment gates (CloudFormation Lambda Hook, ECS lifecycle hook): a change
+//!   refused before anything runs.
 //! - [`scan`]: the audit of a registry through the [`ports::Catalog`] trait and the guard,
 //!   reading at the API's granularity ([`reads`]), with adaptive concurrency ([`limiter`]) at
 //!   a paced rate ([`pace`]).
@@ -48,6 +50,7 @@ pub mod digest;
 pub mod discovery;
 pub mod error;
 pub mod event;
+pub mod gate;
 pub mod handler;
 pub mod image;
 pub mod image_config;

@@ -9,7 +9,10 @@
 //! `Duration` (`Milliseconds`): `Events`, `Fits`, `Mismatches`, `NotAnImage`, `Skipped`,
 //! `Errors` (the invocation failed: retried, then the dead-letter queue), `AlertsSent`,
 //! `TagsWritten`, `TagsFailed`, `DiscoveryFailures` (a service whose consumers could not be
-//! listed), `Duration` (the judgement, from event in to verdict out).
+//! listed), `GateRefusals` (a deployment gate answered FAILED: a CloudFormation hook or an ECS
+//! lifecycle hook refused a change), `GateUnjudged` (a gate could not judge a change and let
+//! it through, `DEPLOY_GATE_UNKNOWN=pass`), `Duration` (the judgement, from event in to
+//! verdict out).
 //!
 //! A writer of our own rather than `metrics_cloudwatch_embedded`: that crate is a backend of the
 //! `metrics` facade (a global recorder, histograms, the facade's macros) for applications with
@@ -25,7 +28,7 @@ use crate::verdict::{ActionKind, ActionStatus, Verdict, VerdictKind};
 pub const NAMESPACE: &str = "ecr-arch-guard";
 
 /// Every metric with its unit, in the order they are written.
-pub const METRICS: [(&str, &str); 11] = [
+pub const METRICS: [(&str, &str); 13] = [
     ("Events", "Count"),
     ("Fits", "Count"),
     ("Mismatches", "Count"),
@@ -36,6 +39,8 @@ pub const METRICS: [(&str, &str); 11] = [
     ("TagsWritten", "Count"),
     ("TagsFailed", "Count"),
     ("DiscoveryFailures", "Count"),
+    ("GateRefusals", "Count"),
+    ("GateUnjudged", "Count"),
     ("Duration", "Milliseconds"),
 ];
 
@@ -51,6 +56,8 @@ pub struct Invocation {
     pub tags_written: u32,
     pub tags_failed: u32,
     pub discovery_failures: u32,
+    pub gate_refusals: u32,
+    pub gate_unjudged: u32,
     pub duration_ms: f64,
     /// The repositories the verdicts name (distinct).
     pub repositories: Vec<String>,
@@ -100,6 +107,8 @@ impl Invocation {
             self.tags_written.into(),
             self.tags_failed.into(),
             self.discovery_failures.into(),
+            self.gate_refusals.into(),
+            self.gate_unjudged.into(),
             self.duration_ms,
         ];
         let mut dimensions = vec![json!(["FunctionName"])];

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::consumer::MatchScope;
 use crate::discovery::{self, DiscoveryConfig};
 use crate::error::Error;
+use crate::gate::GateConfig;
 use crate::marker::TagTemplate;
 use crate::platform::{self, Platform};
 use crate::policy::{self, Rule};
@@ -140,6 +141,9 @@ pub struct Settings {
     pub replication: Replication,
     /// `TRUST_STORE`: `bundled` (compiled-in roots, default) or `system`.
     pub trust_roots: TrustRoots,
+    /// `DEPLOY_GATE`, `DEPLOY_GATE_UNKNOWN`, `DEPLOY_GATE_DEADLINE_SECONDS`: the deployment
+    /// gates (see [`crate::gate`]).
+    pub gate: GateConfig,
 }
 
 impl Default for Settings {
@@ -165,6 +169,7 @@ impl Default for Settings {
             member_role: None,
             replication: Replication::default(),
             trust_roots: TrustRoots::default(),
+            gate: GateConfig::default(),
         }
     }
 }
@@ -246,6 +251,7 @@ impl Settings {
                 "MEMBER_ROLE_NAME needs HOME_ACCOUNT_ID (the guard's own account)".into(),
             ));
         }
+        s.gate = GateConfig::read(&get)?;
         if let Some(v) = get("TRUST_STORE") {
             s.trust_roots = TrustRoots::parse(&v)?;
         }

@@ -51,13 +51,22 @@ pub(super) fn service_consumer(service: &aws_sdk_apprunner::types::Service) -> O
         .source_configuration()
         .and_then(|s| s.image_repository())
         .filter(|r| *r.image_repository_type() == ImageRepositoryType::Ecr)?;
-    Some(Consumer {
+    Some(image_consumer(
+        service.service_name(),
+        service.service_arn(),
+        repo.image_identifier(),
+    ))
+}
+
+/// An App Runner service running `image`: linux/amd64, the only platform App Runner runs.
+pub(super) fn image_consumer(name: &str, arn: &str, image: &str) -> Consumer {
+    Consumer {
         kind: ConsumerKind::AppRunnerService,
-        name: service.service_name().to_string(),
-        arn: service.service_arn().to_string(),
-        image: repo.image_identifier().to_string(),
+        name: name.to_string(),
+        arn: arn.to_string(),
+        image: image.to_string(),
         platform: Some(Platform::from_parts("linux", "amd64", None).expect("constant platform")),
         architecture_label: "X86_64".into(),
         detail: Some("App Runner runs x86_64 only".into()),
-    })
+    }
 }

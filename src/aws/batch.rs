@@ -63,13 +63,31 @@ pub(super) async fn latest_consumers(
     ))
 }
 
+/// One container image of a job definition, with the `runtimePlatform` it names.
+pub(super) struct JobImage {
+    pub image: String,
+    pub os_family: Option<String>,
+    pub cpu: Option<String>,
+}
+
+impl JobImage {
+    fn of(image: &str, rp: Option<&RuntimePlatform>) -> JobImage {
+        JobImage {
+            image: image.to_string(),
+            os_family: rp
+                .and_then(|r| r.operating_system_family())
+                .map(str::to_string),
+            cpu: rp.and_then(|r| r.cpu_architecture()).map(str::to_string),
+        }
+    }
+}
+
 /// The consumers of one job definition: each container image with each platform it needs
 /// (`ec2`: the capacity EC2 jobs land on, unused for a Fargate job definition).
 fn job_consumers(jd: &JobDefinition, ec2: &Capacity) -> Vec<Consumer> {
-    let mut out = Vec::new();
-    let mut images: Vec<(&str, Option<&RuntimePlatform>)> = Vec::new();
+    let mut images: Vec<JobImage> = Vec::new();
     if let Some(c) = jd.container_properties() {
-        images.extend(c.image().map(|i| (i, c.runtime_platform())));
+        images.extend(c.image().map(|i| JobImage::of(i, c.runtime_platform())));
     }
     for node in jd
         .node_properties()
@@ -77,7 +95,7 @@ fn job_consumers(jd: &JobDefinition, ec2: &Capacity) -> Vec<Consumer> {
         .unwrap_or_default()
     {
         if let Some(c) = node.container() {
-            images.extend(c.image().map(|i| (i, c.runtime_platform())));
+            images.extend(c.image().map(|i| JobImage::of(i, c.runtime_platform())));
         }
     }
     for task in jd
@@ -86,32 +104,50 @@ fn job_consumers(jd: &JobDefinition, ec2: &Capacity) -> Vec<Consumer> {
         .unwrap_or_default()
     {
         for c in task.containers() {
-            images.extend(c.image().map(|i| (i, task.runtime_platform())));
+            images.extend(c.image().map(|i| JobImage::of(i, task.runtime_platform())));
         }
     }
-    let fargate = on_fargate(jd);
+    let name = format!(
+        "{}:{}",
+        jd.job_definition_name().unwrap_or("?"),
+        jd.revision().unwrap_or_default()
+    );
+    job_consumers_of(
+        &name,
+        jd.job_definition_arn().unwrap_or_default(),
+        on_fargate(jd),
+        &images,
+        ec2,
+    )
+}
+
+/// The consumers of a job definition's `images`, on Fargate or on the EC2 capacity `ec2`.
+pub(super) fn job_consumers_of(
+    name: &str,
+    arn: &str,
+    fargate: bool,
+    images: &[JobImage],
+    ec2: &Capacity,
+) -> Vec<Consumer> {
     let placement = if fargate {
         Placement::Fargate
     } else {
         Placement::Instances(ec2.clone())
     };
-    for (image, rp) in images {
+    let mut out = Vec::new();
+    for i in images {
         // runtimePlatform is a Fargate setting; on EC2 the instances decide.
-        let rp = rp.filter(|_| fargate);
-        for (platform, architecture_label, detail) in placement::needs(
-            rp.and_then(|r| r.operating_system_family()),
-            rp.and_then(|r| r.cpu_architecture()),
-            &placement,
-        ) {
+        let (os, cpu) = if fargate {
+            (i.os_family.as_deref(), i.cpu.as_deref())
+        } else {
+            (None, None)
+        };
+        for (platform, architecture_label, detail) in placement::needs(os, cpu, &placement) {
             out.push(Consumer {
                 kind: ConsumerKind::BatchJobDefinition,
-                name: format!(
-                    "{}:{}",
-                    jd.job_definition_name().unwrap_or("?"),
-                    jd.revision().unwrap_or_default()
-                ),
-                arn: jd.job_definition_arn().unwrap_or_default().to_string(),
-                image: image.to_string(),
+                name: name.to_string(),
+                arn: arn.to_string(),
+                image: i.image.clone(),
                 platform,
                 architecture_label,
                 detail,
@@ -130,7 +166,7 @@ fn on_fargate(jd: &JobDefinition) -> bool {
 /// The architectures EC2 jobs can land on: the instance types of every enabled ECS-orchestrated
 /// EC2 or Spot compute environment. Unmanaged environments (the instances are the user's own)
 /// and instance types this code cannot place make the capacity (partly) unknown.
-async fn compute_capacity(client: &Client) -> Result<Capacity, Error> {
+pub(super) async fn compute_capacity(client: &Client) -> Result<Capacity, Error> {
     let all: Vec<ComputeEnvironmentDetail> = client
         .describe_compute_environments()
         .into_paginator()

@@ -1,8 +1,11 @@
 //! One consumer's current state, for a consumer change or the CLI's `consumer` command: the
 //! same shapes and platform rules as discovery ([`super::ecs`], [`super::lambda`],
 //! [`super::apprunner`], [`super::batch`]), for one task definition, service, function or job
-//! definition instead of all of them. Calls: ecs:DescribeTaskDefinition, ecs:DescribeServices
-//! (+ ecs:ListClusters / ecs:ListAttributes only for EC2 tasks without cpuArchitecture),
+//! definition instead of all of them; and for the deployment gates a service revision about to
+//! start, an ECS Express Mode service, a resource a CloudFormation hook proposes
+//! ([`super::proposed`]). Calls: ecs:DescribeTaskDefinition, ecs:DescribeServices,
+//! ecs:DescribeServiceRevisions, ecs:DescribeExpressGatewayService (+ ecs:ListClusters /
+//! ecs:ListAttributes only for EC2 tasks without cpuArchitecture),
 //! lambda:GetFunction, apprunner:DescribeService, batch:DescribeJobDefinitions (+
 //! batch:DescribeComputeEnvironments only for EC2 job definitions).
 
@@ -15,7 +18,7 @@ use super::ecs;
 use super::ecs_placement::{self, Where};
 use super::{apprunner, batch, lambda, map_sdk_error};
 use crate::change::Target;
-use crate::consumer::Consumer;
+use crate::consumer::{Consumer, ConsumerKind};
 use crate::error::Error;
 
 pub async fn read(clients: &Clients, target: &Target) -> Result<Vec<Consumer>, Error> {
@@ -55,10 +58,150 @@ pub async fn read(clients: &Clients, target: &Target) -> Result<Vec<Consumer>, E
             let client = clients.batch.as_ref().ok_or_else(|| missing("Batch"))?;
             job_definition(client, name).await
         }
+        Target::EcsServiceRevision(arn) => {
+            let client = clients.ecs.as_ref().ok_or_else(|| missing("ECS"))?;
+            service_revision(client, arn).await
+        }
+        Target::EcsExpressService(arn) => {
+            let client = clients.ecs.as_ref().ok_or_else(|| missing("ECS"))?;
+            express_service(client, arn).await
+        }
+        Target::Proposed(p) => super::proposed::read(clients, p).await,
     }
 }
 
-async fn describe_td(client: &aws_sdk_ecs::Client, name: &str) -> Result<TaskDefinition, Error> {
+/// The capacity `w` needs read: the container instances' architectures of its cluster, when
+/// the task definition leaves cpuArchitecture unset.
+pub(super) async fn capacity_for(
+    client: &aws_sdk_ecs::Client,
+    w: &Where,
+    td: &TaskDefinition,
+) -> Result<std::collections::HashMap<String, crate::placement::Capacity>, Error> {
+    Ok(match w {
+        Where::Cluster(c) if ecs::cpu_unset(td) => {
+            ecs_placement::cluster_capacity(client, BTreeSet::from([c.as_str()])).await?
+        }
+        Where::AnyCluster if ecs::cpu_unset(td) => {
+            let clusters = ecs::list_clusters(client).await?;
+            ecs_placement::cluster_capacity(client, clusters.iter().map(String::as_str).collect())
+                .await?
+        }
+        _ => Default::default(),
+    })
+}
+
+/// A service revision an ECS deployment is about to start (DescribeServiceRevisions): its
+/// task definition, where its tasks run, and each container's image at the digest ECS
+/// resolved it to when it created the revision ("Container image resolution", ECS Developer
+/// Guide): exactly what the tasks will pull.
+async fn service_revision(client: &aws_sdk_ecs::Client, arn: &str) -> Result<Vec<Consumer>, Error> {
+    let out = client
+        .describe_service_revisions()
+        .service_revision_arns(arn)
+        .send()
+        .await
+        .map_err(|e| map_sdk_error("ecs:DescribeServiceRevisions", e))?;
+    let Some(r) = out.service_revisions().first() else {
+        let why: Vec<String> = out
+            .failures()
+            .iter()
+            .map(|f| format!("{} {}", f.reason().unwrap_or(""), f.detail().unwrap_or("")))
+            .collect();
+        return Err(Error::NotFound(format!(
+            "service revision {arn} ({})",
+            why.join("; ").trim()
+        )));
+    };
+    let Some(td_name) = r.task_definition() else {
+        return Ok(Vec::new());
+    };
+    let td = describe_td(client, td_name).await?;
+    let providers: Vec<&str> = r
+        .capacity_provider_strategy()
+        .iter()
+        .map(|c| c.capacity_provider())
+        .collect();
+    let w = ecs_placement::where_of(
+        r.launch_type(),
+        &providers,
+        r.cluster_arn().unwrap_or_default(),
+        &td,
+    );
+    let capacity = capacity_for(client, &w, &td).await?;
+    let pins: ecs::Pins = r
+        .container_images()
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c.container_name()?.to_string(),
+                c.image_digest()?.to_string(),
+            ))
+        })
+        .collect();
+    // service-revision/CLUSTER/SERVICE/ID
+    let path = arn.split(":service-revision/").nth(1).unwrap_or(arn);
+    let name = match path.rsplit_once('/') {
+        Some((service, id)) => format!("{service} revision {id}"),
+        None => path.to_string(),
+    };
+    Ok(ecs::consumers_of(
+        ConsumerKind::EcsService,
+        &name,
+        r.service_arn().unwrap_or_default(),
+        &td,
+        &ecs_placement::placement(&w, &capacity),
+        &pins,
+    ))
+}
+
+/// An ECS Express Mode service (DescribeExpressGatewayService): the task definition of its
+/// newest active configuration ("present for all Express services ... whether managed by
+/// Amazon ECS or provided by the customer", ECS API Reference), on Fargate (an Express task
+/// definition must be Fargate-compatible).
+async fn express_service(client: &aws_sdk_ecs::Client, arn: &str) -> Result<Vec<Consumer>, Error> {
+    let out = client
+        .describe_express_gateway_service()
+        .service_arn(arn)
+        .send()
+        .await
+        .map_err(|e| map_sdk_error("ecs:DescribeExpressGatewayService", e))?;
+    let service = out
+        .service()
+        .filter(|s| {
+            s.status()
+                .and_then(|st| st.status_code())
+                .map(|c| c.as_str())
+                != Some("INACTIVE")
+        })
+        .ok_or_else(|| Error::NotFound(format!("Express service {arn}")))?;
+    let Some(td_name) = service
+        .active_configurations()
+        .iter()
+        .max_by_key(|c| c.created_at().map(|t| (t.secs(), t.subsec_nanos())))
+        .and_then(|c| c.task_definition_arn())
+    else {
+        return Ok(Vec::new());
+    };
+    let td = describe_td(client, td_name).await?;
+    let name = format!(
+        "{}/{} (Express Mode)",
+        service.cluster().unwrap_or("default"),
+        service.service_name().unwrap_or("?")
+    );
+    Ok(ecs::consumers_of(
+        ConsumerKind::EcsService,
+        &name,
+        service.service_arn().unwrap_or(arn),
+        &td,
+        &crate::placement::Placement::Fargate,
+        &ecs::Pins::new(),
+    ))
+}
+
+pub(super) async fn describe_td(
+    client: &aws_sdk_ecs::Client,
+    name: &str,
+) -> Result<TaskDefinition, Error> {
     ecs::describe_task_definition(client, name)
         .await?
         .ok_or_else(|| Error::NotFound(format!("task definition {name}")))
@@ -69,13 +212,7 @@ async fn describe_td(client: &aws_sdk_ecs::Client, name: &str) -> Result<TaskDef
 async fn task_definition(client: &aws_sdk_ecs::Client, name: &str) -> Result<Vec<Consumer>, Error> {
     let td = describe_td(client, name).await?;
     let w = ecs_placement::td_where(&td);
-    let capacity = if w == Where::AnyCluster && ecs::cpu_unset(&td) {
-        let clusters = ecs::list_clusters(client).await?;
-        ecs_placement::cluster_capacity(client, clusters.iter().map(String::as_str).collect())
-            .await?
-    } else {
-        Default::default()
-    };
+    let capacity = capacity_for(client, &w, &td).await?;
     Ok(ecs::task_definition_consumers(
         &td,
         &ecs_placement::placement(&w, &capacity),
@@ -107,12 +244,7 @@ async fn ecs_service(
     };
     let td = describe_td(client, td_name).await?;
     let w = ecs_placement::service_where(s, &td);
-    let capacity = match &w {
-        Where::Cluster(c) if ecs::cpu_unset(&td) => {
-            ecs_placement::cluster_capacity(client, BTreeSet::from([c.as_str()])).await?
-        }
-        _ => Default::default(),
-    };
+    let capacity = capacity_for(client, &w, &td).await?;
     let name = format!(
         "{}/{}",
         s.cluster_arn()

@@ -6,7 +6,7 @@
 //! needs it; [`super::ecs_placement`]) — unknown when none is registered (see
 //! [`placement::needs`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use aws_sdk_ecs::types::{TaskDefinition, TaskDefinitionStatus};
 use aws_sdk_ecs::Client;
@@ -216,6 +216,7 @@ pub(super) fn service_consumers(
         s.service_arn().unwrap_or_default(),
         td,
         placement,
+        &Pins::new(),
     )
 }
 
@@ -230,17 +231,25 @@ pub(super) fn task_definition_consumers(
         td.task_definition_arn().unwrap_or_default(),
         td,
         placement,
+        &Pins::new(),
     )
 }
 
-fn consumers_of(
+/// The digest each container's image runs at, by container name (a service revision's
+/// `containerImages`: ECS resolved the tags when it created the revision).
+pub(super) type Pins = HashMap<String, String>;
+
+/// The consumers a task definition makes, under any name: one per container image and
+/// platform; an image pinned in `pins` is named `IMAGE@DIGEST`, so exactly that is judged.
+pub(super) fn consumers_of(
     kind: ConsumerKind,
     name: &str,
     arn: &str,
     td: &TaskDefinition,
     placement: &Placement,
+    pins: &Pins,
 ) -> Vec<Consumer> {
-    containers(td, placement)
+    containers(td, placement, pins)
         .into_iter()
         .map(|(image, (platform, architecture_label, detail))| Consumer {
             kind,
@@ -262,7 +271,7 @@ fn family_revision(arn: &str) -> Option<(&str, i64)> {
 }
 
 /// Each container image with one platform the task needs (several on mixed capacity).
-fn containers(td: &TaskDefinition, placement: &Placement) -> Vec<(String, Need)> {
+fn containers(td: &TaskDefinition, placement: &Placement, pins: &Pins) -> Vec<(String, Need)> {
     let rp = td.runtime_platform();
     let needs = placement::needs(
         rp.and_then(|r| r.operating_system_family())
@@ -272,7 +281,17 @@ fn containers(td: &TaskDefinition, placement: &Placement) -> Vec<(String, Need)>
     );
     td.container_definitions()
         .iter()
-        .filter_map(|c| c.image())
-        .flat_map(|image| needs.iter().map(move |n| (image.to_string(), n.clone())))
+        .filter_map(|c| {
+            let image = c.image()?;
+            let pinned = c
+                .name()
+                .and_then(|n| pins.get(n))
+                .filter(|_| !image.contains('@'));
+            Some(match pinned {
+                Some(digest) => format!("{image}@{digest}"),
+                None => image.to_string(),
+            })
+        })
+        .flat_map(|image| needs.iter().map(move |n| (image.clone(), n.clone())))
         .collect()
 }

@@ -33,18 +33,38 @@ pub(super) enum Where {
 /// capacity provider strategy (FARGATE / FARGATE_SPOT), else by what the task definition is
 /// compatible with.
 pub(super) fn service_where(s: &aws_sdk_ecs::types::Service, td: &TaskDefinition) -> Where {
-    let cluster = || Where::Cluster(s.cluster_arn().unwrap_or_default().to_string());
-    match s.launch_type() {
+    let providers: Vec<&str> = s
+        .capacity_provider_strategy()
+        .iter()
+        .map(|c| c.capacity_provider())
+        .collect();
+    where_of(
+        s.launch_type(),
+        &providers,
+        s.cluster_arn().unwrap_or_default(),
+        td,
+    )
+}
+
+/// [`service_where`] from its parts, for what is not a described service: a service revision
+/// (DescribeServiceRevisions) or a service as a CloudFormation hook proposes it. `cluster` is
+/// the cluster's name or ARN.
+pub(super) fn where_of(
+    launch_type: Option<&LaunchType>,
+    capacity_providers: &[&str],
+    cluster: &str,
+    td: &TaskDefinition,
+) -> Where {
+    let cluster = || Where::Cluster(cluster.to_string());
+    match launch_type {
         Some(LaunchType::Fargate) => return Where::Fargate,
-        Some(LaunchType::Ec2) | Some(LaunchType::External) => return cluster(),
+        Some(LaunchType::Ec2) | Some(LaunchType::External) | Some(LaunchType::ManagedInstances) => {
+            return cluster()
+        }
         _ => {}
     }
-    let strategy = s.capacity_provider_strategy();
-    if !strategy.is_empty() {
-        return if strategy
-            .iter()
-            .all(|c| c.capacity_provider().starts_with("FARGATE"))
-        {
+    if !capacity_providers.is_empty() {
+        return if capacity_providers.iter().all(|c| c.starts_with("FARGATE")) {
             Where::Fargate
         } else {
             cluster()

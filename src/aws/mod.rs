@@ -26,6 +26,7 @@ pub mod environment;
 pub mod lambda;
 pub mod lazy_http;
 pub mod preflight;
+pub mod proposed;
 pub mod quotas;
 pub mod replay;
 pub mod routing;

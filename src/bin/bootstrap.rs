@@ -1,5 +1,6 @@
 //! The Lambda function: EventBridge ECR push and replication events, and consumer changes
-//! (CloudTrail API call events), in; verdicts out.
+//! (CloudTrail API call events), in; verdicts out. Also the deployment gates' hooks (a
+//! CloudFormation Lambda Hook, an ECS lifecycle hook) in; the hook's answer out.
 //!
 //! Init reads the settings and wires the guard once (`aws::wiring`); each invocation is
 //! `Guard::handle`. A failed event (alert not sent, transient ECR error) fails the invocation
@@ -55,6 +56,13 @@ fn metrics(
     match answer {
         Ok(Answer::Push(v)) => m.count(v),
         Ok(Answer::Change(verdicts)) => verdicts.iter().for_each(|v| m.count(v)),
+        Ok(Answer::Gate(gate)) => {
+            gate.verdicts.iter().for_each(|v| m.count(v));
+            m.gate_refusals = u32::from(gate.refused());
+            m.gate_unjudged = u32::from(
+                !gate.refused() && gate.ruling.kind == ecr_arch_guard::gate::RulingKind::NotJudged,
+            );
+        }
         Err(_) => m.errors = 1,
     }
     m.duration_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -4,6 +4,7 @@ use std::fmt;
 
 use crate::consumer::ConsumerKind;
 use crate::error::Error;
+use crate::gate::cloudformation::Proposal;
 use crate::image::RegistryId;
 
 /// The consumer a change names: enough to read its current state.
@@ -21,6 +22,13 @@ pub enum Target {
     /// A job definition ARN (`…:job-definition/NAME:REVISION`), or a name (its latest ACTIVE
     /// revision).
     BatchJobDefinition(String),
+    /// An ECS service revision ARN (`…:service-revision/CLUSTER/SERVICE/ID`): what an ECS
+    /// deployment is about to start, its image tags already resolved to digests by ECS.
+    EcsServiceRevision(String),
+    /// An ECS Express Mode service (its service ARN, `…:service/CLUSTER/NAME`).
+    EcsExpressService(String),
+    /// A resource as a CloudFormation or Cloud Control API operation proposes it (a hook).
+    Proposed(Box<Proposal>),
 }
 
 impl Target {
@@ -31,6 +39,10 @@ impl Target {
             Target::LambdaFunction(_) => ConsumerKind::LambdaFunction,
             Target::AppRunnerService(_) => ConsumerKind::AppRunnerService,
             Target::BatchJobDefinition(_) => ConsumerKind::BatchJobDefinition,
+            Target::EcsServiceRevision(_) | Target::EcsExpressService(_) => {
+                ConsumerKind::EcsService
+            }
+            Target::Proposed(p) => p.resource_type.consumer_kind(),
         }
     }
 
@@ -85,6 +97,19 @@ impl fmt::Display for Target {
             | Target::LambdaFunction(s)
             | Target::AppRunnerService(s)
             | Target::BatchJobDefinition(s) => write!(f, "{} {s}", self.kind()),
+            Target::EcsServiceRevision(arn) => {
+                // service-revision/CLUSTER/SERVICE/ID
+                let path = arn.split(":service-revision/").nth(1).unwrap_or(arn);
+                match path.rsplit_once('/') {
+                    Some((service, id)) => write!(f, "{} {service} revision {id}", self.kind()),
+                    None => write!(f, "{} revision {arn}", self.kind()),
+                }
+            }
+            Target::EcsExpressService(arn) => {
+                let path = arn.split(":service/").nth(1).unwrap_or(arn);
+                write!(f, "{} {path} (Express Mode)", self.kind())
+            }
+            Target::Proposed(p) => write!(f, "{} {} (proposed)", self.kind(), p.name()),
         }
     }
 }

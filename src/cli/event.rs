@@ -9,16 +9,18 @@ use clap::Args;
 use super::connect::AwsArgs;
 use super::Format;
 use crate::aws::wiring;
+use crate::gate::GateAnswer;
 use crate::handler::Answer;
 use crate::settings::Settings;
 use crate::Error;
 
 #[derive(Debug, Args)]
 pub struct EventArgs {
-    /// An EventBridge event the Lambda receives: "ECR Image Action" (e.g.
-    /// events/push-arm64-only-tagged.json), "ECR Replication Action", or a consumer change
-    /// "AWS API Call via CloudTrail" (e.g. events/ecs-register-task-definition.json); - for
-    /// standard input.
+    /// An event the Lambda receives: "ECR Image Action" (e.g.
+    /// events/push-arm64-only-tagged.json), "ECR Replication Action", a consumer change "AWS
+    /// API Call via CloudTrail" (e.g. events/change-ecs-register-task-definition.json), or a
+    /// deployment gate's request (events/hook-*.json: a CloudFormation Lambda Hook, an ECS
+    /// lifecycle hook); - for standard input. A gate exits 1 when it answers FAILED.
     pub file: PathBuf,
     /// Take no action (no tag, no alert); report what would be done.
     #[arg(long)]
@@ -66,6 +68,14 @@ impl EventArgs {
                 return Ok(super::consumer::exit_code(&verdicts));
             }
             Answer::Push(verdict) => *verdict,
+            Answer::Gate(gate) => {
+                print_gate(&gate, self.format)?;
+                return Ok(if gate.refused() {
+                    std::process::ExitCode::from(1)
+                } else {
+                    std::process::ExitCode::SUCCESS
+                });
+            }
         };
         let image = match (&verdict.repository, &verdict.tag) {
             (Some(r), Some(t)) => format!("{r}:{t}"),
@@ -75,4 +85,34 @@ impl EventArgs {
         super::print(&verdict, &image, self.format)?;
         Ok(super::exit_code(&verdict))
     }
+}
+
+/// A gate's answer: with `--format json` exactly what the Lambda returns to the hook; as text,
+/// the answer, the message CloudFormation would show, and each image's verdict.
+fn print_gate(gate: &GateAnswer, format: Format) -> Result<(), Error> {
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(&gate.response)
+                .map_err(|e| Error::Permanent(format!("cannot encode the answer: {e}")))?;
+            println!("{json}");
+        }
+        Format::Text => {
+            let status = gate
+                .response
+                .get("hookStatus")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("?");
+            println!("hookStatus: {status}");
+            if let Some(code) = gate.response.get("errorCode").and_then(|c| c.as_str()) {
+                println!("errorCode:  {code}");
+            }
+            println!();
+            println!("{}", gate.ruling.message);
+            if !gate.verdicts.is_empty() {
+                println!();
+                super::consumer::print(&gate.verdicts, Format::Text)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -45,6 +45,24 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             Classified::Skip(reason) => return Ok(vec![Verdict::skipped(reason)]),
             Classified::Judge(c) => c,
         };
+        match self.judge_change_once(&change, true).await {
+            // Deleted since the call (or a call on something already gone): nothing runs it.
+            Err(Error::NotFound(what)) => Ok(vec![self.not_judged(
+                &change,
+                &change.target.to_string(),
+                format!("{} no longer exists ({what})", change.target),
+            )]),
+            other => other,
+        }
+    }
+
+    /// [`Guard::judge_consumer`] once per event id: a second delivery (or a hook invoked again
+    /// for the same request) gets the first one's verdicts, marked as such, and acts no more.
+    pub(super) async fn judge_change_once(
+        &self,
+        change: &Change,
+        act: bool,
+    ) -> Result<Vec<Verdict>, Error> {
         if let Some(id) = &change.event_id {
             if let Some(mut previous) = self.changes.get(id) {
                 for v in &mut previous {
@@ -57,15 +75,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 return Ok(previous);
             }
         }
-        let verdicts = match self.judge_consumer(&change, true).await {
-            // Deleted since the call (or a call on something already gone): nothing runs it.
-            Err(Error::NotFound(what)) => vec![self.not_judged(
-                &change,
-                &change.target.to_string(),
-                format!("{} no longer exists ({what})", change.target),
-            )],
-            other => other?,
-        };
+        let verdicts = self.judge_consumer(change, act).await?;
         if let Some(id) = &change.event_id {
             self.changes.insert(id.clone(), verdicts.clone());
         }
