@@ -251,7 +251,7 @@ impl Settings {
                 "MEMBER_ROLE_NAME needs HOME_ACCOUNT_ID (the guard's own account)".into(),
             ));
         }
-        s.gate = GateConfig::read(&get)?;
+        s.gate = GateConfig::read(get)?;
         if let Some(v) = get("TRUST_STORE") {
             s.trust_roots = TrustRoots::parse(&v)?;
         }

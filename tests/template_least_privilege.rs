@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ecr_arch_guard::aws::{
-    discovery_iam_actions, CONSUMER_CHANGE_IAM_ACTIONS, IAM_ACTIONS, MEMBER_IAM_ACTIONS,
-    ORGANISATION_IAM_ACTIONS,
+    discovery_iam_actions, CONSUMER_CHANGE_IAM_ACTIONS, GATE_IAM_ACTIONS, IAM_ACTIONS,
+    MEMBER_IAM_ACTIONS, ORGANISATION_IAM_ACTIONS,
 };
+use ecr_arch_guard::gate::cloudformation::ResourceType;
 use ecr_arch_guard::change::{DETAIL_TYPE, WATCHED};
 use ecr_arch_guard::discovery::Service;
 use serde_norway::Value;
@@ -134,10 +135,17 @@ fn iam_actions_granted_equal_the_actions_the_code_calls() {
         consumer_change_actions(),
         "consumer-change reads, only under ConsumerChangesEnabled"
     );
+    let gate: BTreeSet<String> = GATE_IAM_ACTIONS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        actions_under(&all, Some("GateEnabled")),
+        gate,
+        "the deployment gates' reads, only under GateEnabled"
+    );
     assert!(all.iter().all(|s| s.condition.is_none()
         || s.condition.as_deref() == Some("TaggingEnabled")
         || s.condition.as_deref() == Some("CentralMode")
         || s.condition.as_deref() == Some("ConsumerChangesEnabled")
+        || s.condition.as_deref() == Some("GateEnabled")
         || s.condition.as_deref().unwrap().starts_with("Discover")));
 }
 
@@ -459,4 +467,81 @@ fn consumer_changes_are_off_by_default_and_match_exactly_the_watched_calls() {
         format!("{:?}", m["Resources"]["ForwardDeadLetterQueuePolicy"])
             .contains("ForwardConsumerChanges")
     );
+}
+
+/// The deployment gates: off by default; when on, the CloudFormation hook targets exactly the
+/// resource types the code judges (src/gate/cloudformation.rs), for CREATE and UPDATE at
+/// PRE_PROVISION, for stacks and Cloud Control API, with FailureMode from `DeployGate`; the
+/// hooks service and ECS each assume a role of their own that may only invoke the guard; the
+/// function learns the gate's mode and unknown policy from the stack.
+#[test]
+fn deployment_gates_are_off_by_default_and_target_exactly_the_judged_types() {
+    let t = template();
+    assert_eq!(t["Parameters"]["DeployGate"]["Default"], "off");
+    assert_eq!(t["Parameters"]["DeployGateUnknown"]["Default"], "pass");
+    assert_eq!(t["Parameters"]["EcsDeploymentHook"]["Default"], "false");
+    let r = &t["Resources"];
+    let hook = &r["DeployGateHook"];
+    assert_eq!(hook["Type"], "AWS::CloudFormation::LambdaHook");
+    assert_eq!(hook["Condition"], "DeployGateEnabled");
+    let p = &hook["Properties"];
+    assert_eq!(strings(&p["TargetOperations"]), ["RESOURCE", "CLOUD_CONTROL"]);
+    assert_eq!(p["HookStatus"], "ENABLED");
+    assert!(format!("{:?}", p["FailureMode"]).contains("DeployGateFails"));
+    assert!(format!("{:?}", p["LambdaFunction"]).contains("GuardFunction"));
+    assert!(format!("{:?}", p["ExecutionRole"]).contains("DeployGateRole"));
+    let targets: BTreeSet<(String, String, String)> = p["TargetFilters"]["Targets"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["TargetName"].as_str().unwrap().to_string(),
+                t["Action"].as_str().unwrap().to_string(),
+                t["InvocationPoint"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let judged: BTreeSet<(String, String, String)> = ResourceType::ALL
+        .iter()
+        .flat_map(|t| {
+            ["CREATE", "UPDATE"].map(|a| {
+                (
+                    t.type_name().to_string(),
+                    a.to_string(),
+                    "PRE_PROVISION".to_string(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(targets, judged);
+    for (role, principal, condition) in [
+        (
+            "DeployGateRole",
+            "hooks.cloudformation.amazonaws.com",
+            "DeployGateEnabled",
+        ),
+        (
+            "EcsDeploymentHookRole",
+            "ecs.amazonaws.com",
+            "EcsHookEnabled",
+        ),
+    ] {
+        let role = &r[role];
+        assert_eq!(role["Condition"], condition);
+        let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+        assert_eq!(trust.as_sequence().unwrap().len(), 1);
+        assert_eq!(trust[0]["Principal"]["Service"], principal);
+        let policies = role["Properties"]["Policies"].as_sequence().unwrap();
+        assert_eq!(policies.len(), 1);
+        let st = &policies[0]["PolicyDocument"]["Statement"];
+        assert_eq!(st.as_sequence().unwrap().len(), 1);
+        assert_eq!(strings(&st[0]["Action"]), ["lambda:InvokeFunction"]);
+        assert!(format!("{:?}", st[0]["Resource"]).contains("GuardFunction"));
+    }
+    let env = &r["GuardFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(format!("{:?}", env["DEPLOY_GATE"]).contains("DeployGate"));
+    assert!(format!("{:?}", env["DEPLOY_GATE_UNKNOWN"]).contains("DeployGateUnknown"));
+    let gate = format!("{:?}", t["Conditions"]["GateEnabled"]);
+    assert!(gate.contains("DeployGateEnabled") && gate.contains("EcsHookEnabled"));
 }

@@ -127,12 +127,25 @@ pub fn discovery_iam_actions(service: Service) -> &'static [&'static str] {
     }
 }
 
+/// The read-only actions the deployment gates call ([`consumer`], [`proposed`]) beyond the base
+/// ECR reads: the template grants them only when a gate is on (`DeployGate` not off, or
+/// `EcsDeploymentHook`; checked by a test), in its own account and region.
+pub const GATE_IAM_ACTIONS: [&str; 6] = [
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListClusters",
+    "ecs:ListAttributes",
+    "ecs:DescribeServiceRevisions",
+    "ecs:DescribeExpressGatewayService",
+    "batch:DescribeComputeEnvironments",
+];
+
 /// The read-only actions reading one changed consumer calls ([`consumer`]): granted only with
 /// the template's `ConsumerChanges` (checked by a test). The images are read with the base
 /// ECR actions (BatchGetImage by tag for a tag reference).
-pub const CONSUMER_CHANGE_IAM_ACTIONS: [&str; 8] = [
+pub const CONSUMER_CHANGE_IAM_ACTIONS: [&str; 9] = [
     "ecs:DescribeTaskDefinition",
     "ecs:DescribeServices",
+    "ecs:DescribeExpressGatewayService",
     "ecs:ListClusters",
     "ecs:ListAttributes",
     "lambda:GetFunction",

@@ -317,14 +317,14 @@ mod tests {
             "docker.io/library/nginx:1 is not an Amazon ECR image (Docker Hub, ECR Public, GHCR, ...): not judged",
         );
         skipped.consumers = verdict(VerdictKind::Fits, "linux/amd64", "").consumers;
-        let r = Ruling::of("x", &[skipped.clone()]);
+        let r = Ruling::of("x", std::slice::from_ref(&skipped));
         assert_eq!(r.kind, RulingKind::NotJudged);
         assert!(r
             .message
             .contains("Not judged: docker.io/library/nginx:1 is not an Amazon ECR image"));
         assert!(!r.internal);
         let fits = verdict(VerdictKind::Fits, "linux/amd64", "");
-        let r = Ruling::of("x", &[fits.clone()]);
+        let r = Ruling::of("x", std::slice::from_ref(&fits));
         assert_eq!(r.kind, RulingKind::Pass);
         // A refusal outranks what was not judged, and still reports it.
         let r = Ruling::of(
