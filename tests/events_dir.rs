@@ -7,6 +7,9 @@ mod common;
 use common::event as load;
 use ecr_arch_guard::change::{self, CloudTrailEvent};
 use ecr_arch_guard::event::{classify, Classified, Origin};
+use ecr_arch_guard::gate::cloudformation::{self, HookRequest};
+use ecr_arch_guard::gate::ecs_hook::{self, LifecycleRequest};
+use ecr_arch_guard::gate::{recognise, Kind};
 
 #[test]
 fn every_sample_event_parses_and_is_classified_as_named() {
@@ -14,6 +17,11 @@ fn every_sample_event_parses_and_is_classified_as_named() {
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/events")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if !name.ends_with(".json") || name == "env.json" {
+            continue;
+        }
+        if name.starts_with("hook-") {
+            hook(&name);
+            seen.push(name);
             continue;
         }
         if name.starts_with("change-") {
@@ -58,7 +66,43 @@ fn every_sample_event_parses_and_is_classified_as_named() {
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 18, "{seen:?}");
+    assert_eq!(seen.len(), 31, "{seen:?}");
+}
+
+/// A deployment gate's request (`hook-*`): recognised as its gate, judged or passed as named.
+fn hook(name: &str) {
+    let payload = common::event_value(name);
+    match recognise(&payload) {
+        Some(Kind::CloudFormation) => {
+            let r = HookRequest::parse(payload).unwrap();
+            assert!(r.client_request_token.is_some(), "{name}");
+            assert_eq!(r.scope().account.as_deref(), Some("123456789012"), "{name}");
+            assert_eq!(r.cloud_control(), name.starts_with("hook-cloudcontrol-"), "{name}");
+            match (name, r.classify()) {
+                (
+                    "hook-cfn-update-service-scaling.json" | "hook-cfn-update-lambda-zip-function.json",
+                    cloudformation::Classified::Pass(_),
+                ) => {}
+                (_, cloudformation::Classified::Judge(p)) => {
+                    assert!(!name.contains("scaling") && !name.contains("zip"), "{name}");
+                    assert!(!p.properties.is_null(), "{name}");
+                }
+                (other, c) => panic!("{other}: unexpected {c:?}"),
+            }
+        }
+        Some(Kind::EcsLifecycle) => {
+            let r = LifecycleRequest::parse(payload).unwrap();
+            match (name, r.classify()) {
+                ("hook-ecs-pre-scale-up.json", ecs_hook::Classified::Judge { .. }) => {}
+                (
+                    "hook-ecs-production-traffic-shift-rollback.json",
+                    ecs_hook::Classified::Pass(why),
+                ) => assert!(why.contains("rollback"), "{why}"),
+                (other, c) => panic!("{other}: unexpected {c:?}"),
+            }
+        }
+        None => panic!("{name} is not recognised as a hook request"),
+    }
 }
 
 /// `sam local invoke --env-vars events/env.json` overrides only the variables the template

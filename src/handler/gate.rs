@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::Guard;
 use crate::alert;
 use crate::change::{Change, Target};
+use crate::digest::Digest;
 use crate::discovery::Discover;
 use crate::error::Error;
 use crate::gate::cloudformation::{self, HookRequest};
@@ -36,8 +37,17 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 (Ruling::pass(&format!("{subject}: {reason}")), Vec::new())
             }
             cloudformation::Classified::Judge(proposal) => {
+                // The token is the request's, which CloudFormation may share between the
+                // resources of one operation: one resource's proposal is the unit.
+                let event_id = request.client_request_token.as_ref().map(|token| {
+                    format!(
+                        "{token}/{}/{}",
+                        proposal.logical_id,
+                        Digest::of(proposal.properties.to_string().as_bytes())
+                    )
+                });
                 let change = Change {
-                    event_id: request.client_request_token.clone(),
+                    event_id,
                     event_name: request.action_invocation_point.clone().unwrap_or_default(),
                     event_time: None,
                     caller: request.stack_id.clone().filter(|s| !s.is_empty()),
