@@ -402,6 +402,32 @@ async fn consumer_is_a_deploy_gate_for_a_service_or_task_definition() {
     assert_eq!(v[0]["change"]["event_name"], "CreateService", "{v:#}");
     assert_eq!(v[0]["actions"][0]["status"], "would-send", "{v:#}");
 
+    // `event` answers a deployment gate's request as the Lambda would: the hook's answer with
+    // --format json, the message CloudFormation shows as text; exit 1 when it refuses.
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/hook-cfn-create-task-definition.json"
+    );
+    let env = [("ALERT_TOPIC_ARN", topic.as_str()), ("DEPLOY_GATE", "fail")];
+    let o = w.cli(&["event", file, "--format", "json"], &env);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["hookStatus"], "FAILED", "{v:#}");
+    assert_eq!(v["errorCode"], "NonCompliant");
+    assert_eq!(v["clientRequestToken"], "2b9f3c12-4d6e-4e8a-9a51-6c0f0d6b7e21");
+    let o = w.cli(&["event", file, "--format", "text"], &env);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("hookStatus: FAILED\nerrorCode:  NonCompliant\n\nREFUSED by ecr-arch-guard"), "{text}");
+    assert!(text.contains("Verdict:   MISMATCH"), "{text}");
+    let scaling = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/hook-cfn-update-service-scaling.json"
+    );
+    let o = w.cli(&["event", scaling], &env);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["hookStatus"], "SUCCESS");
+
     let o = w.cli(&["consumer", &arn("service/prod/gone")], &[]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("gone"), "{}", stderr(&o));
