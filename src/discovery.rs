@@ -102,6 +102,17 @@ pub trait Discover: Sync {
     }
 }
 
+/// A [`Discover`] for guards without discovery: no service, no consumer.
+pub struct NoDiscovery;
+
+impl Discover for NoDiscovery {
+    async fn consumers(&self, _: &RegistryId, service: Service) -> Result<Vec<Consumer>, Error> {
+        Err(Error::Permanent(format!(
+            "discovery of {service} is not available in this build of the guard"
+        )))
+    }
+}
+
 /// What discovery knows at one moment.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use crate::actions::Actor;
 use crate::cache::Cache;
 use crate::change::{self, CloudTrailEvent};
-use crate::consumer::{self, Consumer};
+use crate::consumer;
 use crate::digest::Digest;
-use crate::discovery::{Discover, Discovery, Service};
+use crate::discovery::{Discover, Discovery, NoDiscovery};
 use crate::error::Error;
 use crate::event::{self, Classified, EcrEvent, Push};
 use crate::gate::GateAnswer;
-use crate::image::RegistryId;
 use crate::inputs::{self, Sources};
 use crate::lambda_index;
 use crate::manifest::Manifest;
@@ -61,17 +60,6 @@ pub enum Answer {
     Change(Vec<Verdict>),
     /// A deployment gate's answer (the hook's response only).
     Gate(Box<GateAnswer>),
-}
-
-/// A [`Discover`] for guards without discovery: no service, no consumer.
-pub struct NoDiscovery;
-
-impl Discover for NoDiscovery {
-    async fn consumers(&self, _: &RegistryId, service: Service) -> Result<Vec<Consumer>, Error> {
-        Err(Error::Permanent(format!(
-            "discovery of {service} is not available in this build of the guard"
-        )))
-    }
 }
 
 impl<R: Registry, N: Notify> Guard<R, N, NoDiscovery> {

@@ -414,11 +414,19 @@ async fn consumer_is_a_deploy_gate_for_a_service_or_task_definition() {
     let v = json(&o);
     assert_eq!(v["hookStatus"], "FAILED", "{v:#}");
     assert_eq!(v["errorCode"], "NonCompliant");
-    assert_eq!(v["clientRequestToken"], "2b9f3c12-4d6e-4e8a-9a51-6c0f0d6b7e21");
+    assert_eq!(
+        v["clientRequestToken"],
+        "2b9f3c12-4d6e-4e8a-9a51-6c0f0d6b7e21"
+    );
     let o = w.cli(&["event", file, "--format", "text"], &env);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.starts_with("hookStatus: FAILED\nerrorCode:  NonCompliant\n\nREFUSED by ecr-arch-guard"), "{text}");
+    assert!(
+        text.starts_with(
+            "hookStatus: FAILED\nerrorCode:  NonCompliant\n\nREFUSED by ecr-arch-guard"
+        ),
+        "{text}"
+    );
     assert!(text.contains("Verdict:   MISMATCH"), "{text}");
     let scaling = concat!(
         env!("CARGO_MANIFEST_DIR"),

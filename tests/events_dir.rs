@@ -77,10 +77,15 @@ fn hook(name: &str) {
             let r = HookRequest::parse(payload).unwrap();
             assert!(r.client_request_token.is_some(), "{name}");
             assert_eq!(r.scope().account.as_deref(), Some("123456789012"), "{name}");
-            assert_eq!(r.cloud_control(), name.starts_with("hook-cloudcontrol-"), "{name}");
+            assert_eq!(
+                r.cloud_control(),
+                name.starts_with("hook-cloudcontrol-"),
+                "{name}"
+            );
             match (name, r.classify()) {
                 (
-                    "hook-cfn-update-service-scaling.json" | "hook-cfn-update-lambda-zip-function.json",
+                    "hook-cfn-update-service-scaling.json"
+                    | "hook-cfn-update-lambda-zip-function.json",
                     cloudformation::Classified::Pass(_),
                 ) => {}
                 (_, cloudformation::Classified::Judge(p)) => {

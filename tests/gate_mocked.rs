@@ -44,7 +44,10 @@ fn settings(gate: GateConfig) -> Settings {
     }
 }
 
-fn guard<D: Discover>(discovery: D, gate: GateConfig) -> (Guard<MemoryRegistry, Outbox, D>, Outbox) {
+fn guard<D: Discover>(
+    discovery: D,
+    gate: GateConfig,
+) -> (Guard<MemoryRegistry, Outbox, D>, Outbox) {
     let outbox = Outbox::default();
     let guard = Guard::with_discovery(
         settings(gate),
@@ -90,9 +93,17 @@ async fn an_express_service_created_with_an_arm64_only_image_alerts() {
         .match_requests(|r| r.service_arn() == Some(EXPRESS))
         .then_http_response(move || response(described.clone()));
     let td = mock!(aws_sdk_ecs::Client::describe_task_definition)
-        .match_requests(|r| r.task_definition().is_some_and(|t| t.ends_with("default-web-api:1")))
+        .match_requests(|r| {
+            r.task_definition()
+                .is_some_and(|t| t.ends_with("default-web-api:1"))
+        })
         .then_http_response(|| {
-            response(task_definition("default-web-api", "FARGATE", None, "latest"))
+            response(task_definition(
+                "default-web-api",
+                "FARGATE",
+                None,
+                "latest",
+            ))
         });
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&express, &td]);
     let (guard, outbox) = guard(
@@ -104,8 +115,7 @@ async fn an_express_service_created_with_an_arm64_only_image_alerts() {
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].verdict, VerdictKind::Mismatch, "{:?}", v[0]);
     assert_eq!(
-        v[0].consumers[0].name,
-        "default/web-api (Express Mode)",
+        v[0].consumers[0].name, "default/web-api (Express Mode)",
         "{:?}",
         v[0].consumers
     );
@@ -114,7 +124,9 @@ async fn an_express_service_created_with_an_arm64_only_image_alerts() {
     let sent = outbox.sent();
     assert_eq!(sent.len(), 1);
     assert!(
-        sent[0].subject.contains("ECS service default/web-api (Express Mode)"),
+        sent[0]
+            .subject
+            .contains("ECS service default/web-api (Express Mode)"),
         "{}",
         sent[0].subject
     );
@@ -159,14 +171,14 @@ async fn a_proposed_ec2_task_definition_is_judged_against_the_clusters_instances
     let mut request = common::event_value("hook-cfn-create-task-definition.json");
     let props = &mut request["requestData"]["targetModel"]["resourceProperties"];
     props["RequiresCompatibilities"] = json!(["EC2"]);
-    props
-        .as_object_mut()
-        .unwrap()
-        .remove("RuntimePlatform");
+    props.as_object_mut().unwrap().remove("RuntimePlatform");
     for (clusters, expected) in [
         (vec![("graviton", ["arm64"].as_slice())], "SUCCESS"),
         (
-            vec![("graviton", ["arm64"].as_slice()), ("x86", ["x86_64"].as_slice())],
+            vec![
+                ("graviton", ["arm64"].as_slice()),
+                ("x86", ["x86_64"].as_slice()),
+            ],
             "FAILED",
         ),
     ] {
@@ -255,11 +267,16 @@ async fn a_gate_answers_at_its_deadline_when_the_reads_are_slow() {
         a.ruling.message
     );
     let a = g
-        .handle_gate(Kind::EcsLifecycle, common::event_value("hook-ecs-pre-scale-up.json"))
+        .handle_gate(
+            Kind::EcsLifecycle,
+            common::event_value("hook-ecs-pre-scale-up.json"),
+        )
         .await;
     assert_eq!(a.response["hookStatus"], "SUCCEEDED");
     assert_eq!(outbox.sent().len(), 1);
-    assert!(outbox.sent()[0].subject.starts_with("Deployment not judged"));
+    assert!(outbox.sent()[0]
+        .subject
+        .starts_with("Deployment not judged"));
 
     let strict = GateConfig {
         unknown: ecr_arch_guard::gate::Unknown::Fail,

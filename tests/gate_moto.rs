@@ -202,7 +202,11 @@ async fn the_cloudformation_hook_refuses_each_type_headed_for_the_wrong_architec
     );
     assert_eq!(v["hookStatus"], "FAILED", "{v:#}");
     assert!(message(&v).contains("is an image index"), "{}", message(&v));
-    assert!(message(&v).contains("--provenance=false"), "{}", message(&v));
+    assert!(
+        message(&v).contains("--provenance=false"),
+        "{}",
+        message(&v)
+    );
 
     // Cloud Control API: the same refusal within its 1,024 characters.
     let v = answer(
@@ -213,7 +217,10 @@ async fn the_cloudformation_hook_refuses_each_type_headed_for_the_wrong_architec
     assert!(message(&v).chars().count() <= 1024, "{}", message(&v));
     assert!(message(&v).contains("docker buildx build"));
 
-    assert!(local.alerts().await.is_empty(), "no alert with FailureMode FAIL");
+    assert!(
+        local.alerts().await.is_empty(),
+        "no alert with FailureMode FAIL"
+    );
 }
 
 /// What needs no judging passes without a read; what cannot be judged passes with the reason
@@ -351,7 +358,11 @@ async fn the_ecs_lifecycle_hook_refuses_a_revision_before_its_tasks_start() {
         answer(&mut lambda, &payload(&good, "exec-2")),
         json!({"hookStatus": "SUCCEEDED"})
     );
-    assert_eq!(local.alerts().await.len(), 0, "a fitting revision is silent");
+    assert_eq!(
+        local.alerts().await.len(),
+        0,
+        "a fitting revision is silent"
+    );
 
     let unknown = bad.replace(revision_id, "1111111111111111111");
     assert_eq!(

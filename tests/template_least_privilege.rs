@@ -9,9 +9,9 @@ use ecr_arch_guard::aws::{
     discovery_iam_actions, CONSUMER_CHANGE_IAM_ACTIONS, GATE_IAM_ACTIONS, IAM_ACTIONS,
     MEMBER_IAM_ACTIONS, ORGANISATION_IAM_ACTIONS,
 };
-use ecr_arch_guard::gate::cloudformation::ResourceType;
 use ecr_arch_guard::change::{DETAIL_TYPE, WATCHED};
 use ecr_arch_guard::discovery::Service;
+use ecr_arch_guard::gate::cloudformation::ResourceType;
 use serde_norway::Value;
 
 fn load(name: &str) -> Value {
@@ -485,7 +485,10 @@ fn deployment_gates_are_off_by_default_and_target_exactly_the_judged_types() {
     assert_eq!(hook["Type"], "AWS::CloudFormation::LambdaHook");
     assert_eq!(hook["Condition"], "DeployGateEnabled");
     let p = &hook["Properties"];
-    assert_eq!(strings(&p["TargetOperations"]), ["RESOURCE", "CLOUD_CONTROL"]);
+    assert_eq!(
+        strings(&p["TargetOperations"]),
+        ["RESOURCE", "CLOUD_CONTROL"]
+    );
     assert_eq!(p["HookStatus"], "ENABLED");
     assert!(format!("{:?}", p["FailureMode"]).contains("DeployGateFails"));
     assert!(format!("{:?}", p["LambdaFunction"]).contains("GuardFunction"));

@@ -9,13 +9,9 @@
 //! lambda:GetFunction, apprunner:DescribeService, batch:DescribeJobDefinitions (+
 //! batch:DescribeComputeEnvironments only for EC2 job definitions).
 
-use std::collections::BTreeSet;
-
-use aws_sdk_ecs::types::TaskDefinition;
-
 use super::clients::Clients;
 use super::ecs;
-use super::ecs_placement::{self, Where};
+use super::ecs_placement;
 use super::{apprunner, batch, lambda, map_sdk_error};
 use crate::change::Target;
 use crate::consumer::{Consumer, ConsumerKind};
@@ -70,26 +66,6 @@ pub async fn read(clients: &Clients, target: &Target) -> Result<Vec<Consumer>, E
     }
 }
 
-/// The capacity `w` needs read: the container instances' architectures of its cluster, when
-/// the task definition leaves cpuArchitecture unset.
-pub(super) async fn capacity_for(
-    client: &aws_sdk_ecs::Client,
-    w: &Where,
-    td: &TaskDefinition,
-) -> Result<std::collections::HashMap<String, crate::placement::Capacity>, Error> {
-    Ok(match w {
-        Where::Cluster(c) if ecs::cpu_unset(td) => {
-            ecs_placement::cluster_capacity(client, BTreeSet::from([c.as_str()])).await?
-        }
-        Where::AnyCluster if ecs::cpu_unset(td) => {
-            let clusters = ecs::list_clusters(client).await?;
-            ecs_placement::cluster_capacity(client, clusters.iter().map(String::as_str).collect())
-                .await?
-        }
-        _ => Default::default(),
-    })
-}
-
 /// A service revision an ECS deployment is about to start (DescribeServiceRevisions): its
 /// task definition, where its tasks run, and each container's image at the digest ECS
 /// resolved it to when it created the revision ("Container image resolution", ECS Developer
@@ -115,7 +91,7 @@ async fn service_revision(client: &aws_sdk_ecs::Client, arn: &str) -> Result<Vec
     let Some(td_name) = r.task_definition() else {
         return Ok(Vec::new());
     };
-    let td = describe_td(client, td_name).await?;
+    let td = ecs::describe_td(client, td_name).await?;
     let providers: Vec<&str> = r
         .capacity_provider_strategy()
         .iter()
@@ -127,7 +103,7 @@ async fn service_revision(client: &aws_sdk_ecs::Client, arn: &str) -> Result<Vec
         r.cluster_arn().unwrap_or_default(),
         &td,
     );
-    let capacity = capacity_for(client, &w, &td).await?;
+    let capacity = ecs::capacity_for(client, &w, &td).await?;
     let pins: ecs::Pins = r
         .container_images()
         .iter()
@@ -182,7 +158,7 @@ async fn express_service(client: &aws_sdk_ecs::Client, arn: &str) -> Result<Vec<
     else {
         return Ok(Vec::new());
     };
-    let td = describe_td(client, td_name).await?;
+    let td = ecs::describe_td(client, td_name).await?;
     let name = format!(
         "{}/{} (Express Mode)",
         service.cluster().unwrap_or("default"),
@@ -198,21 +174,12 @@ async fn express_service(client: &aws_sdk_ecs::Client, arn: &str) -> Result<Vec<
     ))
 }
 
-pub(super) async fn describe_td(
-    client: &aws_sdk_ecs::Client,
-    name: &str,
-) -> Result<TaskDefinition, Error> {
-    ecs::describe_task_definition(client, name)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("task definition {name}")))
-}
-
 /// A task definition run on its own (RegisterTaskDefinition): Fargate, or any cluster's
 /// container instances.
 async fn task_definition(client: &aws_sdk_ecs::Client, name: &str) -> Result<Vec<Consumer>, Error> {
-    let td = describe_td(client, name).await?;
+    let td = ecs::describe_td(client, name).await?;
     let w = ecs_placement::td_where(&td);
-    let capacity = capacity_for(client, &w, &td).await?;
+    let capacity = ecs::capacity_for(client, &w, &td).await?;
     Ok(ecs::task_definition_consumers(
         &td,
         &ecs_placement::placement(&w, &capacity),
@@ -242,9 +209,9 @@ async fn ecs_service(
     let Some(td_name) = s.task_definition() else {
         return Ok(Vec::new());
     };
-    let td = describe_td(client, td_name).await?;
+    let td = ecs::describe_td(client, td_name).await?;
     let w = ecs_placement::service_where(s, &td);
-    let capacity = capacity_for(client, &w, &td).await?;
+    let capacity = ecs::capacity_for(client, &w, &td).await?;
     let name = format!(
         "{}/{}",
         s.cluster_arn()

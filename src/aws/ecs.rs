@@ -62,6 +62,35 @@ pub(super) fn cpu_unset(td: &TaskDefinition) -> bool {
         .is_none()
 }
 
+/// A task definition that must exist (by ARN, `family:revision` or family).
+pub(super) async fn describe_td(
+    client: &aws_sdk_ecs::Client,
+    name: &str,
+) -> Result<TaskDefinition, Error> {
+    describe_task_definition(client, name)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("task definition {name}")))
+}
+
+/// The capacity `w` needs read: the container instances' architectures of its cluster, when
+/// the task definition leaves cpuArchitecture unset.
+pub(super) async fn capacity_for(
+    client: &aws_sdk_ecs::Client,
+    w: &Where,
+    td: &TaskDefinition,
+) -> Result<std::collections::HashMap<String, crate::placement::Capacity>, Error> {
+    Ok(match w {
+        Where::Cluster(c) if cpu_unset(td) => {
+            cluster_capacity(client, BTreeSet::from([c.as_str()])).await?
+        }
+        Where::AnyCluster if cpu_unset(td) => {
+            let clusters = list_clusters(client).await?;
+            cluster_capacity(client, clusters.iter().map(String::as_str).collect()).await?
+        }
+        _ => Default::default(),
+    })
+}
+
 pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
     let clusters = list_clusters(client).await?;
 

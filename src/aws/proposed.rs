@@ -17,7 +17,6 @@ use serde_json::Value;
 
 use super::batch::{self, JobImage};
 use super::clients::Clients;
-use super::consumer::{capacity_for, describe_td};
 use super::ecs_placement::{self, Where};
 use super::{apprunner, ecs, lambda};
 use crate::consumer::{Consumer, ConsumerKind};
@@ -40,7 +39,7 @@ pub async fn read(clients: &Clients, p: &Proposal) -> Result<Vec<Consumer>, Erro
             let capacity = if w == Where::Fargate || !ecs::cpu_unset(&td) {
                 Default::default()
             } else {
-                capacity_for(ecs_client()?, &w, &td).await?
+                ecs::capacity_for(ecs_client()?, &w, &td).await?
             };
             Ok(ecs::consumers_of(
                 ConsumerKind::EcsTaskDefinition,
@@ -57,7 +56,7 @@ pub async fn read(clients: &Clients, p: &Proposal) -> Result<Vec<Consumer>, Erro
                 return Ok(Vec::new());
             };
             let client = ecs_client()?;
-            let td = describe_td(client, td_name).await?;
+            let td = ecs::describe_td(client, td_name).await?;
             let providers: Vec<&str> = array(&p.properties, "CapacityProviderStrategy")
                 .iter()
                 .filter_map(|c| c.get("CapacityProvider").and_then(Value::as_str))
@@ -65,7 +64,7 @@ pub async fn read(clients: &Clients, p: &Proposal) -> Result<Vec<Consumer>, Erro
             let launch = p.text(&["LaunchType"]).map(LaunchType::from);
             let cluster = p.text(&["Cluster"]).unwrap_or("default");
             let w = ecs_placement::where_of(launch.as_ref(), &providers, cluster, &td);
-            let capacity = capacity_for(client, &w, &td).await?;
+            let capacity = ecs::capacity_for(client, &w, &td).await?;
             Ok(ecs::consumers_of(
                 ConsumerKind::EcsService,
                 &name,
@@ -80,7 +79,7 @@ pub async fn read(clients: &Clients, p: &Proposal) -> Result<Vec<Consumer>, Erro
             // runtimePlatform decides; otherwise the primary container runs on CpuArchitecture,
             // X86_64 by default (ECS API Reference, CreateExpressGatewayService).
             let td = match p.text(&["TaskDefinitionArn"]) {
-                Some(arn) => describe_td(ecs_client()?, arn).await?,
+                Some(arn) => ecs::describe_td(ecs_client()?, arn).await?,
                 None => {
                     let Some(image) = p.text(&["PrimaryContainer", "Image"]) else {
                         return Ok(Vec::new());

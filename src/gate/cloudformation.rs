@@ -11,12 +11,14 @@
 //! CloudFormation at 4,096 characters, by Cloud Control at 1,024) and `clientRequestToken`
 //! echoed.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
+pub use super::hook_response::{ErrorCode, HookResponse, HookStatus};
+pub use super::proposal::Proposal;
+pub use super::resource_type::ResourceType;
 use super::ruling::{Ruling, RulingKind};
 use super::Unknown;
-use crate::consumer::ConsumerKind;
 use crate::error::Error;
 use crate::image::RegistryId;
 
@@ -24,125 +26,6 @@ use crate::image::RegistryId;
 pub const MAX_MESSAGE_CLOUDFORMATION: usize = 4096;
 /// Cloud Control API truncates the message at this many characters.
 pub const MAX_MESSAGE_CLOUD_CONTROL: usize = 1024;
-
-/// The resource types the hook judges: everything that names a container image and the platform
-/// it runs on. The template's hook targets exactly these (a test compares).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ResourceType {
-    EcsTaskDefinition,
-    EcsService,
-    EcsExpressGatewayService,
-    LambdaFunction,
-    AppRunnerService,
-    BatchJobDefinition,
-}
-
-impl ResourceType {
-    pub const ALL: [ResourceType; 6] = [
-        ResourceType::EcsTaskDefinition,
-        ResourceType::EcsService,
-        ResourceType::EcsExpressGatewayService,
-        ResourceType::LambdaFunction,
-        ResourceType::AppRunnerService,
-        ResourceType::BatchJobDefinition,
-    ];
-
-    /// The CloudFormation type name.
-    pub fn type_name(self) -> &'static str {
-        match self {
-            ResourceType::EcsTaskDefinition => "AWS::ECS::TaskDefinition",
-            ResourceType::EcsService => "AWS::ECS::Service",
-            ResourceType::EcsExpressGatewayService => "AWS::ECS::ExpressGatewayService",
-            ResourceType::LambdaFunction => "AWS::Lambda::Function",
-            ResourceType::AppRunnerService => "AWS::AppRunner::Service",
-            ResourceType::BatchJobDefinition => "AWS::Batch::JobDefinition",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<ResourceType> {
-        ResourceType::ALL
-            .into_iter()
-            .find(|t| t.type_name() == name)
-    }
-
-    /// The consumer such a resource is.
-    pub fn consumer_kind(self) -> ConsumerKind {
-        match self {
-            ResourceType::EcsTaskDefinition => ConsumerKind::EcsTaskDefinition,
-            ResourceType::EcsService | ResourceType::EcsExpressGatewayService => {
-                ConsumerKind::EcsService
-            }
-            ResourceType::LambdaFunction => ConsumerKind::LambdaFunction,
-            ResourceType::AppRunnerService => ConsumerKind::AppRunnerService,
-            ResourceType::BatchJobDefinition => ConsumerKind::BatchJobDefinition,
-        }
-    }
-
-    /// The properties that decide which image runs and on what (from each type's template
-    /// reference). An update that changes none of them changes no image and no platform.
-    fn deciding_properties(self) -> &'static [&'static str] {
-        match self {
-            ResourceType::EcsTaskDefinition => &[
-                "ContainerDefinitions",
-                "RuntimePlatform",
-                "RequiresCompatibilities",
-            ],
-            // ForceNewDeployment makes ECS resolve the task definition's tags again.
-            ResourceType::EcsService => &[
-                "TaskDefinition",
-                "LaunchType",
-                "CapacityProviderStrategy",
-                "Cluster",
-                "ForceNewDeployment",
-            ],
-            ResourceType::EcsExpressGatewayService => {
-                &["PrimaryContainer", "TaskDefinitionArn", "Cluster"]
-            }
-            ResourceType::LambdaFunction => &["Code", "Architectures", "PackageType"],
-            ResourceType::AppRunnerService => &["SourceConfiguration"],
-            ResourceType::BatchJobDefinition => &[
-                "ContainerProperties",
-                "NodeProperties",
-                "EcsProperties",
-                "PlatformCapabilities",
-            ],
-        }
-    }
-}
-
-/// A resource as a CloudFormation or Cloud Control operation proposes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Proposal {
-    pub resource_type: ResourceType,
-    /// The template's logical id (constructed by Cloud Control for its calls).
-    pub logical_id: String,
-    /// `targetModel.resourceProperties`, references resolved by CloudFormation.
-    pub properties: Value,
-}
-
-impl Proposal {
-    /// A property as a string (`""` and non-strings as absent).
-    pub fn text(&self, path: &[&str]) -> Option<&str> {
-        path.iter()
-            .try_fold(&self.properties, |v, k| v.get(k))
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    }
-
-    /// The name a person knows it by: its name property, else the logical id.
-    pub fn name(&self) -> String {
-        let key = match self.resource_type {
-            ResourceType::EcsTaskDefinition => "Family",
-            ResourceType::EcsService | ResourceType::EcsExpressGatewayService => "ServiceName",
-            ResourceType::LambdaFunction => "FunctionName",
-            ResourceType::AppRunnerService => "ServiceName",
-            ResourceType::BatchJobDefinition => "JobDefinitionName",
-        };
-        self.text(&[key])
-            .map(|n| format!("{n} ({})", self.logical_id))
-            .unwrap_or_else(|| self.logical_id.clone())
-    }
-}
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -353,31 +236,6 @@ fn no_image(p: &Proposal) -> Option<String> {
         }
         _ => None,
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum HookStatus {
-    Success,
-    Failed,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum ErrorCode {
-    NonCompliant,
-    InternalFailure,
-}
-
-/// The answer, in the shape the guide documents.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HookResponse {
-    pub hook_status: HookStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<ErrorCode>,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_request_token: Option<String>,
 }
 
 #[cfg(test)]

@@ -10,17 +10,8 @@
 //!
 //! - STS `AssumeRole` into an account [`GapFiller::deny_account`] names: moto never evaluates a
 //!   trust policy, so the refusal STS sends (403 `AccessDenied`) is answered here.
-//! - ECS `DescribeServiceRevisions` (moto has no service revisions): ECS creates an immutable
-//!   revision "whenever you create or deploy a service" (ECS API Reference, ServiceRevision),
-//!   with each container image tag resolved to a digest (ContainerImage: "Amazon ECS resolves
-//!   container image names and any image tags specified in the task definition to container
-//!   image digests"). [`GapFiller::record_service_revision`] does that when a test deploys: it
-//!   reads the service and its task definition from moto and each image's digest from moto's
-//!   ECR, and keeps the revision; DescribeServiceRevisions answers from what was kept, an unknown
-//!   ARN in `failures` (reason `MISSING`, as DescribeServices reports an unknown service).
-//!
-//! Every other request goes to moto untouched, and every call is recorded by its IAM action
-//! name (for the least-privilege assertions).
+//! - ECS `DescribeServiceRevisions` (moto has no service revisions): answered from the
+//!   revisions a test records at a deployment (`service_revisions.rs`).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -28,8 +19,9 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use super::loopback::{respond, Request};
-use super::moto::Moto;
+use super::moto::{ecr_digest, Moto};
 use super::push::sha256;
+use super::service_revisions::ServiceRevisions;
 
 /// Blobs by (repository, digest), as ECR keeps layers per repository.
 type BlobStore = Mutex<HashMap<(String, String), Vec<u8>>>;
@@ -43,9 +35,8 @@ pub struct GapFiller {
     calls: Arc<Mutex<Vec<String>>>,
     /// Accounts whose roles STS refuses to let anyone assume.
     denied: Arc<Mutex<Vec<String>>>,
-    /// ECS service revisions recorded by [`GapFiller::record_service_revision`], by ARN.
-    revisions: Arc<Mutex<HashMap<String, serde_json::Value>>>,
-    moto_port: u16,
+    /// ECS service revisions recorded by [`GapFiller::record_service_revision`].
+    revisions: Arc<ServiceRevisions>,
 }
 
 impl GapFiller {
@@ -56,7 +47,7 @@ impl GapFiller {
         let downloads: Arc<Mutex<usize>> = Arc::default();
         let calls: Arc<Mutex<Vec<String>>> = Arc::default();
         let denied: Arc<Mutex<Vec<String>>> = Arc::default();
-        let revisions: Arc<Mutex<HashMap<String, serde_json::Value>>> = Arc::default();
+        let revisions = Arc::new(ServiceRevisions::new(moto.port));
         let moto_port = moto.port;
         let (b, d, c, n, base, rv) = (
             blobs.clone(),
@@ -88,7 +79,7 @@ impl GapFiller {
                             .header("x-amz-target")
                             .is_some_and(|t| t.ends_with(".DescribeServiceRevisions"))
                         {
-                            return describe_service_revisions(&stream, &req, &rv.lock().unwrap());
+                            return rv.answer(&stream, &req);
                         }
                         serve_gap(&stream, req, moto_port, &b, &d, &base);
                     }
@@ -102,62 +93,13 @@ impl GapFiller {
             calls,
             denied,
             revisions,
-            moto_port,
         }
     }
 
     /// Records the service revision ECS creates when `service` of `cluster` is deployed as it
-    /// stands in moto now (its task definition, launch type, capacity provider strategy), each
-    /// container image's tag resolved to the digest moto's ECR holds for it; its ARN
-    /// (`…:service-revision/CLUSTER/SERVICE/ID`).
+    /// stands in moto now; its ARN (see [`ServiceRevisions::record`]).
     pub fn record_service_revision(&self, cluster: &str, service: &str) -> String {
-        let port = self.moto_port;
-        let described = moto_call(
-            port,
-            "ecs",
-            "AmazonEC2ContainerServiceV20141113.DescribeServices",
-            serde_json::json!({"cluster": cluster, "services": [service]}),
-        );
-        let s = &described["services"][0];
-        let td_arn = s["taskDefinition"].as_str().expect("the service has a task definition");
-        let td = moto_call(
-            port,
-            "ecs",
-            "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
-            serde_json::json!({"taskDefinition": td_arn}),
-        );
-        let images: Vec<serde_json::Value> = td["taskDefinition"]["containerDefinitions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                let image = c["image"].as_str().unwrap_or_default();
-                let digest = image
-                    .split_once('/')
-                    .and_then(|(_, path)| path.rsplit_once(':'))
-                    .and_then(|(repo, tag)| ecr_digest(port, repo, tag));
-                serde_json::json!({"containerName": c["name"], "image": image, "imageDigest": digest})
-            })
-            .collect();
-        let mut revisions = self.revisions.lock().unwrap();
-        let service_arn = s["serviceArn"].as_str().unwrap().to_string();
-        let arn = format!(
-            "{}/{}",
-            service_arn.replacen(":service/", ":service-revision/", 1),
-            9_313_423_515_462_893_900u64 + revisions.len() as u64
-        );
-        let mut revision = serde_json::json!({
-            "serviceRevisionArn": arn, "serviceArn": service_arn,
-            "clusterArn": s["clusterArn"], "taskDefinition": td_arn,
-            "containerImages": images, "guardDutyEnabled": false, "createdAt": 1.7e9
-        });
-        for key in ["launchType", "capacityProviderStrategy", "platformVersion"] {
-            if !s[key].is_null() {
-                revision[key] = s[key].clone();
-            }
-        }
-        revisions.insert(arn.clone(), revision);
-        arn
+        self.revisions.record(cluster, service)
     }
 
     /// From now on STS refuses AssumeRole into any role of `account`.
@@ -405,76 +347,4 @@ fn resolve_image_uri(response: Vec<u8>, moto_port: u16) -> Vec<u8> {
     out.push_str("\r\n");
     out.push_str(&body);
     out.into_bytes()
-}
-
-/// The digest moto's ECR gives `repository:tag` (BatchGetImage, moto's own digest of the
-/// manifest bytes).
-fn ecr_digest(moto_port: u16, repository: &str, tag: &str) -> Option<String> {
-    let body = serde_json::json!({"repositoryName": repository, "imageIds": [{"imageTag": tag}]})
-        .to_string();
-    let mut upstream = TcpStream::connect(("127.0.0.1", moto_port)).ok()?;
-    let request = format!(
-        "POST / HTTP/1.1\r\nhost: 127.0.0.1:{moto_port}\r\n\
-         x-amz-target: AmazonEC2ContainerRegistry_V20150921.BatchGetImage\r\n\
-         content-type: application/x-amz-json-1.1\r\n\
-         authorization: AWS4-HMAC-SHA256 Credential=testing/20261125/us-east-1/ecr/aws4_request, \
-         SignedHeaders=host, Signature=0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    upstream.write_all(request.as_bytes()).ok()?;
-    let mut answer = Vec::new();
-    upstream.read_to_end(&mut answer).ok()?;
-    let split = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let json: serde_json::Value = serde_json::from_slice(&answer[split + 4..]).ok()?;
-    json["images"][0]["imageId"]["imageDigest"]
-        .as_str()
-        .map(str::to_string)
-}
-
-/// ECS's answer to DescribeServiceRevisions from the revisions recorded.
-fn describe_service_revisions(
-    stream: &TcpStream,
-    req: &Request,
-    revisions: &HashMap<String, serde_json::Value>,
-) {
-    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
-    let (mut found, mut failures) = (Vec::new(), Vec::new());
-    for arn in body["serviceRevisionArns"].as_array().into_iter().flatten() {
-        let arn = arn.as_str().unwrap_or_default();
-        match revisions.get(arn) {
-            Some(r) => found.push(r.clone()),
-            None => failures.push(serde_json::json!({"arn": arn, "reason": "MISSING"})),
-        }
-    }
-    let out = serde_json::json!({"serviceRevisions": found, "failures": failures});
-    respond(
-        stream,
-        "200 OK",
-        "application/x-amz-json-1.1",
-        &[],
-        out.to_string().as_bytes(),
-    );
-}
-
-/// One JSON-protocol call to moto, as the harness (not the guard) makes it.
-fn moto_call(
-    moto_port: u16,
-    service: &str,
-    target: &str,
-    body: serde_json::Value,
-) -> serde_json::Value {
-    let body = body.to_string();
-    let mut upstream = TcpStream::connect(("127.0.0.1", moto_port)).unwrap();
-    let request = format!(
-        "POST / HTTP/1.1\r\nhost: 127.0.0.1:{moto_port}\r\nx-amz-target: {target}\r\n\
-         content-type: application/x-amz-json-1.1\r\n\
-         authorization: AWS4-HMAC-SHA256 Credential=testing/20261125/us-east-1/{service}/aws4_request, \
-         SignedHeaders=host, Signature=0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    upstream.write_all(request.as_bytes()).unwrap();
-    let mut answer = Vec::new();
-    upstream.read_to_end(&mut answer).unwrap();
-    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    serde_json::from_slice(&answer[split + 4..]).unwrap()
 }

@@ -56,3 +56,50 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// One JSON-protocol call to moto, as the harness (not the guard) makes it.
+pub fn call(
+    moto_port: u16,
+    service: &str,
+    target: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let body = body.to_string();
+    let mut upstream = TcpStream::connect(("127.0.0.1", moto_port)).unwrap();
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: 127.0.0.1:{moto_port}\r\nx-amz-target: {target}\r\n\
+         content-type: application/x-amz-json-1.1\r\n\
+         authorization: AWS4-HMAC-SHA256 Credential=testing/20261125/us-east-1/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    upstream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer).unwrap();
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    serde_json::from_slice(&answer[split + 4..]).unwrap()
+}
+
+/// The digest moto's ECR gives `repository:tag` (BatchGetImage, moto's own digest of the
+/// manifest bytes).
+pub fn ecr_digest(moto_port: u16, repository: &str, tag: &str) -> Option<String> {
+    let body = serde_json::json!({"repositoryName": repository, "imageIds": [{"imageTag": tag}]})
+        .to_string();
+    let mut upstream = TcpStream::connect(("127.0.0.1", moto_port)).ok()?;
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: 127.0.0.1:{moto_port}\r\n\
+         x-amz-target: AmazonEC2ContainerRegistry_V20150921.BatchGetImage\r\n\
+         content-type: application/x-amz-json-1.1\r\n\
+         authorization: AWS4-HMAC-SHA256 Credential=testing/20261125/us-east-1/ecr/aws4_request, \
+         SignedHeaders=host, Signature=0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    upstream.write_all(request.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer).ok()?;
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let json: serde_json::Value = serde_json::from_slice(&answer[split + 4..]).ok()?;
+    json["images"][0]["imageId"]["imageDigest"]
+        .as_str()
+        .map(str::to_string)
+}
