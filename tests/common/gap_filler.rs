@@ -37,6 +37,8 @@ pub struct GapFiller {
     denied: Arc<Mutex<Vec<String>>>,
     /// ECS service revisions recorded by [`GapFiller::record_service_revision`].
     revisions: Arc<ServiceRevisions>,
+    /// Added before every answer (benchmarks: a fake with the latency of a real call).
+    latency: Arc<Mutex<std::time::Duration>>,
 }
 
 impl GapFiller {
@@ -48,27 +50,34 @@ impl GapFiller {
         let calls: Arc<Mutex<Vec<String>>> = Arc::default();
         let denied: Arc<Mutex<Vec<String>>> = Arc::default();
         let revisions = Arc::new(ServiceRevisions::new(moto.port));
+        let latency: Arc<Mutex<std::time::Duration>> = Arc::default();
         let moto_port = moto.port;
-        let (b, d, c, n, base, rv) = (
+        let (b, d, c, n, base, rv, l) = (
             blobs.clone(),
             downloads.clone(),
             calls.clone(),
             denied.clone(),
             endpoint.clone(),
             revisions.clone(),
+            latency.clone(),
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (b, d, c, n, base, rv) = (
+                let (b, d, c, n, base, rv, l) = (
                     b.clone(),
                     d.clone(),
                     c.clone(),
                     n.clone(),
                     base.clone(),
                     rv.clone(),
+                    l.clone(),
                 );
                 std::thread::spawn(move || {
                     if let Some(req) = Request::read(&stream) {
+                        let delay = *l.lock().unwrap();
+                        if !delay.is_zero() && !req.path().starts_with("/upload/") {
+                            std::thread::sleep(delay);
+                        }
                         if let Some(op) = operation(&req) {
                             c.lock().unwrap().push(op);
                         }
@@ -93,7 +102,13 @@ impl GapFiller {
             calls,
             denied,
             revisions,
+            latency,
         }
+    }
+
+    /// From now on every call (and blob download) is answered `latency` later.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        *self.latency.lock().unwrap() = latency;
     }
 
     /// Records the service revision ECS creates when `service` of `cluster` is deployed as it
