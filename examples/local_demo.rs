@@ -4,7 +4,8 @@
 //! repository, pushes a correct multi-platform image and then a Mac-pulled arm64-only image,
 //! deploys that image to an X86_64 ECS service, runs the real `bootstrap` on the events ECR and
 //! CloudTrail would send (under AWS's own Lambda Runtime
-//! Interface Emulator, the one `sam local` uses), and prints what the user
+//! Interface Emulator, the one `sam local` uses), then on the requests the deployment gates
+//! send (a CloudFormation Lambda Hook, an ECS lifecycle hook), and prints what the user
 //! sees. Everything is stopped at the end.
 
 #[path = "../tests/common/mod.rs"]
@@ -139,8 +140,51 @@ async fn main() {
         }
     }
 
+    println!("\n== 6. Block, don't just alert: the same deploy through the deployment gates (DEPLOY_GATE=fail)");
+    let mut gate = Lambda::start(
+        &gap.endpoint,
+        &[("ALERT_TOPIC_ARN", topic.as_str()), ("DEPLOY_GATE", "fail")],
+    );
+    println!("   CloudFormation Lambda Hook, before the task definition is created (events/hook-cfn-create-task-definition.json):");
+    match gate.invoke(&common::event_value("hook-cfn-create-task-definition.json")) {
+        Outcome::Response(v) => {
+            println!(
+                "   hookStatus {} ({}): CloudFormation does not create WebTaskDefinition, and the stack events show:",
+                v["hookStatus"].as_str().unwrap_or("?"),
+                v["errorCode"].as_str().unwrap_or("-")
+            );
+            for line in v["message"].as_str().unwrap_or("").lines() {
+                println!("   | {line}");
+            }
+        }
+        Outcome::Error(e) => println!("  invocation error {e}"),
+    }
+    let revision = gap.record_service_revision("prod", "web");
+    println!("   ECS lifecycle hook at PRE_SCALE_UP of service prod/web, revision {} (events/hook-ecs-pre-scale-up.json):", revision.rsplit('/').next().unwrap_or("?"));
+    let mut pre_scale_up = common::event_value("hook-ecs-pre-scale-up.json");
+    let service = "arn:aws:ecs:us-east-1:123456789012:service/prod/web";
+    pre_scale_up["resourceArn"] =
+        "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/EZe5RNVLH6PPzHXINuP28"
+            .into();
+    pre_scale_up["executionDetails"]["serviceArn"] = service.into();
+    pre_scale_up["executionDetails"]["targetServiceRevisionArn"] = revision.into();
+    match gate.invoke(&pre_scale_up) {
+        Outcome::Response(v) => {
+            println!("   {v} -> ECS rolls the deployment back: no task of the new revision starts")
+        }
+        Outcome::Error(e) => println!("  invocation error {e}"),
+    }
+    for envelope in queued_alerts(&config, &queue).await {
+        println!("   Subject: {}", envelope["Subject"].as_str().unwrap_or(""));
+        for line in envelope["Message"].as_str().unwrap_or("").lines().take(12) {
+            println!("   | {line}");
+        }
+        println!("   | …");
+    }
+    let _ = gate.stop();
+
     println!(
-        "\n== 6. The CLI against the same registry: deploy gates (check, consumer) and an audit (scan)"
+        "\n== 7. The CLI against the same registry: deploy gates (check, consumer) and an audit (scan)"
     );
     let cli = |args: &[&str]| {
         println!("\n$ ecr-arch-guard {}", args.join(" "));

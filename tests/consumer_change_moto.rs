@@ -168,6 +168,28 @@ async fn an_x86_task_definition_with_an_arm64_only_image_alerts_once_naming_it_a
     }
 }
 
+/// The guard's marker tag on the image (as `ACTIONS=tag` puts it at the push) does not hide the
+/// tag the consumer names: moto labels BatchGetImage's answer with the image's newest tag
+/// (`latest-arm64-only`), ECR with the tag asked; both are read as the image asked for.
+/// (`scripts/demo` showed the deploy-time alert as "does not exist" until this was fixed.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marker_tagged_image_is_still_found_by_the_tag_its_consumer_names() {
+    let local = Local::start().await;
+    put_manifest(
+        &local.ecr,
+        REPO,
+        &fixture(ARM_MANIFEST),
+        OCI_MANIFEST,
+        Some("latest-arm64-only"),
+    )
+    .await;
+    let arn = local
+        .task_definition("web", "latest", CpuArchitecture::X8664)
+        .await;
+    let v = handle(&local.guard(), &registered(&arn)).await;
+    assert_eq!(v[0].verdict, VerdictKind::Mismatch, "{:?}", v[0]);
+}
+
 /// The mirror accident: a service switched to Graviton (a new ARM64 task definition) while its
 /// image is amd64 only. The event names the service; its current state is read back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -107,10 +107,16 @@ impl Ecr {
             .iter()
             .zip(names)
             .map(|(id, name)| {
+                // One id asked and one image returned: that image, whatever tag it is
+                // labelled with (ECR labels it with the tag asked; moto with the image's
+                // newest tag, which after the marker tag is not the one asked).
+                let only = (ids.len() == 1 && out.images().len() == 1 && out.failures().is_empty())
+                    .then(|| &out.images()[0]);
                 let image = out
                     .images()
                     .iter()
-                    .find(|i| i.image_id().is_some_and(|got| asked(id, got)));
+                    .find(|i| i.image_id().is_some_and(|got| asked(id, got)))
+                    .or(only);
                 match image {
                     Some(image) => fetched(image, name, max_bytes),
                     None => Err(failure(

@@ -75,7 +75,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 let change = Change {
                     event_id: request.execution_id.clone(),
                     event_name: format!(
-                        "ECS deployment lifecycle hook {}",
+                        "ECS deployment lifecycle hook {} (a mismatch fails the hook: ECS rolls \
+                         the deployment back to the last successful revision)",
                         request.lifecycle_stage.as_deref().unwrap_or("?")
                     ),
                     event_time: None,
