@@ -78,6 +78,13 @@ fn every_failure_mode_has_an_alarm_on_the_operations_topic() {
             "no FailedInvocations alarm for {rule}: {rules:?}"
         );
     }
+    // A deployment gate that lets a change through unjudged, on the metric the function writes.
+    let gate = &r["GateUnjudgedAlarm"];
+    assert_eq!(gate["Condition"], "GateEnabled");
+    assert_eq!(gate["Properties"]["Namespace"], NAMESPACE);
+    assert!(METRICS
+        .iter()
+        .any(|(n, _)| *n == gate["Properties"]["MetricName"].as_str().unwrap()));
     let dlq = alarms
         .iter()
         .find(|(_, a)| a["Properties"]["Namespace"] == "AWS/SQS")
