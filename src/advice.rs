@@ -63,3 +63,31 @@ pub fn fix_commands(image: &str, verdict: &Verdict) -> Vec<String> {
     }
     out
 }
+
+/// The fixes for a mislabelled image: its executables are of another architecture than its
+/// label, usually a prebuilt binary `COPY`ed into an image built for another platform.
+pub fn mislabel_fixes(verdict: &Verdict) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in verdict.deep.iter().filter(|c| c.mislabelled) {
+        for e in &c.executables {
+            let Some(p) = &e.platform else { continue };
+            if p.architecture == c.label.architecture {
+                continue;
+            }
+            out.push(format!(
+                "{} is a {} binary in an image labelled {}: rebuild it for {} — build with \
+                 `docker buildx build --platform {} …` so the toolchain cross-compiles (set \
+                 GOARCH/TARGETARCH, or a Rust/C target, from buildx's TARGETPLATFORM), rather \
+                 than COPYing a binary built for {}",
+                e.path, p, c.label, c.label, c.label, p
+            ));
+        }
+    }
+    out.push(
+        "Check what a binary is locally:  docker run --rm --entrypoint sh IMAGE -c 'uname -m' \
+         fails with `exec format error` on a host of the label's platform; `file BINARY` names \
+         its machine"
+            .to_string(),
+    );
+    out
+}

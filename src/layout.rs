@@ -19,6 +19,7 @@ use crate::manifest::{Descriptor, Index};
 use crate::media_type::{self, MediaType};
 use crate::ports::{Fetch, Fetched};
 use crate::resolve::{Limits, Outcome, Resolution};
+use crate::rootfs::{LayerRef, LayerSource};
 
 mod tar_index;
 use tar_index::{index_tar, TarEntry};
@@ -61,15 +62,15 @@ pub enum Target {
         digest: Digest,
         media_type: Option<String>,
     },
-    /// A legacy `docker save` image: only a config file.
-    LegacyConfig { path: String },
+    /// A legacy `docker save` image: a config file and its layer tars (`<id>/layer.tar`).
+    LegacyConfig { path: String, layers: Vec<String> },
 }
 
 impl Candidate {
     fn label(&self) -> String {
         let id = match &self.target {
             Target::Manifest { digest, .. } => digest.to_string(),
-            Target::LegacyConfig { path } => path.clone(),
+            Target::LegacyConfig { path, .. } => path.clone(),
         };
         if self.names.is_empty() {
             id
@@ -85,6 +86,8 @@ struct LegacyManifestEntry {
     config: String,
     #[serde(rename = "RepoTags", default)]
     repo_tags: Option<Vec<String>>,
+    #[serde(rename = "Layers", default)]
+    layers: Option<Vec<String>>,
 }
 
 const MAX_METADATA_BYTES: u64 = 4 * 1024 * 1024;
@@ -189,7 +192,10 @@ impl Layout {
                 for e in entries {
                     candidates.push(Candidate {
                         names: e.repo_tags.unwrap_or_default(),
-                        target: Target::LegacyConfig { path: e.config },
+                        target: Target::LegacyConfig {
+                            path: e.config,
+                            layers: e.layers.unwrap_or_default(),
+                        },
                     });
                 }
             } else if index_json.is_none() {
@@ -360,6 +366,103 @@ fn io(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
         source,
+    }
+}
+
+/// Layers are read from the layout's files: `blobs/sha256/<hex>` by digest, or a legacy
+/// `docker save` tar's `<id>/layer.tar` by path; streamed, never read whole.
+impl LayerSource for Layout {
+    fn open(&self, layer: &LayerRef) -> Result<Box<dyn Read + Send>, Error> {
+        let rel = match &layer.path {
+            Some(p) => clean(p)?,
+            None => Self::blob_path(&layer.digest),
+        };
+        match &self.store {
+            Store::Dir(root) => {
+                let path = root.join(&rel);
+                let file = File::open(&path).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Error::NotFound(format!("layer {rel}")),
+                    _ => io(&path, e),
+                })?;
+                Ok(Box::new(file))
+            }
+            Store::Tar { path, entries } => {
+                let mut name = rel.clone();
+                for _ in 0..8 {
+                    let entry = entries
+                        .get(&name)
+                        .ok_or_else(|| Error::NotFound(format!("layer {rel}")))?;
+                    if let Some(target) = &entry.link {
+                        name = target.clone();
+                        continue;
+                    }
+                    let mut file = File::open(path).map_err(|e| io(path, e))?;
+                    file.seek(SeekFrom::Start(entry.offset))
+                        .map_err(|e| io(path, e))?;
+                    return Ok(Box::new(file.take(entry.size)));
+                }
+                Err(Error::Malformed(format!(
+                    "{rel}: too many links in the tar"
+                )))
+            }
+        }
+    }
+}
+
+impl Layout {
+    /// The deep-check target of a legacy `docker save` image: its config's label and run
+    /// parameters, and its layer tars, each identified by the config's `rootfs.diff_ids` (the
+    /// digest of the uncompressed tar, which is what a legacy save stores).
+    pub fn legacy_target(
+        &self,
+        config_path: &str,
+        layer_paths: &[String],
+        limits: &Limits,
+    ) -> Result<Option<crate::deep::target::Target>, Error> {
+        let bytes = self.read_file(config_path, limits.max_config_bytes)?;
+        let config = ImageConfig::parse(&bytes)?;
+        let Some(label) = config.platform() else {
+            return Ok(None);
+        };
+        #[derive(Deserialize)]
+        struct RootFs {
+            #[serde(default)]
+            diff_ids: Vec<String>,
+        }
+        #[derive(Deserialize)]
+        struct WithRootFs {
+            #[serde(default)]
+            rootfs: Option<RootFs>,
+        }
+        let ids = serde_json::from_slice::<WithRootFs>(&bytes)
+            .ok()
+            .and_then(|c| c.rootfs)
+            .map(|r| r.diff_ids)
+            .unwrap_or_default();
+        if ids.len() != layer_paths.len() {
+            return Err(Error::Malformed(format!(
+                "{config_path}: {} diff_ids for {} layers in manifest.json",
+                ids.len(),
+                layer_paths.len()
+            )));
+        }
+        let layers = ids
+            .iter()
+            .zip(layer_paths)
+            .map(|(id, path)| {
+                Ok(LayerRef {
+                    digest: Digest::parse(id)?,
+                    media_type: media_type::DOCKER_LAYER_TAR.to_string(),
+                    path: Some(path.clone()),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Some(crate::deep::target::Target {
+            manifest: Digest::of(&bytes),
+            label: label.platform,
+            run: config.config,
+            layers,
+        }))
     }
 }
 

@@ -13,6 +13,8 @@ pub const DOCKER_V1_SIGNED: &str = "application/vnd.docker.distribution.manifest
 pub const DOCKER_V1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+/// An uncompressed layer tar (Docker image spec; what a legacy `docker save` holds).
+pub const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
 /// Some old pushes label the config blob as plain bytes; its content decides.
 pub const OCTET_STREAM: &str = "application/octet-stream";
 

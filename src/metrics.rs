@@ -69,7 +69,7 @@ impl Invocation {
     pub fn count(&mut self, v: &Verdict) {
         match v.verdict {
             VerdictKind::Fits => self.fits += 1,
-            VerdictKind::Mismatch => self.mismatches += 1,
+            VerdictKind::Mismatch | VerdictKind::Mislabelled => self.mismatches += 1,
             VerdictKind::NotAnImage => self.not_an_image += 1,
             VerdictKind::Skipped => self.skipped += 1,
         }

@@ -44,8 +44,43 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// A mismatch, or a mislabelled image (the deep check): something will not run.
     pub fn is_mismatch(&self) -> bool {
-        self.verdict.verdict == VerdictKind::Mismatch
+        matches!(
+            self.verdict.verdict,
+            VerdictKind::Mismatch | VerdictKind::Mislabelled
+        )
+    }
+
+    /// What the image's executables run on, when the deep check says otherwise than the label.
+    pub fn runs_on(&self) -> Option<String> {
+        let runs_on = self.verdict.runs_on.as_ref()?;
+        (*runs_on != self.verdict.platforms).then(|| platform::join(runs_on))
+    }
+
+    /// One line per executable the deep check examined, then how it was reached.
+    pub fn executables(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for c in &self.verdict.deep {
+            for e in &c.executables {
+                let on = e
+                    .platform
+                    .as_ref()
+                    .map(|p| format!(": runs on {p}"))
+                    .unwrap_or_default();
+                out.push(format!(
+                    "{} ({}, image labelled {}): {}{on}",
+                    e.path, e.source, c.label, e.kind
+                ));
+                for v in &e.via {
+                    out.push(format!("    via {v}"));
+                }
+            }
+            for n in &c.notes {
+                out.push(format!("note: {n}"));
+            }
+        }
+        out
     }
 
     /// The platforms the image runs on.
@@ -105,7 +140,9 @@ impl<'a> Report<'a> {
 
     /// The commands that fix it: the platform fixes for a mismatch, then the Lambda ones.
     pub fn fixes(&self) -> Vec<String> {
-        let mut out = if self.is_mismatch() {
+        let mut out = if self.verdict.verdict == VerdictKind::Mislabelled {
+            advice::mislabel_fixes(self.verdict)
+        } else if self.is_mismatch() {
             advice::fix_commands(self.image, self.verdict)
         } else {
             Vec::new()

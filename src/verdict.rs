@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::change::ChangeReport;
 
 use crate::consumer::ConsumerReport;
+use crate::deep::DeepCheck;
 use crate::image::Image;
 use crate::media_type::MediaType;
 use crate::platform::Platform;
@@ -21,6 +22,9 @@ pub enum VerdictKind {
     Mismatch,
     Skipped,
     NotAnImage,
+    /// The deep check found executables of another architecture than the config's label
+    /// (see [`crate::deep`]): the label loses; `runs_on` says what the image really runs on.
+    Mislabelled,
 }
 
 impl fmt::Display for VerdictKind {
@@ -30,6 +34,7 @@ impl fmt::Display for VerdictKind {
             VerdictKind::Mismatch => "mismatch",
             VerdictKind::Skipped => "skipped",
             VerdictKind::NotAnImage => "not-an-image",
+            VerdictKind::Mislabelled => "mislabelled",
         })
     }
 }
@@ -173,6 +178,13 @@ pub struct Verdict {
     /// whom, and the consumer it changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<ChangeReport>,
+    /// Only when the deep check ran (see [`crate::deep`]): what the image's executables really
+    /// run on (the label's platforms, corrected where they are mislabelled)…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_on: Option<Vec<Platform>>,
+    /// …and each image manifest's check: its executables, their ELF machines, what was read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deep: Vec<DeepCheck>,
 }
 
 impl Verdict {
@@ -193,6 +205,8 @@ impl Verdict {
             reason: Some(reason.into()),
             warnings: Vec::new(),
             change: None,
+            runs_on: None,
+            deep: Vec::new(),
         }
     }
 

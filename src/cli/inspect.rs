@@ -10,6 +10,7 @@ use crate::policy::{self, Decision, Inputs};
 use crate::resolve::{self, Limits};
 use crate::verdict::Verdict;
 use crate::Error;
+use crate::{deep, layer_stream};
 
 use super::Format;
 
@@ -28,6 +29,11 @@ pub struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Skip the deep check. By default the layers are read (from the top, only as far as
+    /// needed) to find what the image executes — ENTRYPOINT/CMD through PATH, symbolic links and
+    /// #! interpreters — and each ELF's machine is checked against the config's label.
+    #[arg(long)]
+    pub no_deep: bool,
 }
 
 impl InspectArgs {
@@ -45,7 +51,7 @@ impl InspectArgs {
             Target::Manifest { digest, media_type } => {
                 resolve::resolve(&layout, digest, media_type.as_deref(), &limits).await?
             }
-            Target::LegacyConfig { path } => layout.resolve_legacy(path, &limits)?,
+            Target::LegacyConfig { path, .. } => layout.resolve_legacy(path, &limits)?,
         };
         let decision = policy::decide(
             "",
@@ -56,6 +62,31 @@ impl InspectArgs {
             },
         );
         let mut verdict = Verdict::judge(&resolution, &decision);
+        if !self.no_deep && matches!(decision, Decision::Check(_)) {
+            let targets = match &candidate.target {
+                Target::Manifest { .. } => {
+                    deep::target::targets(&layout, &resolution, &verdict.required, &limits).await?
+                }
+                Target::LegacyConfig { path, layers } => layout
+                    .legacy_target(path, layers, &limits)?
+                    .into_iter()
+                    .collect(),
+            };
+            let checks = targets
+                .iter()
+                .map(|t| {
+                    deep::check(
+                        &t.manifest,
+                        &t.label,
+                        &t.run,
+                        &t.layers,
+                        &layout,
+                        layer_stream::Limits::default(),
+                    )
+                })
+                .collect();
+            deep::judge::apply(&mut verdict, checks);
+        }
         if let Decision::Check(_) = decision {
             let name = self
                 .reference

@@ -93,10 +93,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// 0 fits / not-an-image / skipped, 1 mismatch.
+/// 0 fits / not-an-image / skipped, 1 mismatch or mislabelled (its executables are of another
+/// architecture than its label).
 pub fn exit_code(verdict: &Verdict) -> ExitCode {
     match verdict.verdict {
-        VerdictKind::Mismatch => ExitCode::from(1),
+        VerdictKind::Mismatch | VerdictKind::Mislabelled => ExitCode::from(1),
         VerdictKind::Fits | VerdictKind::NotAnImage | VerdictKind::Skipped => ExitCode::SUCCESS,
     }
 }

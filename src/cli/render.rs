@@ -22,6 +22,14 @@ pub fn text(v: &Verdict, image: &str) -> String {
     if !v.platforms.is_empty() {
         let _ = writeln!(out, "Platforms: {}", report.platforms());
     }
+    if let Some(runs_on) = report.runs_on() {
+        let runs_on = if runs_on.is_empty() {
+            "nothing (its executables disagree)".to_string()
+        } else {
+            runs_on
+        };
+        let _ = writeln!(out, "Runs on:   {runs_on} (its executables, not its label)");
+    }
     if !v.required.is_empty() {
         let (required, from) = report.required();
         let from = from.map(|f| format!(" ({f})")).unwrap_or_default();
@@ -32,6 +40,13 @@ pub fn text(v: &Verdict, image: &str) -> String {
         VerdictKind::Mismatch => format!("MISMATCH: {} missing", report.missing()),
         VerdictKind::NotAnImage => "NOT AN IMAGE (nothing to run, nothing to check)".to_string(),
         VerdictKind::Skipped => "SKIPPED".to_string(),
+        VerdictKind::Mislabelled if v.missing.is_empty() => {
+            "MISLABELLED: the config's label is not what its executables are".to_string()
+        }
+        VerdictKind::Mislabelled => format!(
+            "MISLABELLED: its executables do not run on {}",
+            report.missing()
+        ),
     };
     let _ = writeln!(out, "Verdict:   {}", paint_verdict(&headline));
     if let Some(reason) = &v.reason {
@@ -40,6 +55,7 @@ pub fn text(v: &Verdict, image: &str) -> String {
     for w in report.warnings() {
         let _ = writeln!(out, "Warning:   {w}");
     }
+    write_list(&mut out, "Executables", &report.executables());
     write_list(&mut out, "Consumers", &report.consumers());
     for a in &v.actions {
         let detail = a

@@ -18,6 +18,7 @@ use crate::verdict::{Verdict, VerdictKind};
 #[serde(rename_all = "kebab-case")]
 pub enum RowVerdict {
     Mismatch,
+    Mislabelled,
     Error,
     Fits,
     NotAnImage,
@@ -28,6 +29,7 @@ impl RowVerdict {
     pub fn as_str(self) -> &'static str {
         match self {
             RowVerdict::Mismatch => "mismatch",
+            RowVerdict::Mislabelled => "mislabelled",
             RowVerdict::Error => "error",
             RowVerdict::Fits => "fits",
             RowVerdict::NotAnImage => "not-an-image",
@@ -43,6 +45,7 @@ impl From<VerdictKind> for RowVerdict {
             VerdictKind::Mismatch => RowVerdict::Mismatch,
             VerdictKind::NotAnImage => RowVerdict::NotAnImage,
             VerdictKind::Skipped => RowVerdict::Skipped,
+            VerdictKind::Mislabelled => RowVerdict::Mislabelled,
         }
     }
 }
