@@ -381,7 +381,9 @@ impl LayerSource for Layout {
             Store::Dir(root) => {
                 let path = root.join(&rel);
                 let file = File::open(&path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => Error::NotFound(format!("layer {rel}")),
+                    std::io::ErrorKind::NotFound => Error::NotFound(format!(
+                        "{rel} is not in the layout (saved without its layers?)"
+                    )),
                     _ => io(&path, e),
                 })?;
                 Ok(Box::new(file))
@@ -389,9 +391,11 @@ impl LayerSource for Layout {
             Store::Tar { path, entries } => {
                 let mut name = rel.clone();
                 for _ in 0..8 {
-                    let entry = entries
-                        .get(&name)
-                        .ok_or_else(|| Error::NotFound(format!("layer {rel}")))?;
+                    let entry = entries.get(&name).ok_or_else(|| {
+                        Error::NotFound(format!(
+                            "{rel} is not in the layout (saved without its layers?)"
+                        ))
+                    })?;
                     if let Some(target) = &entry.link {
                         name = target.clone();
                         continue;

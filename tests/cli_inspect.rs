@@ -415,3 +415,41 @@ fn nested_index_layout_resolves() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["platforms"], serde_json::json!(["linux/amd64"]));
 }
+
+/// The deep check, on by default: an image labelled linux/arm64 whose entrypoint is an x86-64
+/// ELF is MISLABELLED (exit 1), says what it really runs on, which file, and the fix; required
+/// linux/amd64 it still serves (its binary is amd64), required linux/arm64 it does not.
+/// `--no-deep` judges the label alone.
+#[test]
+fn the_deep_check_finds_a_binary_of_another_architecture_than_the_label() {
+    use common::image_layout::{elf, gzip, layout, tar_of, E, GZ};
+    let l = layout(
+        "linux/arm64",
+        serde_json::json!({"Entrypoint": ["/app/server"]}),
+        &[(
+            gzip(&tar_of(&[E::File("app/server", elf("busybox-static-amd64"))])),
+            GZ,
+        )],
+    );
+    let path = l.path().display().to_string();
+    let r = inspect(&[&path, "--require", "linux/arm64"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    for says in [
+        "Platforms: linux/arm64",
+        "Runs on:   linux/amd64 (its executables, not its label)",
+        "Verdict:   MISLABELLED: its executables do not run on linux/arm64",
+        "/app/server (ENTRYPOINT, image labelled linux/arm64): ELF 64-bit LSB x86-64, statically linked: runs on linux/amd64",
+        "rebuild it for linux/arm64",
+    ] {
+        assert!(r.stdout.contains(says), "{says:?} not in:\n{}", r.stdout);
+    }
+    let j = inspect(&[&path, "--require", "linux/amd64", "--format", "json"]).json();
+    assert_eq!(j["verdict"], "mislabelled");
+    assert_eq!(j["runs_on"], serde_json::json!(["linux/amd64"]));
+    assert_eq!(j["missing"], serde_json::json!([]));
+    assert_eq!(j["deep"][0]["executables"][0]["path"], "/app/server");
+    let plain = inspect(&[&path, "--require", "linux/arm64", "--no-deep", "--format", "json"]);
+    assert_eq!(plain.code, 0);
+    assert_eq!(plain.json()["verdict"], "fits");
+    assert!(plain.json().get("deep").is_none());
+}

@@ -65,27 +65,33 @@ impl InspectArgs {
         if !self.no_deep && matches!(decision, Decision::Check(_)) {
             let targets = match &candidate.target {
                 Target::Manifest { .. } => {
-                    deep::target::targets(&layout, &resolution, &verdict.required, &limits).await?
+                    deep::target::targets(&layout, &resolution, &verdict.required, &limits).await
                 }
                 Target::LegacyConfig { path, layers } => layout
-                    .legacy_target(path, layers, &limits)?
-                    .into_iter()
-                    .collect(),
+                    .legacy_target(path, layers, &limits)
+                    .map(|t| t.into_iter().collect()),
             };
-            let checks = targets
-                .iter()
-                .map(|t| {
-                    deep::check(
-                        &t.manifest,
-                        &t.label,
-                        &t.run,
-                        &t.layers,
-                        &layout,
-                        layer_stream::Limits::default(),
-                    )
-                })
-                .collect();
-            deep::judge::apply(&mut verdict, checks);
+            match targets {
+                Ok(targets) => {
+                    let checks = targets
+                        .iter()
+                        .map(|t| {
+                            deep::check(
+                                &t.manifest,
+                                &t.label,
+                                &t.run,
+                                &t.layers,
+                                &layout,
+                                layer_stream::Limits::default(),
+                            )
+                        })
+                        .collect();
+                    deep::judge::apply(&mut verdict, checks);
+                }
+                // A layout without the documents the deep check needs is still judged by its
+                // labels: the deep check says why it did not run, never fails the command.
+                Err(e) => verdict.warnings.push(format!("deep check: not checked: {e}")),
+            }
         }
         if let Decision::Check(_) = decision {
             let name = self

@@ -78,7 +78,7 @@ impl Layer {
         if let Scan::Unopened = layer.scan {
             let stored = source
                 .open(&layer.layer)
-                .map_err(|e| Fault(format!("layer {} cannot be read: {e}", layer.layer.digest)))?;
+                .map_err(|e| Fault(format!("layer {} cannot be read ({e})", layer.layer.digest.short())))?;
             let hashed = Hashing {
                 inner: stored,
                 hasher: Some(Sha256::new()),
@@ -169,7 +169,7 @@ impl Layer {
         }
         let stored = source
             .open(&layer.layer)
-            .map_err(|e| Fault(format!("layer {} cannot be read: {e}", layer.layer.digest)))?;
+            .map_err(|e| Fault(format!("layer {} cannot be read ({e})", layer.layer.digest.short())))?;
         tally.opened += 1;
         let plain = layer_stream::open(stored, meter).map_err(|e| fault(&layer.layer, &e))?;
         let mut walk = TarWalk::new(plain);

@@ -6,6 +6,7 @@ pub mod fake_ecr;
 pub mod fixtures;
 pub mod gap_filler;
 pub mod http;
+pub mod image_layout;
 pub mod lambda_rie;
 pub mod local_aws;
 pub mod loopback;
