@@ -32,7 +32,10 @@ impl<R: Registry, N: Notify> Actor<'_, R, N> {
         verdict: &mut Verdict,
     ) -> Result<(), Error> {
         let mismatch = verdict.verdict == VerdictKind::Mismatch;
-        if !mismatch && lambda.is_empty() {
+        // Mislabelled (the deep check): alerted, never marker-tagged — the marker names the
+        // label's architectures, which are exactly what is wrong.
+        let mislabelled = verdict.verdict == VerdictKind::Mislabelled;
+        if !mismatch && !mislabelled && lambda.is_empty() {
             return Ok(());
         }
         if !self.acts_here(push, verdict, lambda) {

@@ -7,7 +7,7 @@ use crate::image::{Image, RegistryId};
 use crate::lambda_index::LambdaIndexUse;
 use crate::message::{AttributeValue, Message};
 use crate::report::{write_section, Report};
-use crate::verdict::{ActionKind, Verdict};
+use crate::verdict::{ActionKind, Verdict, VerdictKind};
 
 mod fit;
 
@@ -25,6 +25,8 @@ const MESSAGE_MARGIN: usize = 1_024;
 
 /// What an alert is about: the `verdict` message attribute of an image alert.
 pub const MISMATCH: &str = "mismatch";
+/// An image whose executables are of another architecture than its label (the deep check).
+pub const MISLABELLED: &str = "mislabelled";
 /// An image index pushed under a tag a Lambda function uses (see [`crate::lambda_index`]).
 pub const LAMBDA_INDEX: &str = "lambda-index";
 
@@ -37,8 +39,26 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
     let repository = image.repository.uri();
     let report = Report::new(verdict, &uri).with_lambda(&repository, lambda);
     let mismatch = report.is_mismatch();
+    let mislabelled = verdict.verdict == VerdictKind::Mislabelled;
     let change = verdict.change.as_ref();
+    let runs_on = verdict
+        .runs_on
+        .as_deref()
+        .map(crate::platform::architectures)
+        .map(|a| {
+            if a.is_empty() {
+                "nothing".into()
+            } else {
+                a.join("+")
+            }
+        })
+        .unwrap_or_default();
     let subject = subject(&match (change, mismatch) {
+        _ if mislabelled => format!(
+            "mislabelled image ({} label, {runs_on} executables): {}",
+            verdict.architectures(),
+            image.short()
+        ),
         (Some(c), true) => format!(
             "{}-only image for {}: {}",
             verdict.architectures(),
@@ -85,6 +105,9 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
         let _ = writeln!(m, "Account:   {a}  Region: {r}");
     }
     let _ = writeln!(m, "Platforms: {}", report.platforms());
+    if let Some(r) = report.runs_on() {
+        let _ = writeln!(m, "Runs on:   {r} (its executables, not its label)");
+    }
     if mismatch {
         let (required, from) = report.required();
         let from = from
@@ -93,6 +116,7 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
         let _ = writeln!(m, "Required:  {required}{from}");
         let _ = writeln!(m, "Missing:   {}", report.missing());
     }
+    write_section(&mut m, "Executables", &report.executables());
     write_section(&mut m, "Who runs it", &report.consumers());
     write_section(&mut m, "What will happen", &report.consequences());
     write_section(&mut m, "Lambda cannot use it", &report.lambda());
@@ -116,7 +140,9 @@ pub fn compose(verdict: &Verdict, image: &Image, lambda: &[LambdaIndexUse]) -> M
     }
     write_section(&mut m, "How to fix", &report.fixes());
     let mut problems = Vec::new();
-    if mismatch {
+    if mislabelled {
+        problems.push(MISLABELLED.to_string());
+    } else if mismatch {
         problems.push(MISMATCH.to_string());
     }
     if !lambda.is_empty() {

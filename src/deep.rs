@@ -25,6 +25,54 @@ use crate::shebang::Shebang;
 pub mod judge;
 pub mod target;
 
+/// Whether and within what the guard deep-checks (`DEEP_CHECK`, `DEEP_CHECK_BUDGET_MIB`,
+/// `DEEP_CHECK_SECONDS`; the CLI's `--deep`). Off by default for ECR: it downloads layers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeepConfig {
+    pub enabled: bool,
+    pub limits: Limits,
+}
+
+impl DeepConfig {
+    /// Reads the variables through `get` (values trimmed, empty as absent).
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<DeepConfig, crate::Error> {
+        let mut c = DeepConfig::default();
+        if let Some(v) = get("DEEP_CHECK") {
+            c.enabled = match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(crate::Error::Usage(format!(
+                        "DEEP_CHECK: {v:?}; use true or false"
+                    )))
+                }
+            };
+        }
+        let number = |k: &str, max: u64| -> Result<Option<u64>, crate::Error> {
+            get(k)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .ok()
+                        .filter(|n| (1..=max).contains(n))
+                        .ok_or_else(|| {
+                            crate::Error::Usage(format!(
+                                "{k}: {v:?} is not a number from 1 to {max}"
+                            ))
+                        })
+                })
+                .transpose()
+        };
+        if let Some(mib) = number("DEEP_CHECK_BUDGET_MIB", 10_240)? {
+            c.limits.download = mib << 20;
+            c.limits.expanded = c.limits.expanded.max((mib << 20) * 8);
+        }
+        if let Some(s) = number("DEEP_CHECK_SECONDS", 900)? {
+            c.limits.time = std::time::Duration::from_secs(s);
+        }
+        Ok(c)
+    }
+}
+
 /// `#!` interpreters followed in one chain (Linux's `BINPRM_MAX_RECURSION`).
 const MAX_INTERPRETERS: usize = 4;
 

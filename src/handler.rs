@@ -28,6 +28,7 @@ use crate::settings::{Replication, Settings};
 use crate::verdict::Verdict;
 
 mod consumer_change;
+mod deep;
 mod gate;
 
 /// How many digests and events a warm environment remembers.
@@ -50,6 +51,8 @@ pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
     handled: Cache<String, Verdict>,
     /// The verdicts of consumer changes already handled, by event id.
     changes: Cache<String, Vec<Verdict>>,
+    /// Deep checks done, by digest and required platforms.
+    deep_checks: Cache<String, Arc<Vec<crate::deep::DeepCheck>>>,
 }
 
 /// What the guard answers an event with (the Lambda's response: a verdict, or an array of them).
@@ -83,6 +86,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             reads: Reads::new(READS_ENTRIES),
             handled: Cache::new(CACHE_ENTRIES),
             changes: Cache::new(CACHE_ENTRIES),
+            deep_checks: Cache::new(READS_ENTRIES),
         }
     }
 
@@ -227,6 +231,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         let mut verdict = Verdict::judge(&resolution, &decision);
         verdict.set_image(&push.image);
         verdict.warnings = found.warnings;
+        self.deep_check(&push.image.repository, &resolution, &mut verdict)
+            .await;
         let lambda = lambda_index::uses(&resolution, &found.consumers);
         if is_image {
             verdict.consumers = consumer::reports(&found.consumers, &verdict.platforms);

@@ -80,6 +80,14 @@ impl<R> Paced<R> {
 }
 
 impl<R: Registry + Send> Registry for Paced<R> {
+    /// Layers are read only by an opt-in deep check, one image at a time: not paced.
+    async fn layer_source(
+        &self,
+        repo: &Repository,
+    ) -> Result<Option<Box<dyn crate::rootfs::LayerSource + Send + Sync>>, Error> {
+        self.inner.layer_source(repo).await
+    }
+
     async fn manifest(
         &self,
         repo: &Repository,

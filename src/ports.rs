@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::image::{RegistryId, Repository};
 use crate::media_type::MediaType;
 use crate::message::Message;
+use crate::rootfs::LayerSource;
 
 /// Bytes read for a digest, with the media type the source reported for them (if any).
 #[derive(Clone, Debug)]
@@ -113,6 +114,17 @@ pub trait Registry: Sync {
         digest: &Digest,
         tag: &str,
     ) -> impl Future<Output = Result<TagOutcome, Error>> + Send;
+
+    /// The layers of `repo` for the deep check ([`crate::deep`]), to be read from a blocking
+    /// thread; `None` when this registry does not read layers.
+    fn layer_source(
+        &self,
+        repo: &Repository,
+    ) -> impl Future<Output = Result<Option<Box<dyn LayerSource + Send + Sync>>, Error>> + Send
+    {
+        let _ = repo;
+        async { Ok(None) }
+    }
 }
 
 /// One image of a repository, as a registry lists it.

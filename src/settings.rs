@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::consumer::MatchScope;
+use crate::deep::DeepConfig;
 use crate::discovery::{self, DiscoveryConfig};
 use crate::error::Error;
 use crate::gate::GateConfig;
@@ -144,6 +145,8 @@ pub struct Settings {
     /// `DEPLOY_GATE`, `DEPLOY_GATE_UNKNOWN`, `DEPLOY_GATE_DEADLINE_SECONDS`: the deployment
     /// gates (see [`crate::gate`]).
     pub gate: GateConfig,
+    /// `DEEP_CHECK`, `DEEP_CHECK_BUDGET_MIB`, `DEEP_CHECK_SECONDS` (see [`crate::deep`]).
+    pub deep: DeepConfig,
 }
 
 impl Default for Settings {
@@ -170,6 +173,7 @@ impl Default for Settings {
             replication: Replication::default(),
             trust_roots: TrustRoots::default(),
             gate: GateConfig::default(),
+            deep: DeepConfig::default(),
         }
     }
 }
@@ -252,6 +256,7 @@ impl Settings {
             ));
         }
         s.gate = GateConfig::read(get)?;
+        s.deep = DeepConfig::read(get)?;
         if let Some(v) = get("TRUST_STORE") {
             s.trust_roots = TrustRoots::parse(&v)?;
         }

@@ -427,7 +427,10 @@ fn the_deep_check_finds_a_binary_of_another_architecture_than_the_label() {
         "linux/arm64",
         serde_json::json!({"Entrypoint": ["/app/server"]}),
         &[(
-            gzip(&tar_of(&[E::File("app/server", elf("busybox-static-amd64"))])),
+            gzip(&tar_of(&[E::File(
+                "app/server",
+                elf("busybox-static-amd64"),
+            )])),
             GZ,
         )],
     );
@@ -448,7 +451,14 @@ fn the_deep_check_finds_a_binary_of_another_architecture_than_the_label() {
     assert_eq!(j["runs_on"], serde_json::json!(["linux/amd64"]));
     assert_eq!(j["missing"], serde_json::json!([]));
     assert_eq!(j["deep"][0]["executables"][0]["path"], "/app/server");
-    let plain = inspect(&[&path, "--require", "linux/arm64", "--no-deep", "--format", "json"]);
+    let plain = inspect(&[
+        &path,
+        "--require",
+        "linux/arm64",
+        "--no-deep",
+        "--format",
+        "json",
+    ]);
     assert_eq!(plain.code, 0);
     assert_eq!(plain.json()["verdict"], "fits");
     assert!(plain.json().get("deep").is_none());

@@ -84,8 +84,9 @@ impl Download {
             .map_err(|e| Error::Permanent(e.clone()))
     }
 
-    /// GETs at most `max_bytes` from `url`.
-    pub async fn get(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, Error> {
+    /// The URL, checked: https only (plain http only when allowed); and its host, the only part
+    /// of it ever shown (the rest carries credentials).
+    fn checked(&self, url: &str) -> Result<(http::Uri, String), Error> {
         let uri: http::Uri = url
             .parse()
             .map_err(|_| Error::Permanent("download URL is not a valid URL".into()))?;
@@ -100,6 +101,42 @@ impl Download {
             }
         }
         let host = uri.host().unwrap_or("").to_string();
+        Ok((uri, host))
+    }
+
+    /// Starts a GET of `url` and hands over its body to be read as it arrives (a layer, for
+    /// the deep check, which reads only as much of it as it needs); the answer's status is
+    /// checked, the connection kept within the connect timeout.
+    pub async fn stream(&self, url: &str) -> Result<Streamed, Error> {
+        let (uri, host) = self.checked(url)?;
+        let client = self.client()?;
+        let resp = tokio::time::timeout(self.total, client.get(uri))
+            .await
+            .map_err(|_| Error::Transient(format!("layer download from {host} timed out")))?
+            .map_err(|e| {
+                Error::Transient(format!(
+                    "layer download from {host} failed: {}",
+                    super::error_chain(&e)
+                ))
+            })?;
+        if !resp.status().is_success() {
+            return Err(Error::Transient(format!(
+                "layer download from {host}: HTTP {}",
+                resp.status()
+            )));
+        }
+        Ok(Streamed {
+            body: resp.into_body(),
+            host,
+            idle: self.total,
+            chunk: Bytes::new(),
+            handle: tokio::runtime::Handle::current(),
+        })
+    }
+
+    /// GETs at most `max_bytes` from `url`.
+    pub async fn get(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, Error> {
+        let (uri, host) = self.checked(url)?;
         let client = self.client()?;
         let fetch = async {
             let resp = client.get(uri).await.map_err(|e| {
@@ -145,6 +182,54 @@ impl Download {
                 self.total.as_millis()
             ))
         })?
+    }
+}
+
+/// A download's body, read as it arrives, from a blocking thread (the deep check runs on one:
+/// `tokio::task::spawn_blocking`): each read waits on the runtime for the next bytes, at most
+/// the download timeout between two.
+pub struct Streamed {
+    body: hyper::body::Incoming,
+    /// The URL's host, for messages (never the URL).
+    host: String,
+    idle: Duration,
+    chunk: Bytes,
+    handle: tokio::runtime::Handle,
+}
+
+impl std::io::Read for Streamed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use bytes::Buf;
+        while self.chunk.is_empty() {
+            let (idle, body) = (self.idle, &mut self.body);
+            let next = self
+                .handle
+                .block_on(async { tokio::time::timeout(idle, body.frame()).await });
+            match next {
+                Err(_) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("layer download from {} stalled", self.host),
+                    ))
+                }
+                Ok(None) => return Ok(0),
+                Ok(Some(Err(e))) => {
+                    return Err(std::io::Error::other(format!(
+                        "layer download from {} broke off: {e}",
+                        self.host
+                    )))
+                }
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.chunk = data;
+                    }
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk.advance(n);
+        Ok(n)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::image::Repository;
 use crate::media_type::{self, MediaType};
 use crate::ports::{Fetched, Registry, TagOutcome, MAX_BATCH};
+use crate::rootfs::{LayerRef, LayerSource};
 
 /// A repository by registry account (`None`: the caller's) and name.
 pub(super) type RepositoryKey = (Option<String>, String);
@@ -199,7 +200,70 @@ pub fn partition(region: &str) -> &'static str {
     }
 }
 
+impl Ecr {
+    /// The presigned URL of a blob (a config or a layer): GetDownloadUrlForLayer. Never logged.
+    pub(super) async fn download_url(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+    ) -> Result<String, Error> {
+        let out = self
+            .client
+            .get_download_url_for_layer()
+            .repository_name(&repo.name)
+            .set_registry_id(repo.registry.account.clone())
+            .layer_digest(digest.as_str())
+            .send()
+            .await
+            .map_err(|e| {
+                use aws_sdk_ecr::operation::get_download_url_for_layer::GetDownloadUrlForLayerError as E;
+                match e.as_service_error() {
+                    Some(E::LayerInaccessibleException(_)) | Some(E::LayersNotFoundException(_)) => {
+                        Error::NotFound(format!("blob {digest} in {}: {e}", repo.name))
+                    }
+                    Some(E::RepositoryNotFoundException(_)) => Error::NotFound(format!("repository {}", repo.name)),
+                    _ => map_sdk_error("ecr:GetDownloadUrlForLayer", e),
+                }
+            })?;
+        out.download_url().map(str::to_string).ok_or_else(|| {
+            Error::Malformed(format!(
+                "GetDownloadUrlForLayer returned no URL for {digest}"
+            ))
+        })
+    }
+}
+
+/// A repository's layers for the deep check ([`LayerSource`]): GetDownloadUrlForLayer, then the
+/// presigned URL's body streamed as the check reads it, so a layer it stops in the middle of is
+/// never downloaded whole and one it never needs never requested. Opened from a blocking thread.
+pub struct EcrLayers {
+    ecr: Ecr,
+    repo: Repository,
+    handle: tokio::runtime::Handle,
+}
+
+impl LayerSource for EcrLayers {
+    fn open(&self, layer: &LayerRef) -> Result<Box<dyn std::io::Read + Send>, Error> {
+        let streamed = self.handle.block_on(async {
+            let url = self.ecr.download_url(&self.repo, &layer.digest).await?;
+            self.ecr.download.stream(&url).await
+        })?;
+        Ok(Box::new(streamed))
+    }
+}
+
 impl Registry for Ecr {
+    async fn layer_source(
+        &self,
+        repo: &Repository,
+    ) -> Result<Option<Box<dyn LayerSource + Send + Sync>>, Error> {
+        Ok(Some(Box::new(EcrLayers {
+            ecr: self.clone(),
+            repo: repo.clone(),
+            handle: tokio::runtime::Handle::current(),
+        })))
+    }
+
     async fn manifest(
         &self,
         repo: &Repository,
@@ -248,30 +312,8 @@ impl Registry for Ecr {
         digest: &Digest,
         max_bytes: u64,
     ) -> Result<Vec<u8>, Error> {
-        let out = self
-            .client
-            .get_download_url_for_layer()
-            .repository_name(&repo.name)
-            .set_registry_id(repo.registry.account.clone())
-            .layer_digest(digest.as_str())
-            .send()
-            .await
-            .map_err(|e| {
-                use aws_sdk_ecr::operation::get_download_url_for_layer::GetDownloadUrlForLayerError as E;
-                match e.as_service_error() {
-                    Some(E::LayerInaccessibleException(_)) | Some(E::LayersNotFoundException(_)) => {
-                        Error::NotFound(format!("config blob {digest} in {}: {e}", repo.name))
-                    }
-                    Some(E::RepositoryNotFoundException(_)) => Error::NotFound(format!("repository {}", repo.name)),
-                    _ => map_sdk_error("ecr:GetDownloadUrlForLayer", e),
-                }
-            })?;
-        let url = out.download_url().ok_or_else(|| {
-            Error::Malformed(format!(
-                "GetDownloadUrlForLayer returned no URL for {digest}"
-            ))
-        })?;
-        self.download.get(url, max_bytes).await
+        let url = self.download_url(repo, digest).await?;
+        self.download.get(&url, max_bytes).await
     }
 
     async fn repository_tags(&self, repo: &Repository) -> Result<Vec<(String, String)>, Error> {

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::image::{RegistryId, Repository};
 use crate::media_type::MediaType;
 use crate::ports::{Fetched, Registry, TagOutcome};
+use crate::rootfs::LayerSource;
 
 #[derive(Debug)]
 pub struct RoutedEcr {
@@ -57,6 +58,13 @@ impl RoutedEcr {
 }
 
 impl Registry for RoutedEcr {
+    async fn layer_source(
+        &self,
+        repo: &Repository,
+    ) -> Result<Option<Box<dyn LayerSource + Send + Sync>>, Error> {
+        self.ecr(repo).await?.layer_source(repo).await
+    }
+
     async fn manifest(
         &self,
         repo: &Repository,

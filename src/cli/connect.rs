@@ -41,6 +41,11 @@ pub struct PolicyArgs {
     /// Discover consumers: comma list of ecs, apprunner, lambda, batch, or all.
     #[arg(long, value_name = "SERVICES")]
     pub discover: Option<String>,
+    /// Deep check: also read what each image executes from its layers (downloaded from the top,
+    /// only as far as needed, at most 64 MiB per image) and check each ELF's machine against the
+    /// label; an image whose binaries disagree is `mislabelled`.
+    #[arg(long)]
+    pub deep: bool,
 }
 
 /// The guard the CLI judges with: the Lambda's settings from the environment (`RULES`,
@@ -62,6 +67,9 @@ pub fn settings(policy: &PolicyArgs) -> Result<Settings, Error> {
     }
     if let Some(d) = &policy.discover {
         settings.discovery.services = discovery::parse_services(d)?;
+    }
+    if policy.deep {
+        settings.deep.enabled = true;
     }
     Ok(settings)
 }

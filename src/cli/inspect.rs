@@ -90,7 +90,9 @@ impl InspectArgs {
                 }
                 // A layout without the documents the deep check needs is still judged by its
                 // labels: the deep check says why it did not run, never fails the command.
-                Err(e) => verdict.warnings.push(format!("deep check: not checked: {e}")),
+                Err(e) => verdict
+                    .warnings
+                    .push(format!("deep check: not checked: {e}")),
             }
         }
         if let Decision::Check(_) = decision {

@@ -116,9 +116,12 @@ impl Ruling {
     }
 }
 
-/// Whether a verdict stops the change: a mismatch, or an index a Lambda function cannot deploy.
+/// Whether a verdict stops the change: a mismatch, an image whose executables (the deep check)
+/// do not run on the consumer, or an index a Lambda function cannot deploy.
 fn refuses(v: &Verdict) -> bool {
-    v.verdict == VerdictKind::Mismatch || lambda_refuses(v)
+    v.verdict == VerdictKind::Mismatch
+        || (v.verdict == VerdictKind::Mislabelled && !v.missing.is_empty())
+        || lambda_refuses(v)
 }
 
 fn lambda_refuses(v: &Verdict) -> bool {
@@ -164,6 +167,22 @@ fn short_digest(v: &Verdict) -> String {
 /// One refused image: what it is, who cannot run it, and the fix.
 fn refusal(v: &Verdict) -> String {
     let image = reference(v);
+    if v.verdict == VerdictKind::Mislabelled {
+        let said: Vec<String> = v
+            .deep
+            .iter()
+            .filter(|c| c.mislabelled)
+            .map(|c| c.summary())
+            .collect();
+        return format!(
+            "- {image} ({}) is mislabelled: {}; it does not run on {}: exec format error. Fix: \
+             rebuild the binary for the label's platform (docker buildx build --platform … so the \
+             toolchain cross-compiles) instead of COPYing one built for another",
+            short_digest(v),
+            said.join("; "),
+            platform::join(&v.missing)
+        );
+    }
     if v.verdict != VerdictKind::Mismatch {
         // A Lambda function and an image index: the warning says why and the fix.
         let why = v

@@ -222,6 +222,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         });
         let mut verdict = Verdict::judge(&resolution, &decision);
         verdict.set_image(&push.image);
+        self.deep_check(&push.image.repository, &resolution, &mut verdict)
+            .await;
         verdict.change = Some(change.report(&who));
         let lambda = lambda_index::uses(&resolution, users);
         if matches!(resolution.outcome, Outcome::Image(_)) {
@@ -230,8 +232,12 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 warnings.push(lambda_index::warning(&resolution, &lambda));
             }
         }
-        verdict.warnings = warnings;
-        if act && (verdict.verdict == crate::verdict::VerdictKind::Mismatch || !lambda.is_empty()) {
+        verdict.warnings.extend(warnings);
+        let wrong = matches!(
+            verdict.verdict,
+            crate::verdict::VerdictKind::Mismatch | crate::verdict::VerdictKind::Mislabelled
+        );
+        if act && (wrong || !lambda.is_empty()) {
             self.actor().alert(&push, &lambda, &mut verdict).await?;
         }
         Ok(verdict)

@@ -76,9 +76,12 @@ impl Layer {
     ) -> Result<Option<Entry>, Fault> {
         let layer = self;
         if let Scan::Unopened = layer.scan {
-            let stored = source
-                .open(&layer.layer)
-                .map_err(|e| Fault(format!("layer {} cannot be read ({e})", layer.layer.digest.short())))?;
+            let stored = source.open(&layer.layer).map_err(|e| {
+                Fault(format!(
+                    "layer {} cannot be read ({e})",
+                    layer.layer.digest.short()
+                ))
+            })?;
             let hashed = Hashing {
                 inner: stored,
                 hasher: Some(Sha256::new()),
@@ -167,9 +170,12 @@ impl Layer {
                 layer.layer.digest
             )));
         }
-        let stored = source
-            .open(&layer.layer)
-            .map_err(|e| Fault(format!("layer {} cannot be read ({e})", layer.layer.digest.short())))?;
+        let stored = source.open(&layer.layer).map_err(|e| {
+            Fault(format!(
+                "layer {} cannot be read ({e})",
+                layer.layer.digest.short()
+            ))
+        })?;
         tally.opened += 1;
         let plain = layer_stream::open(stored, meter).map_err(|e| fault(&layer.layer, &e))?;
         let mut walk = TarWalk::new(plain);

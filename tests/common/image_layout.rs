@@ -53,7 +53,11 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// An OCI layout in a temporary directory: one image, `label` in its config, `run` as its
 /// `config`, `layers` (bottom first, already encoded) with their media types.
-pub fn layout(label: &str, run: serde_json::Value, layers: &[(Vec<u8>, &str)]) -> tempfile::TempDir {
+pub fn layout(
+    label: &str,
+    run: serde_json::Value,
+    layers: &[(Vec<u8>, &str)],
+) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let blobs = dir.path().join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
@@ -95,4 +99,3 @@ pub fn layout(label: &str, run: serde_json::Value, layers: &[(Vec<u8>, &str)]) -
 }
 
 pub const GZ: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-
