@@ -381,9 +381,9 @@ impl LayerSource for Layout {
             Store::Dir(root) => {
                 let path = root.join(&rel);
                 let file = File::open(&path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => Error::NotFound(format!(
-                        "{rel} is not in the layout (saved without its layers?)"
-                    )),
+                    std::io::ErrorKind::NotFound => {
+                        Error::NotFound("in the layout (saved without its layers?)".into())
+                    }
                     _ => io(&path, e),
                 })?;
                 Ok(Box::new(file))
@@ -392,9 +392,7 @@ impl LayerSource for Layout {
                 let mut name = rel.clone();
                 for _ in 0..8 {
                     let entry = entries.get(&name).ok_or_else(|| {
-                        Error::NotFound(format!(
-                            "{rel} is not in the layout (saved without its layers?)"
-                        ))
+                        Error::NotFound("in the tar (saved without its layers?)".into())
                     })?;
                     if let Some(target) = &entry.link {
                         name = target.clone();

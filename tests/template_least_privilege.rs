@@ -548,3 +548,19 @@ fn deployment_gates_are_off_by_default_and_target_exactly_the_judged_types() {
     let gate = format!("{:?}", t["Conditions"]["GateEnabled"]);
     assert!(gate.contains("DeployGateEnabled") && gate.contains("EcsHookEnabled"));
 }
+
+/// The deep check downloads layers: off by default; when on, it reaches the function with a
+/// time budget inside the function's timeout, and needs no grant beyond the ECR reads.
+#[test]
+fn the_deep_check_is_off_by_default_and_reaches_the_function() {
+    let t = template();
+    assert_eq!(t["Parameters"]["DeepCheck"]["Default"], "false");
+    let f = &t["Resources"]["GuardFunction"]["Properties"];
+    let env = &f["Environment"]["Variables"];
+    assert!(format!("{:?}", env["DEEP_CHECK"]).contains("DeepCheck"));
+    let seconds: u64 = env["DEEP_CHECK_SECONDS"].as_str().unwrap().parse().unwrap();
+    assert!(
+        seconds < f["Timeout"].as_u64().unwrap(),
+        "inside the timeout"
+    );
+}
