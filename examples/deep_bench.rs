@@ -51,7 +51,9 @@ fn layer(prefix: &str, files: usize, size: usize, last: Option<E>) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-/// Runs the CLI; its wall time, peak RSS in KiB, and stdout.
+/// Runs the CLI; its wall time, peak RSS in KiB, and stdout. The child is reaped by `wait4`
+/// (which also gives its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run(bin: &str, args: &[&str]) -> (Duration, i64, String) {
     let started = Instant::now();
     let child = std::process::Command::new(bin)
