@@ -51,6 +51,7 @@ pub fn html(report: &Report, generated: &str) -> String {
     );
     for (v, label) in [
         (RowVerdict::Mismatch, "mismatch"),
+        (RowVerdict::Mislabelled, "mislabelled"),
         (RowVerdict::Error, "error"),
         (RowVerdict::Fits, "fits"),
         (RowVerdict::NotAnImage, "not an image"),
@@ -100,7 +101,12 @@ fn coverage(out: &mut String, report: &Report) {
     order.sort_by_key(|(name, rows)| {
         let bad = rows
             .iter()
-            .filter(|r| matches!(r.verdict, RowVerdict::Mismatch | RowVerdict::Error))
+            .filter(|r| {
+                matches!(
+                    r.verdict,
+                    RowVerdict::Mismatch | RowVerdict::Mislabelled | RowVerdict::Error
+                )
+            })
             .count();
         (std::cmp::Reverse(bad), name.clone())
     });

@@ -168,7 +168,7 @@ impl ScanArgs {
 pub fn exit_code(report: &Report) -> ExitCode {
     if report.count(RowVerdict::Error) > 0 {
         ExitCode::from(2)
-    } else if report.count(RowVerdict::Mismatch) > 0 {
+    } else if report.count(RowVerdict::Mismatch) + report.count(RowVerdict::Mislabelled) > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -271,8 +271,12 @@ pub fn table(report: &Report) -> String {
     for r in &rows {
         out.push_str(&line(r, true));
     }
+    let mislabelled = match report.count(RowVerdict::Mislabelled) {
+        0 => String::new(),
+        n => format!("{n} mislabelled, "),
+    };
     out.push_str(&format!(
-        "\n{} images: {} mismatch, {} fits, {} not-an-image, {} error; {} children of indexes judged with their index\n",
+        "\n{} images: {} mismatch, {mislabelled}{} fits, {} not-an-image, {} error; {} children of indexes judged with their index\n",
         report.rows.len(),
         report.count(RowVerdict::Mismatch),
         report.count(RowVerdict::Fits),
