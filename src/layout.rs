@@ -14,13 +14,12 @@ use serde::Deserialize;
 
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::image_config::ImageConfig;
 use crate::manifest::{Descriptor, Index};
-use crate::media_type::{self, MediaType};
+use crate::media_type::MediaType;
 use crate::ports::{Fetch, Fetched};
-use crate::resolve::{Limits, Outcome, Resolution};
 
 mod layers;
+mod legacy;
 mod tar_index;
 use tar_index::{index_tar, TarEntry};
 
@@ -208,39 +207,7 @@ impl Layout {
         Ok(candidates)
     }
 
-    /// Resolves a legacy `docker save` image from its config file alone. Its digest is the
-    /// config's (the image ID), checked against the file name when that is a digest.
-    pub fn resolve_legacy(&self, path: &str, limits: &Limits) -> Result<Resolution, Error> {
-        let bytes = self.read_file(path, limits.max_config_bytes)?;
-        let digest = Digest::of(&bytes);
-        let stem = Path::new(path)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(|n| n.trim_end_matches(".json"))
-            .unwrap_or_default();
-        if stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()) && stem != digest.hex() {
-            return Err(Error::DigestMismatch {
-                expected: format!("sha256:{stem}"),
-                actual: digest.to_string(),
-            });
-        }
-        let config = ImageConfig::parse(&bytes)?;
-        let outcome = match config.platform() {
-            Some(p) => Outcome::Image(vec![p]),
-            None => Outcome::NotAnImage("config has no runnable os/architecture".into()),
-        };
-        Ok(Resolution {
-            digest,
-            media_type: MediaType::from(media_type::DOCKER_CONFIG),
-            manifest_bytes: Vec::new(),
-            outcome,
-            attestations: 0,
-            artifacts: 0,
-            children: Vec::new(),
-        })
-    }
-
-    fn blob_path(digest: &Digest) -> String {
+    pub(crate) fn blob_path(digest: &Digest) -> String {
         format!("blobs/sha256/{}", digest.hex())
     }
 
@@ -253,19 +220,31 @@ impl Layout {
     }
 
     /// Reads a file of the layout, at most `max` bytes.
-    fn read_file(&self, rel: &str, max: u64) -> Result<Vec<u8>, Error> {
+    pub(crate) fn read_file(&self, rel: &str, max: u64) -> Result<Vec<u8>, Error> {
+        let (file, size) = self.open_file(rel)?;
+        if size > max {
+            return Err(Error::TooLarge {
+                what: rel.to_string(),
+                size,
+                limit: max,
+            });
+        }
+        read_capped(file, rel, max, Path::new(rel))
+    }
+
+    /// A file of the layout as a stream, and its size (a tar's links followed): read on demand,
+    /// never whole (a layer of a multi-gigabyte save).
+    fn open_file(&self, rel: &str) -> Result<(Box<dyn Read + Send>, u64), Error> {
         let rel = clean(rel)?;
         match &self.store {
             Store::Dir(root) => {
                 let path = root.join(&rel);
-                let file = match File::open(&path) {
-                    Ok(f) => f,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        return Err(Error::NotFound(rel));
-                    }
-                    Err(e) => return Err(io(&path, e)),
-                };
-                read_capped(file, &rel, max, &path)
+                let file = File::open(&path).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Error::NotFound(rel.clone()),
+                    _ => io(&path, e),
+                })?;
+                let size = file.metadata().map_err(|e| io(&path, e))?.len();
+                Ok((Box::new(file), size))
             }
             Store::Tar { path, entries } => {
                 let mut name = rel.clone();
@@ -277,17 +256,10 @@ impl Layout {
                         name = target.clone();
                         continue;
                     }
-                    if entry.size > max {
-                        return Err(Error::TooLarge {
-                            what: rel,
-                            size: entry.size,
-                            limit: max,
-                        });
-                    }
                     let mut file = File::open(path).map_err(|e| io(path, e))?;
                     file.seek(SeekFrom::Start(entry.offset))
                         .map_err(|e| io(path, e))?;
-                    return read_capped(file.take(entry.size), &rel, max, path);
+                    return Ok((Box::new(file.take(entry.size)), entry.size));
                 }
                 Err(Error::Malformed(format!(
                     "{rel}: too many links in the tar"
