@@ -12,20 +12,12 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::bench::{median, ms, summarize};
 use common::images;
 use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
 
 const RUNS: usize = 20;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 fn response(o: Outcome) -> serde_json::Value {
     match o {
@@ -46,24 +38,6 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-fn summarize(calls: Vec<String>) -> String {
-    if calls.is_empty() {
-        return "none".into();
-    }
-    let mut counted: Vec<(String, usize)> = Vec::new();
-    for c in calls {
-        match counted.iter_mut().find(|(k, _)| *k == c) {
-            Some((_, n)) => *n += 1,
-            None => counted.push((c, 1)),
-        }
-    }
-    counted
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect::<Vec<_>>()
-        .join(" + ")
 }
 
 /// Spawn → the function's first `GET /2018-06-01/runtime/invocation/next`, against a listener

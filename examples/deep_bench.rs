@@ -12,6 +12,7 @@ mod common;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use common::bench::median;
 use common::image_layout::{elf, layout, E, GZ};
 
 const RUNS: usize = 9;
@@ -70,11 +71,6 @@ fn run(bin: &str, args: &[&str]) -> (Duration, i64, String) {
     // SAFETY: wait4 on our own child's pid, with valid pointers to locals.
     unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     (started.elapsed(), usage.ru_maxrss, out)
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 /// Writes the layout into `dir` (a separate process: the measuring one never holds the layers,

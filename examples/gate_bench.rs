@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::CpuArchitecture;
+use common::bench::{median, ms, summarize};
 use common::images;
 use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
@@ -22,15 +23,6 @@ use serde_json::Value;
 
 const COLD_RUNS: usize = 7;
 const WARM_RUNS: usize = 20;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
-}
 
 fn status(o: Outcome) -> String {
     match o {
@@ -49,22 +41,6 @@ fn variant(request: &Value, i: usize) -> Value {
         r["executionId"] = format!("execution-{i}").into();
     }
     r
-}
-
-fn calls_of(gap: &GapFiller) -> String {
-    let calls = gap.take_calls();
-    let mut counted: Vec<(String, usize)> = Vec::new();
-    for c in calls {
-        match counted.iter_mut().find(|(k, _)| *k == c) {
-            Some((_, n)) => *n += 1,
-            None => counted.push((c, 1)),
-        }
-    }
-    counted
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect::<Vec<_>>()
-        .join(" + ")
 }
 
 #[tokio::main]
@@ -145,7 +121,7 @@ async fn main() {
                 let started = Instant::now();
                 answer = status(lambda.invoke(&variant(request, i)));
                 cold.push(started.elapsed());
-                calls = calls_of(&gap);
+                calls = summarize(gap.take_calls());
                 lambda.stop();
             }
             let mut lambda = Lambda::start_bin(&bin, &gap.endpoint, &env);

@@ -212,6 +212,18 @@ pub fn check(
     report
 }
 
+/// Deep-checks each of `targets` through `source`, each within its own `limits`.
+pub fn check_all(
+    targets: &[target::Target],
+    source: &dyn LayerSource,
+    limits: Limits,
+) -> Vec<DeepCheck> {
+    targets
+        .iter()
+        .map(|t| check(&t.manifest, &t.label, &t.run, &t.layers, source, limits))
+        .collect()
+}
+
 /// One program, followed to the ELF file the kernel loads. `Ok(Err(problem))` for what makes
 /// this program fail whatever the architecture (not found, not executable); `Ok(Ok(None))` for
 /// an optional program that is not there.

@@ -8,12 +8,10 @@ mod common;
 
 use std::sync::Arc;
 
-use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, CpuArchitecture, NetworkMode, RuntimePlatform,
-};
+use aws_sdk_ecs::types::CpuArchitecture;
 use aws_sdk_lambda::types::Architecture;
 use common::fixture;
-use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST, INDEX};
+use common::images::ARM_MANIFEST;
 use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
 use ecr_arch_guard::aws::accounts::Accounts;
@@ -28,38 +26,23 @@ use ecr_arch_guard::settings::Settings;
 use ecr_arch_guard::verdict::{Verdict, VerdictKind};
 use serde_json::Value;
 
-const REPO: &str = "grafana";
+use common::grafana::{Grafana, REPO};
 
-struct Local {
-    gap: GapFiller,
-    _moto: Moto,
-    config: aws_config::SdkConfig,
-    ecr: aws_sdk_ecr::Client,
-    ecs: aws_sdk_ecs::Client,
-    topic: String,
-    alerts: String,
+/// The common world, and what this file does with it.
+struct Local(Grafana);
+
+impl std::ops::Deref for Local {
+    type Target = Grafana;
+    fn deref(&self) -> &Grafana {
+        &self.0
+    }
 }
 
 impl Local {
     /// moto with the repository, the arm64-only image as `latest`, the amd64 one as `amd`,
     /// the hello-world index (attestations) as `multi`, and the alert topic with a queue.
     async fn start() -> Local {
-        let LocalAws { moto, gap, config } = LocalAws::start().await;
-        let ecr = aws_sdk_ecr::Client::new(&config);
-        create_repository(&ecr, REPO).await;
-        push_image(&ecr, &gap, REPO, ARM_MANIFEST, ARM_CONFIG, Some("latest")).await;
-        push_image(&ecr, &gap, REPO, AMD_MANIFEST, AMD_CONFIG, Some("amd")).await;
-        put_manifest(&ecr, REPO, &fixture(INDEX), OCI_INDEX, Some("multi")).await;
-        let (topic, alerts) = topic_with_queue(&config, "alerts", "alerts").await;
-        Local {
-            ecs: aws_sdk_ecs::Client::new(&config),
-            gap,
-            _moto: moto,
-            config,
-            ecr,
-            topic,
-            alerts,
-        }
+        Local(Grafana::start().await)
     }
 
     /// The guard as `aws::wiring` builds the Lambda's: alerts to the topic, the consumer read
@@ -74,36 +57,6 @@ impl Local {
         let accounts = Arc::new(Accounts::new(self.config.clone(), None, None));
         let discovery = AwsDiscovery::new(accounts, &Service::ALL);
         Guard::with_discovery(settings, ecr, sns, discovery)
-    }
-
-    /// Registers a Fargate task definition `family` on `cpu` running REPO:`tag`; its ARN.
-    async fn task_definition(&self, family: &str, tag: &str, cpu: CpuArchitecture) -> String {
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .network_mode(NetworkMode::Awsvpc)
-            .runtime_platform(RuntimePlatform::builder().cpu_architecture(cpu).build())
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("app")
-                    .image(image_uri(REPO, tag))
-                    .essential(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("RegisterTaskDefinition")
-            .task_definition
-            .unwrap()
-            .task_definition_arn
-            .unwrap()
-    }
-
-    async fn alerts(&self) -> Vec<Value> {
-        queued_alerts(&self.config, &self.alerts).await
     }
 }
 

@@ -10,84 +10,37 @@
 
 mod common;
 
-use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, CpuArchitecture, NetworkMode, RuntimePlatform,
-};
-use common::fixture;
-use common::images::{AMD_CONFIG, AMD_MANIFEST, ARM_CONFIG, ARM_MANIFEST, INDEX};
+use aws_sdk_ecs::types::CpuArchitecture;
 use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
 use ecr_arch_guard::aws::{GATE_IAM_ACTIONS, IAM_ACTIONS};
 use serde_json::{json, Value};
 
-const REPO: &str = "grafana";
+use common::grafana::{Grafana, REPO};
 /// The Mac accident's digest (`events/push-arm64-only-tagged.json`).
 const ARM_DIGEST: &str = "sha256:411caf340c828657e915a83ed561a79d2b8150dabad4dc079d881cbfe6f86afe";
 
-struct Local {
-    gap: GapFiller,
-    _moto: Moto,
-    config: aws_config::SdkConfig,
-    ecs: aws_sdk_ecs::Client,
-    topic: String,
-    alerts: String,
+/// The common world, and what this file does with it.
+struct Local(Grafana);
+
+impl std::ops::Deref for Local {
+    type Target = Grafana;
+    fn deref(&self) -> &Grafana {
+        &self.0
+    }
 }
 
 impl Local {
     /// moto with `grafana`: `latest` arm64 only (the Mac accident), `amd` amd64 only, `multi`
     /// the hello-world index with attestations; the alert topic with a queue.
     async fn start() -> Local {
-        let LocalAws { moto, gap, config } = LocalAws::start().await;
-        let ecr = aws_sdk_ecr::Client::new(&config);
-        create_repository(&ecr, REPO).await;
-        push_image(&ecr, &gap, REPO, ARM_MANIFEST, ARM_CONFIG, Some("latest")).await;
-        push_image(&ecr, &gap, REPO, AMD_MANIFEST, AMD_CONFIG, Some("amd")).await;
-        put_manifest(&ecr, REPO, &fixture(INDEX), OCI_INDEX, Some("multi")).await;
-        let (topic, alerts) = topic_with_queue(&config, "alerts", "alerts").await;
-        Local {
-            ecs: aws_sdk_ecs::Client::new(&config),
-            gap,
-            _moto: moto,
-            config,
-            topic,
-            alerts,
-        }
+        Local(Grafana::start().await)
     }
 
     fn lambda(&self, env: &[(&str, &str)]) -> Lambda {
         let mut all = vec![("ALERT_TOPIC_ARN", self.topic.as_str())];
         all.extend_from_slice(env);
         Lambda::start(&self.gap.endpoint, &all)
-    }
-
-    /// Registers a Fargate task definition of `family` running REPO:`tag` on `cpu`.
-    async fn task_definition(&self, family: &str, tag: &str, cpu: CpuArchitecture) -> String {
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .network_mode(NetworkMode::Awsvpc)
-            .runtime_platform(RuntimePlatform::builder().cpu_architecture(cpu).build())
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("app")
-                    .image(image_uri(REPO, tag))
-                    .essential(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("RegisterTaskDefinition")
-            .task_definition
-            .unwrap()
-            .task_definition_arn
-            .unwrap()
-    }
-
-    async fn alerts(&self) -> Vec<Value> {
-        queued_alerts(&self.config, &self.alerts).await
     }
 }
 

@@ -73,19 +73,8 @@ impl InspectArgs {
             };
             match targets {
                 Ok(targets) => {
-                    let checks = targets
-                        .iter()
-                        .map(|t| {
-                            deep::check(
-                                &t.manifest,
-                                &t.label,
-                                &t.run,
-                                &t.layers,
-                                &layout,
-                                layer_stream::Limits::default(),
-                            )
-                        })
-                        .collect();
+                    let checks =
+                        deep::check_all(&targets, &layout, layer_stream::Limits::default());
                     deep::judge::apply(&mut verdict, checks);
                 }
                 // A layout without the documents the deep check needs is still judged by its

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::Guard;
-use crate::deep::{self, DeepCheck};
+use crate::deep;
 use crate::discovery::Discover;
 use crate::image::Repository;
 use crate::platform;
@@ -55,13 +55,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             Err(e) => return not_checked(verdict, e.to_string()),
         };
         let limits = self.settings.deep.limits;
-        let checked = tokio::task::spawn_blocking(move || {
-            targets
-                .iter()
-                .map(|t| deep::check(&t.manifest, &t.label, &t.run, &t.layers, &*source, limits))
-                .collect::<Vec<DeepCheck>>()
-        })
-        .await;
+        let checked =
+            tokio::task::spawn_blocking(move || deep::check_all(&targets, &*source, limits)).await;
         match checked {
             Ok(checks) => {
                 tracing::info!(

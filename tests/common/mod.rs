@@ -1,10 +1,12 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod bench;
 pub mod ecs_mock;
 pub mod fake_ecr;
 pub mod fixtures;
 pub mod gap_filler;
+pub mod grafana;
 pub mod http;
 pub mod image_layout;
 pub mod lambda_rie;

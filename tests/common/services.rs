@@ -121,24 +121,18 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// An ECS service on Fargate in `cluster` running `image`; `arch` is the task definition's
-/// `runtimePlatform.cpuArchitecture` (`None`: unset, which ECS treats as X86_64).
-pub async fn ecs_service(
+/// Registers a Fargate task definition of `family` running `image` (one container, `app`);
+/// `arch` is its `runtimePlatform.cpuArchitecture` (`None`: unset, which ECS treats as X86_64).
+/// Its ARN.
+pub async fn fargate_task_definition(
     ecs: &aws_sdk_ecs::Client,
-    cluster: &str,
-    service: &str,
+    family: &str,
     image: &str,
     arch: Option<aws_sdk_ecs::types::CpuArchitecture>,
-) {
-    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, LaunchType, RuntimePlatform};
-    ecs.create_cluster()
-        .cluster_name(cluster)
-        .send()
-        .await
-        .expect("CreateCluster");
-    let td = ecs
-        .register_task_definition()
-        .family(service)
+) -> String {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, RuntimePlatform};
+    ecs.register_task_definition()
+        .family(family)
         .requires_compatibilities(Compatibility::Fargate)
         .cpu("256")
         .memory("512")
@@ -155,12 +149,30 @@ pub async fn ecs_service(
         .await
         .expect("RegisterTaskDefinition")
         .task_definition
-        .unwrap();
+        .and_then(|t| t.task_definition_arn)
+        .unwrap()
+}
+
+/// An ECS service on Fargate in `cluster` running `image`; `arch` is the task definition's
+/// `runtimePlatform.cpuArchitecture` (`None`: unset, which ECS treats as X86_64).
+pub async fn ecs_service(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+    image: &str,
+    arch: Option<aws_sdk_ecs::types::CpuArchitecture>,
+) {
+    ecs.create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .expect("CreateCluster");
+    let td = fargate_task_definition(ecs, service, image, arch).await;
     ecs.create_service()
         .cluster(cluster)
         .service_name(service)
-        .task_definition(td.task_definition_arn().unwrap())
-        .launch_type(LaunchType::Fargate)
+        .task_definition(td)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
         .desired_count(1)
         .send()
         .await
