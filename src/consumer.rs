@@ -6,13 +6,14 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::image::Image;
 use crate::platform::Platform;
+use crate::service::Service;
 
 /// The kind of service that runs the image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConsumerKind {
     EcsService,
@@ -20,6 +21,18 @@ pub enum ConsumerKind {
     AppRunnerService,
     LambdaFunction,
     BatchJobDefinition,
+}
+
+impl ConsumerKind {
+    /// The service whose discovery finds this kind of consumer.
+    pub fn service(self) -> Service {
+        match self {
+            ConsumerKind::EcsService | ConsumerKind::EcsTaskDefinition => Service::Ecs,
+            ConsumerKind::AppRunnerService => Service::AppRunner,
+            ConsumerKind::LambdaFunction => Service::Lambda,
+            ConsumerKind::BatchJobDefinition => Service::Batch,
+        }
+    }
 }
 
 impl fmt::Display for ConsumerKind {
@@ -34,8 +47,8 @@ impl fmt::Display for ConsumerKind {
     }
 }
 
-/// A service that runs an image.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A service that runs an image (also as the consumer index stores it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consumer {
     pub kind: ConsumerKind,
     /// Human name, e.g. `prod/web` (cluster/service) or `web:12` (task definition revision).
@@ -50,6 +63,7 @@ pub struct Consumer {
     /// The architecture in the service's own words (`X86_64`, `arm64`), for the alert.
     pub architecture_label: String,
     /// e.g. `Fargate`, `EC2`, or why the architecture is assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 

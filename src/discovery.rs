@@ -1,10 +1,15 @@
-//! Discovery: which services run images of this registry, as a snapshot cached in the warm
-//! environment. One [`Discover`] implementation lists the consumers of one service at a time;
-//! [`Discovery`] asks every enabled service concurrently, each under a deadline, and keeps the
-//! snapshot for a TTL. A service that fails or is too slow is *unknown* (with its reason),
-//! never "no consumers": the policy then refuses to let partial knowledge decide alone.
+//! Discovery: which services run images of this registry, as a snapshot. One [`Discover`]
+//! implementation lists the consumers of one service at a time; [`Discovery`] asks every
+//! enabled service concurrently, each under a deadline, and keeps the snapshot for a TTL. A
+//! service that fails or is too slow is *unknown* (with its reason), never "no consumers": the
+//! policy then refuses to let partial knowledge decide alone.
+//!
+//! With a consumer index ([`crate::consumer_index`], in an [`IndexStore`]) the snapshot is read
+//! from it instead — one conditional read per push, whatever the size of the estate — and only a
+//! service whose part is missing or older than allowed is listed here, with a note saying so
+//! ([`indexed`]). The index is written by [`Discovery::refresh`] (on a schedule) and by
+//! [`Discovery::record_change`] (each consumer change).
 
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,64 +21,18 @@ use tokio::sync::Mutex;
 use crate::cache::Cache;
 use crate::change::Target;
 use crate::consumer::Consumer;
+use crate::consumer_index::ConsumerIndex;
 use crate::error::Error;
 use crate::image::RegistryId;
+use crate::index_store::IndexStore;
 
-/// A service whose consumers can be discovered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Service {
-    Ecs,
-    AppRunner,
-    Lambda,
-    Batch,
-}
+mod config;
+pub mod indexed;
 
-impl Service {
-    pub const ALL: [Service; 4] = [
-        Service::Ecs,
-        Service::AppRunner,
-        Service::Lambda,
-        Service::Batch,
-    ];
+pub use config::{parse_services, DiscoveryConfig};
+pub use indexed::RefreshReport;
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Ecs => "ecs",
-            Service::AppRunner => "apprunner",
-            Service::Lambda => "lambda",
-            Service::Batch => "batch",
-        }
-    }
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Parses `DISCOVER`: a comma list of `ecs`, `apprunner`, `lambda`, `batch`, or `all`;
-/// empty or `off` disables discovery. Sorted, de-duplicated.
-pub fn parse_services(s: &str) -> Result<Vec<Service>, Error> {
-    let mut out = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match part.to_ascii_lowercase().as_str() {
-            "all" => out.extend(Service::ALL),
-            "off" | "none" => {}
-            name => match Service::ALL.iter().find(|s| s.as_str() == name) {
-                Some(s) => out.push(*s),
-                None => {
-                    return Err(Error::Usage(format!(
-                    "DISCOVER: unknown service {name:?}; use ecs, apprunner, lambda, batch or all"
-                )))
-                }
-            },
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
+pub use crate::service::Service;
 
 /// Lists the consumers of one service in one account and region (an adapter per service sits
 /// behind it).
@@ -121,32 +80,52 @@ pub struct Snapshot {
     pub unknown: Vec<(Service, String)>,
     /// Services listed successfully.
     pub known: Vec<Service>,
+    /// Where the snapshot came from when that is worth saying (a consumer index missing or
+    /// stale, so that services were listed directly): for the verdict's warnings.
+    pub notes: Vec<String>,
 }
 
 impl Snapshot {
     pub fn complete(&self) -> bool {
         self.unknown.is_empty()
     }
-}
 
-/// How discovery behaves.
-#[derive(Clone, Debug)]
-pub struct DiscoveryConfig {
-    pub services: Vec<Service>,
-    /// How long a complete snapshot is reused (`DISCOVERY_TTL_SECONDS`, default 300).
-    pub ttl: Duration,
-    /// How long one service may take before it counts as unknown.
-    pub deadline: Duration,
-}
-
-impl Default for DiscoveryConfig {
-    fn default() -> Self {
-        DiscoveryConfig {
-            services: Vec::new(),
-            ttl: Duration::from_secs(300),
-            deadline: Duration::from_secs(10),
-        }
+    /// Each service's outcome: its consumers, or why it is unknown.
+    pub fn by_service(&self) -> Vec<(Service, Result<Vec<Consumer>, String>)> {
+        let mut out: Vec<(Service, Result<Vec<Consumer>, String>)> = self
+            .known
+            .iter()
+            .map(|&s| {
+                let found = self
+                    .consumers
+                    .iter()
+                    .filter(|c| c.kind.service() == s)
+                    .cloned()
+                    .collect();
+                (s, Ok(found))
+            })
+            .collect();
+        out.extend(self.unknown.iter().map(|(s, r)| (*s, Err(r.clone()))));
+        out.sort_by_key(|(s, _)| *s);
+        out
     }
+}
+
+/// Seconds since the Unix epoch, the consumer index's clock.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+fn system_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// A consumer index as last read in this environment, and its version.
+#[derive(Clone)]
+struct Held {
+    version: String,
+    index: Arc<ConsumerIndex>,
 }
 
 /// A snapshot that failed for some service is kept at most this long, so the next events retry
@@ -160,9 +139,12 @@ const MAX_SCOPES: usize = 256;
 pub struct Discovery<D: Discover> {
     pub config: DiscoveryConfig,
     source: D,
-    snapshots: Cache<RegistryId, Arc<Snapshot>>,
+    snapshots: Cache<(RegistryId, Vec<Service>), Arc<Snapshot>>,
     // Concurrent events wait for one listing instead of each starting one.
     listing: Mutex<()>,
+    index: Option<Arc<dyn IndexStore>>,
+    held: Cache<RegistryId, Held>,
+    clock: Clock,
 }
 
 impl<D: Discover> Discovery<D> {
@@ -177,18 +159,47 @@ impl<D: Discover> Discovery<D> {
             source,
             snapshots: Cache::new(MAX_SCOPES),
             listing: Mutex::new(()),
+            index: None,
+            held: Cache::new(MAX_SCOPES),
+            clock: Arc::new(system_clock),
         }
+    }
+
+    /// Reads consumers from (and writes changes to) the consumer index in `store`.
+    pub fn with_index(mut self, store: Arc<dyn IndexStore>) -> Self {
+        self.index = Some(store);
+        self
+    }
+
+    /// The index's clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn enabled(&self) -> bool {
         !self.config.services.is_empty()
     }
 
-    /// The current snapshot of a scope, listing the services again when the cached one has
-    /// expired.
+    /// Whether a consumer index is configured.
+    pub fn indexed(&self) -> bool {
+        self.index.is_some()
+    }
+
+    /// The current snapshot of a scope: from the consumer index when there is one (listing
+    /// only what it lacks), else listed here and cached for the TTL.
     pub async fn snapshot(&self, scope: &RegistryId) -> Arc<Snapshot> {
+        match &self.index {
+            Some(store) => Arc::new(self.snapshot_from_index(store.as_ref(), scope).await),
+            None => self.listed(scope, &self.config.services).await,
+        }
+    }
+
+    /// `services` listed here, the snapshot cached for the TTL.
+    async fn listed(&self, scope: &RegistryId, services: &[Service]) -> Arc<Snapshot> {
         let _one_listing = self.listing.lock().await;
-        if let Some((snapshot, age)) = self.snapshots.get_with_age(scope) {
+        let key = (scope.clone(), services.to_vec());
+        if let Some((snapshot, age)) = self.snapshots.get_with_age(&key) {
             let ttl = if snapshot.complete() {
                 self.config.ttl
             } else {
@@ -198,16 +209,23 @@ impl<D: Discover> Discovery<D> {
                 return snapshot;
             }
         }
-        let snapshot = Arc::new(self.list(scope).await);
-        self.snapshots.insert(scope.clone(), snapshot.clone());
+        let snapshot = Arc::new(
+            self.list_within(scope, services, self.config.deadline)
+                .await,
+        );
+        self.snapshots.insert(key, snapshot.clone());
         snapshot
     }
 
-    /// Lists every enabled service concurrently, each under the deadline.
-    async fn list(&self, scope: &RegistryId) -> Snapshot {
+    /// Lists `services` concurrently, each under `deadline`.
+    async fn list_within(
+        &self,
+        scope: &RegistryId,
+        services: &[Service],
+        deadline: Duration,
+    ) -> Snapshot {
         let started = Instant::now();
-        let deadline = self.config.deadline;
-        let jobs = self.config.services.iter().map(|&service| async move {
+        let jobs = services.iter().map(|&service| async move {
             let result =
                 tokio::time::timeout(deadline, self.source.consumers(scope, service)).await;
             let result = match result {
@@ -249,18 +267,6 @@ mod tests {
     use crate::consumer::ConsumerKind;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    #[test]
-    fn services_parse() {
-        assert_eq!(parse_services("").unwrap(), vec![]);
-        assert_eq!(parse_services("off").unwrap(), vec![]);
-        assert_eq!(parse_services("all").unwrap(), Service::ALL.to_vec());
-        assert_eq!(
-            parse_services(" Lambda, ecs ,lambda").unwrap(),
-            vec![Service::Ecs, Service::Lambda]
-        );
-        assert!(parse_services("ecs,eks").is_err());
-    }
-
     struct Fake {
         calls: AtomicUsize,
     }
@@ -299,6 +305,7 @@ mod tests {
                 services: Service::ALL.to_vec(),
                 ttl: Duration::from_secs(300),
                 deadline: Duration::from_secs(5),
+                ..DiscoveryConfig::default()
             },
             Fake {
                 calls: AtomicUsize::new(0),

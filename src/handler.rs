@@ -19,17 +19,18 @@ use crate::inputs::{self, Sources};
 use crate::lambda_index;
 use crate::manifest::Manifest;
 use crate::media_type::MediaType;
-use crate::platform;
 use crate::policy::{self, Consumers, Inputs};
 use crate::ports::{Notify, Registry};
 use crate::reads::Reads;
 use crate::resolve::{self, Limits, Outcome, Resolution};
-use crate::settings::{Replication, Settings};
+use crate::settings::Settings;
 use crate::verdict::Verdict;
 
 mod consumer_change;
 mod deep;
 mod gate;
+mod index;
+mod skips;
 
 /// How many digests and events a warm environment remembers.
 const CACHE_ENTRIES: usize = 512;
@@ -63,6 +64,8 @@ pub enum Answer {
     Change(Vec<Verdict>),
     /// A deployment gate's answer (the hook's response only).
     Gate(Box<GateAnswer>),
+    /// The consumer index's refresh (a scheduled event).
+    Refresh(Vec<crate::discovery::RefreshReport>),
 }
 
 impl<R: Registry, N: Notify> Guard<R, N, NoDiscovery> {
@@ -88,6 +91,12 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             changes: Cache::new(CACHE_ENTRIES),
             deep_checks: Cache::new(READS_ENTRIES),
         }
+    }
+
+    /// Reads consumers from the consumer index in `store` (and writes consumer changes to it).
+    pub fn with_consumer_index(mut self, store: Arc<dyn crate::index_store::IndexStore>) -> Self {
+        self.sources.discovery = self.sources.discovery.with_index(store);
+        self
     }
 
     pub fn registry(&self) -> &R {
@@ -151,6 +160,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         };
         if let Some(kind) = crate::gate::recognise(&event) {
             return Ok(Answer::Gate(Box::new(self.handle_gate(kind, event).await)));
+        }
+        if let Some(home) = index::scheduled(&event) {
+            return Ok(Answer::Refresh(self.refresh_index(&home).await?));
         }
         if event.get("detail-type").and_then(|d| d.as_str()) == Some(change::DETAIL_TYPE) {
             let event: CloudTrailEvent = serde_json::from_value(event).map_err(malformed)?;
@@ -274,46 +286,6 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         }
     }
 
-    /// Events not worth a read: replicated images with `REPLICATION=off`, and untagged children
-    /// of a multi-platform push when the event says they are single manifests.
-    fn skip_unread(&self, push: &Push) -> Option<String> {
-        if let (Some(from), Replication::Off) = (push.origin.describe(), self.settings.replication)
-        {
-            return Some(format!(
-                "{from}: replicated images are not judged (REPLICATION=off)"
-            ));
-        }
-        self.untagged_child(push, push.is_single_manifest())
-    }
-
-    /// Why an untagged push is a child judged with its index (`single`: it is one manifest).
-    fn untagged_child(&self, push: &Push, single: Option<bool>) -> Option<String> {
-        (push.image.tag.is_none() && !self.settings.inspect_untagged && single == Some(true)).then(
-            || {
-                "untagged single-image push: a child of a multi-platform push, judged with its \
-                 index (set INSPECT_UNTAGGED=true for repositories that push by digest)"
-                    .to_string()
-            },
-        )
-    }
-
-    /// Why the pushed tag is the guard's own marker for this very image (its push event coming
-    /// back), or `None`. Exact: `{arch}` must be the image's architectures, whatever they are, so
-    /// no marker is ever judged and tagged again and no user tag is mistaken for one.
-    fn own_marker(&self, push: &Push, r: &Resolution) -> Option<String> {
-        let tag = push.image.tag.as_deref()?;
-        let template = &self.settings.tag_template;
-        let archs = platform::architectures(&r.platforms());
-        (template.could_be_marker(tag) && template.is_marker_for(tag, push.digest(), &archs)).then(
-            || {
-                format!(
-                    "tag {tag:?} is the ecr-arch-guard marker tag of this image (template {:?}); not judged again",
-                    template.as_str()
-                )
-            },
-        )
-    }
-
     /// Reads and resolves the pushed digest, from the warm cache when possible; `Err(reason)`
     /// when it turns out to be an untagged child (only looked for with `children`: a push).
     async fn read(
@@ -348,20 +320,6 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         );
         self.resolutions.insert(push.digest().clone(), r.clone());
         Ok(Ok(r))
-    }
-
-    /// The verdict of an earlier delivery of the same event, marked as such.
-    fn already_handled(&self, push: &Push) -> Option<Verdict> {
-        let id = push.event_id.as_ref()?;
-        let mut v = self.handled.get(id)?;
-        v.reason = Some(format!(
-            "duplicate delivery of event {id}: already handled ({})",
-            v.reason.unwrap_or_default()
-        ));
-        for a in &mut v.actions {
-            a.earlier_delivery = true;
-        }
-        Some(v)
     }
 }
 

@@ -140,6 +140,7 @@ impl<D: Discover> Sources<D> {
     /// The consumers of the image in its own account and region.
     async fn consumers(&self, settings: &Settings, image: &Image, found: &mut Found) {
         let snapshot = self.discovery.snapshot(&image.repository.registry).await;
+        found.warnings.extend(snapshot.notes.iter().cloned());
         for (service, reason) in &snapshot.unknown {
             found.warnings.push(format!(
                 "{UNKNOWN_SERVICE}{service} are unknown ({reason}); the consumers found do not decide alone"

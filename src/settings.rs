@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::consumer::MatchScope;
 use crate::deep::DeepConfig;
-use crate::discovery::{self, DiscoveryConfig};
+use crate::discovery::DiscoveryConfig;
 use crate::error::Error;
 use crate::gate::GateConfig;
 use crate::marker::TagTemplate;
@@ -229,15 +229,7 @@ impl Settings {
         if let Some(v) = get("POLICY_TTL_SECONDS") {
             s.policy_ttl = seconds(&v, "POLICY_TTL_SECONDS")?;
         }
-        if let Some(v) = get("DISCOVER") {
-            s.discovery.services = discovery::parse_services(&v)?;
-        }
-        if let Some(v) = get("DISCOVERY_TTL_SECONDS") {
-            s.discovery.ttl = seconds(&v, "DISCOVERY_TTL_SECONDS")?;
-        }
-        if let Some(v) = get("DISCOVERY_TIMEOUT_SECONDS") {
-            s.discovery.deadline = seconds(&v, "DISCOVERY_TIMEOUT_SECONDS")?;
-        }
+        s.discovery = DiscoveryConfig::read(get)?;
         s.home_account = get("HOME_ACCOUNT_ID");
         if let Some(a) = &s.home_account {
             if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {

@@ -32,6 +32,7 @@ fn discovery(services: &[Service], d: AwsDiscovery) -> Discovery<AwsDiscovery> {
             services: services.to_vec(),
             ttl: Duration::from_secs(300),
             deadline: Duration::from_secs(30),
+            ..DiscoveryConfig::default()
         },
         d,
     )

@@ -2,15 +2,26 @@
 //! account and region (the member role's credentials in organisation mode), each service's
 //! listing in its own module ([`super::ecs`], [`super::apprunner`], [`super::lambda`],
 //! [`super::batch`]).
+//!
+//! Every call is paced under a share of the documented control-plane quotas of its account and
+//! region ([`super::paced_http`]) and retried in the SDK's adaptive mode (which also slows
+//! down after a throttling answer). What never changes is not read twice by a warm
+//! environment: a task definition revision (immutable), and a function's image while its
+//! `LastModified` and `CodeSha256` stay the same.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use aws_config::retry::RetryConfig;
+use aws_config::SdkConfig;
 use tokio::sync::Mutex;
 
 use super::accounts::Accounts;
 use super::clients::Clients;
+use super::control_plane::Buckets;
+use super::paced_http::PacedHttpClient;
 use super::{apprunner, batch, ecs, lambda};
+use crate::cache::Cache;
 use crate::change::Target;
 use crate::consumer::Consumer;
 use crate::discovery::{Discover, Service};
@@ -25,10 +36,45 @@ enum Source {
     Fixed(Clients),
 }
 
+/// Attempts per call in the adaptive retry mode.
+const ADAPTIVE_ATTEMPTS: u32 = 5;
+
+/// How many task definitions and function images a warm environment remembers.
+const LISTING_CACHE_ENTRIES: usize = 4_096;
+
+/// What a listing reads once per warm environment.
+pub struct ListingCaches {
+    /// Task definitions by ARN (with revision: immutable).
+    pub task_definitions: Cache<String, aws_sdk_ecs::types::TaskDefinition>,
+    /// Image URIs by function ARN, `LastModified` and `CodeSha256`.
+    pub function_images: Cache<String, String>,
+}
+
+impl Default for ListingCaches {
+    fn default() -> Self {
+        ListingCaches {
+            task_definitions: Cache::new(LISTING_CACHE_ENTRIES),
+            function_images: Cache::new(LISTING_CACHE_ENTRIES),
+        }
+    }
+}
+
+impl std::fmt::Debug for ListingCaches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListingCaches")
+            .field("task_definitions", &self.task_definitions.len())
+            .field("function_images", &self.function_images.len())
+            .finish()
+    }
+}
+
 #[derive(Debug)]
 pub struct AwsDiscovery {
     source: Source,
     clients: Mutex<HashMap<RegistryId, Clients>>,
+    /// Percent of the control-plane quotas the calls may use (0: unpaced).
+    quota_share: u8,
+    caches: ListingCaches,
 }
 
 impl AwsDiscovery {
@@ -38,7 +84,27 @@ impl AwsDiscovery {
         AwsDiscovery {
             source: Source::Accounts(accounts, services.to_vec()),
             clients: Mutex::default(),
+            quota_share: Buckets::DEFAULT_SHARE_PERCENT,
+            caches: ListingCaches::default(),
         }
+    }
+
+    /// Paces the calls at `percent` of the control-plane quotas (0: unpaced).
+    pub fn with_quota_share(mut self, percent: u8) -> Self {
+        self.quota_share = percent;
+        self
+    }
+
+    /// `config` with adaptive retry and, at a share above 0, paced by the scope's own buckets.
+    fn paced(&self, config: SdkConfig) -> SdkConfig {
+        let mut b = config
+            .to_builder()
+            .retry_config(RetryConfig::adaptive().with_max_attempts(ADAPTIVE_ATTEMPTS));
+        if let (Some(http), true) = (config.http_client(), self.quota_share > 0) {
+            let buckets = Arc::new(Buckets::at_share(self.quota_share));
+            b = b.http_client(PacedHttpClient::shared(http, buckets));
+        }
+        b.build()
     }
 
     /// From explicit clients, used for every scope (tests).
@@ -56,6 +122,8 @@ impl AwsDiscovery {
                 batch,
             }),
             clients: Mutex::default(),
+            quota_share: 0,
+            caches: ListingCaches::default(),
         }
     }
 
@@ -70,7 +138,7 @@ impl AwsDiscovery {
         let config = accounts
             .config(scope.account.as_deref(), scope.region.as_deref())
             .await?;
-        let clients = Clients::new(&config, services);
+        let clients = Clients::new(&self.paced(config), services);
         self.clients
             .lock()
             .await
@@ -91,11 +159,17 @@ impl Discover for AwsDiscovery {
     ) -> Result<Vec<Consumer>, Error> {
         let c = self.clients(scope).await?;
         match service {
-            Service::Ecs => ecs::consumers(c.ecs.as_ref().ok_or(disabled(service))?).await,
+            Service::Ecs => {
+                let client = c.ecs.as_ref().ok_or(disabled(service))?;
+                ecs::consumers(client, &self.caches.task_definitions).await
+            }
             Service::AppRunner => {
                 apprunner::consumers(c.apprunner.as_ref().ok_or(disabled(service))?).await
             }
-            Service::Lambda => lambda::consumers(c.lambda.as_ref().ok_or(disabled(service))?).await,
+            Service::Lambda => {
+                let client = c.lambda.as_ref().ok_or(disabled(service))?;
+                lambda::consumers(client, &self.caches.function_images).await
+            }
             Service::Batch => batch::consumers(c.batch.as_ref().ok_or(disabled(service))?).await,
         }
     }

@@ -14,6 +14,7 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use super::ecs_placement::{cluster_capacity, placement, service_where, td_where, Where};
 use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
+use crate::cache::Cache;
 use crate::consumer::{Consumer, ConsumerKind};
 use crate::error::Error;
 use crate::placement::{self, Need, Placement};
@@ -91,7 +92,12 @@ pub(super) async fn capacity_for(
     })
 }
 
-pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
+/// Every service's and every family's latest ACTIVE revision's consumers; task definitions
+/// already in `known` (by ARN: a revision never changes) are not described again.
+pub async fn consumers(
+    client: &Client,
+    known: &Cache<String, TaskDefinition>,
+) -> Result<Vec<Consumer>, Error> {
     let clusters = list_clusters(client).await?;
 
     // Services, cluster by cluster, described 10 at a time.
@@ -160,10 +166,17 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
     wanted.retain(|w| seen.insert(w.clone()));
     let described: Vec<(String, Option<TaskDefinition>)> =
         futures_util::stream::iter(wanted.into_iter().map(|name| async move {
+            if let Some(td) = known.get(&name) {
+                return Ok((name, Some(td)));
+            }
             // Deregistered between the listing and now (None): nothing runs it.
-            describe_task_definition(client, &name)
-                .await
-                .map(|td| (name, td))
+            let td = describe_task_definition(client, &name).await?;
+            if let Some(td) = &td {
+                if name.contains(":task-definition/") {
+                    known.insert(name.clone(), td.clone());
+                }
+            }
+            Ok::<_, Error>((name, td))
         }))
         .buffer_unordered(DISCOVERY_CONCURRENCY)
         .try_collect()

@@ -1,16 +1,22 @@
 //! Lambda consumers: functions with `PackageType: Image`. `Architectures` defaults to x86_64.
-//! ListFunctions does not return the image URI, so each image function costs one GetFunction.
+//! ListFunctions does not return the image URI, so each image function costs one GetFunction —
+//! once per warm environment while its `LastModified` and `CodeSha256` stay the same (every
+//! update of its code or configuration changes `LastModified`).
 
 use aws_sdk_lambda::types::{Architecture, PackageType};
 use aws_sdk_lambda::Client;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
+use crate::cache::Cache;
 use crate::consumer::{Consumer, ConsumerKind};
 use crate::error::Error;
 use crate::platform::Platform;
 
-pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
+pub async fn consumers(
+    client: &Client,
+    known: &Cache<String, String>,
+) -> Result<Vec<Consumer>, Error> {
     let functions: Vec<aws_sdk_lambda::types::FunctionConfiguration> = client
         .list_functions()
         .into_paginator()
@@ -26,8 +32,16 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
         let name = f.function_name().unwrap_or_default().to_string();
         let arn = f.function_arn().unwrap_or_default().to_string();
         let arm = f.architectures().contains(&Architecture::Arm64);
+        let key = format!(
+            "{arn} {} {}",
+            f.last_modified().unwrap_or_default(),
+            f.code_sha256().unwrap_or_default()
+        );
         let req = client.get_function().function_name(&name);
         async move {
+            if let Some(image) = known.get(&key) {
+                return Ok(Some(function_consumer(name, arn, arm, image)));
+            }
             let out = match req.send().await {
                 Ok(out) => out,
                 Err(e) => {
@@ -41,6 +55,7 @@ pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
             let Some(image) = out.code.and_then(|c| c.image_uri) else {
                 return Ok(None);
             };
+            known.insert(key, image.clone());
             Ok(Some(function_consumer(name, arn, arm, image)))
         }
     }))

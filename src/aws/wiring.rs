@@ -10,6 +10,7 @@ use super::accounts::Accounts;
 use super::discovery::AwsDiscovery;
 use super::download::Download;
 use super::ecr::Ecr;
+use super::index_s3::S3Index;
 use super::quotas;
 use super::replay::Replay;
 use super::routing::RoutedEcr;
@@ -115,9 +116,20 @@ pub fn lambda_guard(settings: Settings, config: SdkConfig) -> Result<LambdaGuard
     ));
     let ecr = RoutedEcr::new(accounts.clone(), download);
     let topic = settings.alert_topic_arn.clone().unwrap_or_default();
+    let config_for_index = config.clone();
     let sns = Sns::lazy(config, topic);
-    let discovery = AwsDiscovery::new(accounts, &Service::ALL);
-    Ok(Guard::with_discovery(settings, ecr, sns, discovery))
+    let discovery =
+        AwsDiscovery::new(accounts, &Service::ALL).with_quota_share(settings.discovery.quota_share);
+    let index = settings.discovery.index_bucket.clone().map(|bucket| {
+        // The guard's own credentials: the bucket is in its account, also in organisation mode.
+        Arc::new(S3Index::new(S3Index::client(&config_for_index), bucket))
+            as Arc<dyn crate::index_store::IndexStore>
+    });
+    let guard = Guard::with_discovery(settings, ecr, sns, discovery);
+    Ok(match index {
+        Some(store) => guard.with_consumer_index(store),
+        None => guard,
+    })
 }
 
 /// The guard the CLI judges with (its registry is also the catalog `check` and `scan` list

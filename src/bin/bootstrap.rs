@@ -56,6 +56,8 @@ fn metrics(
     match answer {
         Ok(Answer::Push(v)) => m.count(v),
         Ok(Answer::Change(verdicts)) => verdicts.iter().for_each(|v| m.count(v)),
+        // A consumer index refresh judges nothing (its log line says what it wrote).
+        Ok(Answer::Refresh(_)) => {}
         Ok(Answer::Gate(gate)) => {
             gate.verdicts.iter().for_each(|v| m.count(v));
             m.gate_refusals = u32::from(gate.refused());

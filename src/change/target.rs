@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::consumer::ConsumerKind;
+use crate::consumer_index::Slot;
 use crate::error::Error;
 use crate::gate::cloudformation::Proposal;
 use crate::image::RegistryId;
@@ -44,6 +45,23 @@ impl Target {
             }
             Target::Proposed(p) => p.resource_type.consumer_kind(),
         }
+    }
+
+    /// The consumer index's slot this consumer occupies; `None` for what the index does not
+    /// hold (a service revision, a proposed resource).
+    pub fn slot(&self) -> Option<Slot> {
+        let kind = self.kind();
+        Some(match self {
+            Target::EcsService { cluster, service } => {
+                Slot::new(kind, &format!("{}/{}", short(cluster), short(service)))
+            }
+            Target::EcsTaskDefinition(s)
+            | Target::LambdaFunction(s)
+            | Target::AppRunnerService(s)
+            | Target::BatchJobDefinition(s)
+            | Target::EcsExpressService(s) => Slot::new(kind, s),
+            Target::EcsServiceRevision(_) | Target::Proposed(_) => return None,
+        })
     }
 
     /// The consumer named by an ARN (the CLI's argument), with the account and region the ARN
@@ -122,6 +140,37 @@ fn short(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_targets_slot_is_the_one_its_listed_consumer_occupies() {
+        let slot = |t: Target| t.slot().unwrap().id;
+        assert_eq!(
+            slot(Target::EcsService {
+                cluster: "arn:aws:ecs:us-east-1:111122223333:cluster/prod".into(),
+                service: "web".into()
+            }),
+            "prod/web"
+        );
+        assert_eq!(
+            slot(Target::EcsExpressService(
+                "arn:aws:ecs:us-east-1:111122223333:service/default/api".into()
+            )),
+            "default/api"
+        );
+        assert_eq!(slot(Target::EcsTaskDefinition("web:7".into())), "web");
+        assert_eq!(slot(Target::LambdaFunction("thumbs".into())), "thumbs");
+        assert_eq!(
+            slot(Target::BatchJobDefinition("nightly".into())),
+            "nightly"
+        );
+        assert_eq!(
+            Target::EcsServiceRevision(
+                "arn:aws:ecs:us-east-1:111122223333:service-revision/prod/web/1".into()
+            )
+            .slot(),
+            None
+        );
+    }
 
     #[test]
     fn arns_name_their_consumer_and_scope() {

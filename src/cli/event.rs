@@ -9,6 +9,7 @@ use clap::Args;
 use super::connect::AwsArgs;
 use super::Format;
 use crate::aws::wiring;
+use crate::discovery::RefreshReport;
 use crate::gate::GateAnswer;
 use crate::handler::Answer;
 use crate::settings::Settings;
@@ -68,6 +69,10 @@ impl EventArgs {
                 return Ok(super::consumer::exit_code(&verdicts));
             }
             Answer::Push(verdict) => *verdict,
+            Answer::Refresh(reports) => {
+                print_refresh(&reports, self.format)?;
+                return Ok(std::process::ExitCode::SUCCESS);
+            }
             Answer::Gate(gate) => {
                 print_gate(&gate, self.format)?;
                 return Ok(if gate.refused() {
@@ -85,6 +90,37 @@ impl EventArgs {
         super::print(&verdict, &image, self.format)?;
         Ok(super::exit_code(&verdict))
     }
+}
+
+/// A consumer index refresh: one line per account and region (JSON: the Lambda's answer).
+fn print_refresh(reports: &[RefreshReport], format: Format) -> Result<(), Error> {
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(reports)
+                .map_err(|e| Error::Permanent(format!("cannot encode the answer: {e}")))?;
+            println!("{json}");
+        }
+        Format::Text => {
+            for r in reports {
+                let failed: Vec<String> =
+                    r.failed.iter().map(|(s, e)| format!("{s}: {e}")).collect();
+                println!(
+                    "consumer index {}/{}: {} consumers, {} bytes, {} ms{}",
+                    r.account.as_deref().unwrap_or("?"),
+                    r.region.as_deref().unwrap_or("?"),
+                    r.consumers,
+                    r.bytes,
+                    r.elapsed_ms,
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (kept from before: {})", failed.join("; "))
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A gate's answer: with `--format json` exactly what the Lambda returns to the hook; as text,

@@ -113,10 +113,12 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// refused call was its creation, Lambda's default x86_64) with the image it asked for.
     async fn read_consumer(&self, change: &Change) -> Result<Vec<Consumer>, Error> {
         let source = self.sources.discovery.source();
+        let read = source.consumer(&change.scope, &change.target).await;
+        self.index_change(change, &read).await;
         let Some(req) = &change.requested else {
-            return source.consumer(&change.scope, &change.target).await;
+            return read;
         };
-        let current = match source.consumer(&change.scope, &change.target).await {
+        let current = match read {
             Err(Error::NotFound(_)) => Vec::new(),
             other => other?,
         };
@@ -145,6 +147,32 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             architecture_label: label.into(),
             detail: Some(format!("{} was refused: {}", change.event_name, req.error)),
         }])
+    }
+
+    /// Writes what was just read of the consumer into its slot of the consumer index, so the
+    /// next push, in any environment, sees it. Never fails the event: the next refresh lists
+    /// the consumer anyway.
+    async fn index_change(&self, change: &Change, read: &Result<Vec<Consumer>, Error>) {
+        let Some(slot) = change.target.slot() else {
+            return;
+        };
+        let state = match read {
+            Ok(found) => found.clone(),
+            Err(Error::NotFound(_)) => Vec::new(),
+            Err(_) => return,
+        };
+        let discovery = &self.sources.discovery;
+        match discovery.record_change(&change.scope, &slot, state).await {
+            Ok(true) => {
+                tracing::info!(slot = %slot.id, kind = %slot.kind, "consumer index updated")
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                error = %e,
+                slot = %slot.id,
+                "consumer index not updated; the next refresh lists this consumer anyway"
+            ),
+        }
     }
 
     /// A verdict that judges nothing, with the reason and the change.
