@@ -44,9 +44,15 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
+/// The guard function's grants: its inline policy, and discovery's listing policy attached to
+/// its role (and to the consumer index refresher's).
 fn statements(t: &Value) -> Vec<Statement> {
     let policies = &t["Resources"]["GuardFunction"]["Properties"]["Policies"];
-    policy_statements(policies.as_sequence().unwrap().iter().collect())
+    let mut docs: Vec<&Value> = policies.as_sequence().unwrap().iter().collect();
+    let discovery = &t["Resources"]["DiscoveryReadPolicy"]["Properties"];
+    assert!(format!("{:?}", discovery["Roles"]).contains("GuardFunctionRole"));
+    docs.push(&discovery["PolicyDocument"]);
+    policy_statements(docs)
 }
 
 fn member_statements(t: &Value) -> Vec<Statement> {
@@ -141,7 +147,17 @@ fn iam_actions_granted_equal_the_actions_the_code_calls() {
         gate,
         "the deployment gates' reads, only under GateEnabled"
     );
+    let index: BTreeSet<String> = ["s3:GetObject", "s3:PutObject"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        actions_under(&all, Some("IndexEnabled")),
+        index,
+        "the consumer index: read by each push, written by each consumer change"
+    );
     assert!(all.iter().all(|s| s.condition.is_none()
+        || s.condition.as_deref() == Some("IndexEnabled")
         || s.condition.as_deref() == Some("TaggingEnabled")
         || s.condition.as_deref() == Some("CentralMode")
         || s.condition.as_deref() == Some("ConsumerChangesEnabled")
@@ -247,6 +263,10 @@ fn resources_are_this_accounts_own() {
                             format!("{:?}", s.iam_condition).contains("aws:ResourceOrgID"),
                             "{arn} needs an organisation condition"
                         );
+                        continue;
+                    }
+                    if arn.starts_with("${ConsumerIndexBucket.Arn}/") {
+                        // The stack's own bucket.
                         continue;
                     }
                     assert!(

@@ -103,9 +103,11 @@ pub async fn consumers(
     // Services, cluster by cluster, described 10 at a time.
     let mut services = Vec::new();
     for cluster in &clusters {
+        // 100 a page, the most ListServices returns (10 when not asked).
         let arns: Vec<String> = client
             .list_services()
             .cluster(cluster)
+            .max_results(100)
             .into_paginator()
             .items()
             .send()

@@ -1,6 +1,7 @@
 //! [`crate::index_store::IndexStore`] over Amazon S3: one object per account and region,
 //! `consumers/ACCOUNT/REGION.json.gz`, in the guard's own bucket (encrypted at rest by the
-//! bucket's default encryption, see template.yaml). Versions are ETags:
+//! bucket's default encryption, see template.yaml), through [`super::s3_objects`]. Versions
+//! are ETags:
 //! - a read sends `If-None-Match: <ETag held>`; S3 answers 304 Not Modified when the object is
 //!   unchanged (S3 API Reference, GetObject, "If-None-Match"): one request, no body;
 //! - a write sends `If-Match: <ETag read>` (or `If-None-Match: *` to create); S3 answers 412
@@ -11,11 +12,10 @@
 //! The client uses the guard's own credentials, also in organisation mode (the bucket is in
 //! the guard's account; members are only listed through their role).
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::Client;
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-use super::map_sdk_error;
+use super::s3_objects::{encode, xml_values, S3Objects};
 use crate::consumer_index::MAX_INDEX_BYTES;
 use crate::error::Error;
 use crate::image::RegistryId;
@@ -25,30 +25,18 @@ use crate::index_store::{Expect, IndexRead, IndexStore, Written};
 const PREFIX: &str = "consumers/";
 const SUFFIX: &str = ".json.gz";
 
-/// The S3 actions the index needs (the template grants exactly these, on the bucket).
+/// The S3 actions the index needs (the template grants exactly these, on the bucket;
+/// ListObjectsV2 is authorised as `s3:ListBucket`).
 pub const IAM_ACTIONS: [&str; 3] = ["s3:GetObject", "s3:PutObject", "s3:ListBucket"];
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct S3Index {
-    client: Client,
-    bucket: String,
+    objects: S3Objects,
 }
 
 impl S3Index {
-    pub fn new(client: Client, bucket: impl Into<String>) -> S3Index {
-        S3Index {
-            client,
-            bucket: bucket.into(),
-        }
-    }
-
-    /// An S3 client over `config`: virtual-hosted-style addressing on AWS, path-style against
-    /// an endpoint override (`AWS_ENDPOINT_URL`: a local emulator has no per-bucket host names).
-    pub fn client(config: &aws_config::SdkConfig) -> Client {
-        let s3 = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(config.endpoint_url().is_some())
-            .build();
-        Client::from_conf(s3)
+    pub fn new(objects: S3Objects) -> S3Index {
+        S3Index { objects }
     }
 
     /// The object key of `scope`'s index.
@@ -73,42 +61,35 @@ impl S3Index {
     }
 
     async fn get(&self, scope: &RegistryId, held: Option<&str>) -> Result<IndexRead, Error> {
-        let result = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(Self::key(scope))
-            .set_if_none_match(held.map(str::to_string))
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(e) => {
-                let status = e.raw_response().map(|r| r.status().as_u16());
-                if status == Some(304) {
-                    return Ok(IndexRead::Unchanged);
+        let headers: Vec<(&str, &str)> = held.map(|v| ("if-none-match", v)).into_iter().collect();
+        let a = self
+            .objects
+            .send(
+                "GET",
+                &Self::key(scope),
+                "",
+                &headers,
+                Bytes::new(),
+                "s3:GetObject",
+            )
+            .await?;
+        match a.status {
+            200 => {
+                if a.body.len() as u64 > MAX_INDEX_BYTES {
+                    return Err(Error::Permanent(format!(
+                        "consumer index {} is larger than {MAX_INDEX_BYTES} bytes",
+                        Self::key(scope)
+                    )));
                 }
-                if status == Some(404) || e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                    return Ok(IndexRead::Missing);
-                }
-                return Err(map_sdk_error("s3:GetObject", e));
+                Ok(IndexRead::Current {
+                    version: a.etag.clone().unwrap_or_default(),
+                    body: a.body.to_vec(),
+                })
             }
-        };
-        if out.content_length().unwrap_or_default() as u64 > MAX_INDEX_BYTES {
-            return Err(Error::Permanent(format!(
-                "consumer index {} is larger than {MAX_INDEX_BYTES} bytes",
-                Self::key(scope)
-            )));
+            304 => Ok(IndexRead::Unchanged),
+            404 => Ok(IndexRead::Missing),
+            s => Err(status_error("s3:GetObject", s, &a.code())),
         }
-        let version = out.e_tag().unwrap_or_default().to_string();
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| Error::Transient(format!("s3:GetObject: reading the body: {e}")))?
-            .into_bytes()
-            .to_vec();
-        Ok(IndexRead::Current { body, version })
     }
 
     async fn put(
@@ -117,44 +98,73 @@ impl S3Index {
         body: Vec<u8>,
         expect: Expect,
     ) -> Result<Written, Error> {
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(Self::key(scope))
-            .content_type("application/gzip")
-            .body(ByteStream::from(body));
-        let request = match expect {
-            Expect::Absent => request.if_none_match("*"),
-            Expect::Version(v) => request.if_match(v),
+        let condition = match &expect {
+            Expect::Absent => ("if-none-match", "*"),
+            Expect::Version(v) => ("if-match", v.as_str()),
         };
-        match request.send().await {
-            Ok(out) => Ok(Written::Stored(out.e_tag().unwrap_or_default().to_string())),
-            Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
-                Some(412 | 409) => Ok(Written::Conflict),
-                _ => Err(map_sdk_error("s3:PutObject", e)),
-            },
+        let headers = [("content-type", "application/gzip"), condition];
+        let a = self
+            .objects
+            .send(
+                "PUT",
+                &Self::key(scope),
+                "",
+                &headers,
+                Bytes::from(body),
+                "s3:PutObject",
+            )
+            .await?;
+        match a.status {
+            200 => Ok(Written::Stored(a.etag.clone().unwrap_or_default())),
+            // 412 PreconditionFailed; 409 ConditionalRequestConflict (a concurrent write);
+            // 404 NoSuchKey for If-Match on an object deleted meanwhile.
+            412 | 409 | 404 => Ok(Written::Conflict),
+            s => Err(status_error("s3:PutObject", s, &a.code())),
         }
     }
 
     async fn list(&self) -> Result<Vec<RegistryId>, Error> {
         let mut scopes = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(PREFIX)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_sdk_error("s3:ListBucket", e))?;
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = format!("list-type=2&prefix={}", encode(PREFIX));
+            if let Some(t) = &token {
+                query.push_str(&format!("&continuation-token={}", encode(t)));
+            }
+            let a = self
+                .objects
+                .send("GET", "", &query, &[], Bytes::new(), "s3:ListBucket")
+                .await?;
+            if a.status != 200 {
+                return Err(status_error("s3:ListBucket", a.status, &a.code()));
+            }
             scopes.extend(
-                page.contents()
+                xml_values(&a.body, "Key")
                     .iter()
-                    .filter_map(|o| o.key().and_then(Self::scope_of)),
+                    .filter_map(|k| Self::scope_of(k)),
             );
+            let truncated = xml_values(&a.body, "IsTruncated")
+                .first()
+                .map(String::as_str)
+                == Some("true");
+            token = xml_values(&a.body, "NextContinuationToken")
+                .into_iter()
+                .next();
+            if !truncated || token.is_none() {
+                return Ok(scopes);
+            }
         }
-        Ok(scopes)
+    }
+}
+
+/// An S3 error answer as the core's error kinds: 429 and SlowDown are throttling.
+fn status_error(what: &str, status: u16, code: &str) -> Error {
+    let text = format!("{what}: {code} (HTTP {status})");
+    match (status, code) {
+        (429, _) | (_, "SlowDown") => Error::Throttled(text),
+        (403, _) | (400, _) => Error::Permanent(text),
+        (s, _) if s >= 500 => Error::Transient(text),
+        _ => Error::Permanent(text),
     }
 }
 
@@ -199,5 +209,17 @@ mod tests {
         ] {
             assert_eq!(S3Index::scope_of(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn errors_keep_their_kind() {
+        assert!(matches!(
+            status_error("s3:GetObject", 403, "AccessDenied"),
+            Error::Permanent(_)
+        ));
+        assert!(matches!(
+            status_error("s3:PutObject", 503, "SlowDown"),
+            Error::Throttled(_)
+        ));
     }
 }

@@ -14,6 +14,7 @@ use super::index_s3::S3Index;
 use super::quotas;
 use super::replay::Replay;
 use super::routing::RoutedEcr;
+use super::s3_objects::S3Objects;
 use super::sns::Sns;
 use super::trust::TrustRoots;
 use crate::discovery::Service;
@@ -120,11 +121,14 @@ pub fn lambda_guard(settings: Settings, config: SdkConfig) -> Result<LambdaGuard
     let sns = Sns::lazy(config, topic);
     let discovery =
         AwsDiscovery::new(accounts, &Service::ALL).with_quota_share(settings.discovery.quota_share);
-    let index = settings.discovery.index_bucket.clone().map(|bucket| {
-        // The guard's own credentials: the bucket is in its account, also in organisation mode.
-        Arc::new(S3Index::new(S3Index::client(&config_for_index), bucket))
-            as Arc<dyn crate::index_store::IndexStore>
-    });
+    // The guard's own credentials: the bucket is in its account, also in organisation mode.
+    let index = match settings.discovery.index_bucket.as_deref() {
+        Some(bucket) => {
+            let objects = S3Objects::new(&config_for_index, bucket, settings.trust_roots)?;
+            Some(Arc::new(S3Index::new(objects)) as Arc<dyn crate::index_store::IndexStore>)
+        }
+        None => None,
+    };
     let guard = Guard::with_discovery(settings, ecr, sns, discovery);
     Ok(match index {
         Some(store) => guard.with_consumer_index(store),

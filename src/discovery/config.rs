@@ -17,9 +17,11 @@ pub fn parse_services(s: &str) -> Result<Vec<Service>, Error> {
             "off" | "none" => {}
             name => match name.parse::<Service>() {
                 Ok(s) => out.push(s),
-                Err(_) => return Err(Error::Usage(format!(
+                Err(_) => {
+                    return Err(Error::Usage(format!(
                     "DISCOVER: unknown service {name:?}; use ecs, apprunner, lambda, batch or all"
-                ))),
+                )))
+                }
             },
         }
     }

@@ -53,6 +53,8 @@ ARN_OF = {
     "AWS::Serverless::Function": "arn:aws:lambda:{region}:{account}:function:{name}",
     "AWS::Lambda::Function": "arn:aws:lambda:{region}:{account}:function:{name}",
     "AWS::IAM::Role": "arn:aws:iam::{account}:role/{name}",
+    # GetAtt Arn only (Ref is the bucket's name).
+    "AWS::S3::Bucket": "arn:aws:s3:::{name}",
 }
 
 

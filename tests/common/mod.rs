@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod ecs_mock;
 pub mod fake_ecr;
+pub mod fake_estate;
 pub mod fixtures;
 pub mod gap_filler;
 pub mod grafana;

@@ -1,0 +1,363 @@
+//! The three Amazon S3 calls the consumer index makes — GetObject, PutObject (both
+//! conditional) and ListObjectsV2 under one prefix — signed with Signature Version 4
+//! (`aws-sigv4`, the signer the AWS SDK itself uses) and sent over the hyper + rustls stack the
+//! guard already links. Not aws-sdk-s3: measured, it adds 1.47 MB to the release `bootstrap`
+//! (7.93 → 9.40 MB, past its 8 MB budget) for these three calls (docs/architecture.md).
+//!
+//! From the S3 API Reference: SigV4 with the `x-amz-content-sha256` header (the payload's
+//! SHA-256), the URI path not normalised; virtual-hosted-style addressing
+//! (`https://BUCKET.s3.REGION.amazonaws.com/KEY`, `.amazonaws.com.cn` in China) and path-style
+//! against an endpoint override (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`); an error is an XML
+//! document whose `<Code>` names it. 5xx answers and transport errors are tried up to 3 times.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use sha2::{Digest as _, Sha256};
+
+use super::trust::TrustRoots;
+use crate::error::Error;
+
+type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Attempts per call (5xx and transport errors are tried again).
+const ATTEMPTS: u32 = 3;
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An answer: status, ETag, body.
+#[derive(Debug)]
+pub struct S3Answer {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub body: Bytes,
+}
+
+impl S3Answer {
+    /// The `<Code>` of an error document.
+    pub fn code(&self) -> String {
+        xml_values(&self.body, "Code")
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| format!("HTTP {}", self.status))
+    }
+}
+
+/// Where requests go: `https://BUCKET.s3.REGION.SUFFIX` or, overridden, `ENDPOINT/BUCKET`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    base: String,
+}
+
+impl Endpoint {
+    pub fn of(bucket: &str, region: &str, overridden: Option<&str>) -> Endpoint {
+        let base = match overridden {
+            Some(url) => format!("{}/{bucket}", url.trim_end_matches('/')),
+            None => {
+                let suffix = if region.starts_with("cn-") {
+                    "amazonaws.com.cn"
+                } else {
+                    "amazonaws.com"
+                };
+                format!("https://{bucket}.s3.{region}.{suffix}")
+            }
+        };
+        Endpoint { base }
+    }
+
+    fn url(&self, key: &str, query: &str) -> String {
+        let mut url = format!("{}/{}", self.base, encode_key(key));
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(query);
+        }
+        url
+    }
+}
+
+/// An S3 client for one bucket.
+pub struct S3Objects {
+    endpoint: Endpoint,
+    region: String,
+    credentials: SharedCredentialsProvider,
+    cached: Mutex<Option<Credentials>>,
+    http: HttpsClient,
+}
+
+impl std::fmt::Debug for S3Objects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Objects")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+impl S3Objects {
+    /// For `bucket`, with `config`'s region, credentials and endpoint override.
+    pub fn new(config: &SdkConfig, bucket: &str, roots: TrustRoots) -> Result<S3Objects, Error> {
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .ok_or_else(|| Error::Usage("no region for the consumer index bucket".into()))?;
+        let credentials = config
+            .credentials_provider()
+            .ok_or_else(|| Error::Usage("no credentials for the consumer index bucket".into()))?;
+        let endpoint = Endpoint::of(bucket, &region, endpoint_override(config).as_deref());
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(Duration::from_secs(5)));
+        let tls = hyper_rustls::HttpsConnectorBuilder::new();
+        let tls = match roots {
+            TrustRoots::Bundled => tls
+                .with_tls_config(super::trust::bundled_rustls_config().map_err(Error::Permanent)?),
+            TrustRoots::System => tls.with_native_roots().map_err(|e| {
+                Error::Permanent(format!("cannot load the system's trust roots: {e}"))
+            })?,
+        };
+        let https = tls.https_or_http().enable_http1().wrap_connector(http);
+        Ok(S3Objects {
+            endpoint,
+            region,
+            credentials,
+            cached: Mutex::new(None),
+            http: Client::builder(TokioExecutor::new()).build(https),
+        })
+    }
+
+    /// Sends one request (`headers` besides the signature's), tried again on 5xx and transport
+    /// errors; any other status is the caller's to read.
+    pub async fn send(
+        &self,
+        method: &str,
+        key: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        what: &str,
+    ) -> Result<S3Answer, Error> {
+        let url = self.endpoint.url(key, query);
+        let mut last = String::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+            let request = self.signed(method, &url, headers, body.clone()).await?;
+            match tokio::time::timeout(TIMEOUT, self.http.request(request)).await {
+                Err(_) => last = format!("{what}: no answer within {} s", TIMEOUT.as_secs()),
+                Ok(Err(e)) => last = format!("{what}: {}", super::error_chain(&e)),
+                Ok(Ok(resp)) => {
+                    let status = resp.status().as_u16();
+                    let etag = resp
+                        .headers()
+                        .get("etag")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let body = resp
+                        .into_body()
+                        .collect()
+                        .await
+                        .map_err(|e| Error::Transient(format!("{what}: reading the answer: {e}")))?
+                        .to_bytes();
+                    let answer = S3Answer { status, etag, body };
+                    if status < 500 {
+                        return Ok(answer);
+                    }
+                    last = format!("{what}: {}", answer.code());
+                }
+            }
+        }
+        Err(Error::Transient(last))
+    }
+
+    async fn signed(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<http::Request<Full<Bytes>>, Error> {
+        let credentials = self.credentials().await?;
+        let mut builder = http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let mut request = builder
+            .body(Full::new(body.clone()))
+            .map_err(|e| Error::Permanent(format!("S3 request: {e}")))?;
+        // The signer adds `x-amz-content-sha256` (PayloadChecksumKind::XAmzSha256) from it.
+        let hash = hex::encode(Sha256::digest(&body));
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let identity = credentials.into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| Error::Permanent(format!("S3 signing: {e}")))?
+            .into();
+        let pairs: Vec<(String, String)> = request
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let signable = SignableRequest::new(
+            method,
+            url,
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            SignableBody::Precomputed(hash),
+        )
+        .map_err(|e| Error::Permanent(format!("S3 signing: {e}")))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| Error::Permanent(format!("S3 signing: {e}")))?
+            .into_parts();
+        instructions.apply_to_request_http1x(&mut request);
+        Ok(request)
+    }
+
+    /// The credentials, from the provider until 5 minutes before they expire.
+    async fn credentials(&self) -> Result<Credentials, Error> {
+        let fresh = |c: &Credentials| {
+            c.expiry().is_none_or(|e| {
+                e.duration_since(SystemTime::now())
+                    .is_ok_and(|left| left > Duration::from_secs(300))
+            })
+        };
+        if let Some(c) = self
+            .cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            if fresh(&c) {
+                return Ok(c);
+            }
+        }
+        let c = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| Error::Transient(format!("credentials for S3: {e}")))?;
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        Ok(c)
+    }
+}
+
+/// `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL` (through the configuration's service
+/// settings, as the SDK clients read them), or the configuration's own endpoint.
+fn endpoint_override(config: &SdkConfig) -> Option<String> {
+    if let Some(url) = config.endpoint_url() {
+        return Some(url.to_string());
+    }
+    let key = aws_types::service_config::ServiceConfigKey::builder()
+        .service_id("S3")
+        .profile("endpoint_url")
+        .env("AWS_ENDPOINT_URL")
+        .build()
+        .ok()?;
+    config.service_config()?.load_config(key)
+}
+
+/// A key as a URI path: each segment percent-encoded (RFC 3986 unreserved kept), `/` kept.
+fn encode_key(key: &str) -> String {
+    key.split('/').map(encode).collect::<Vec<_>>().join("/")
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The text of every `<tag>…</tag>` in an XML document, entities decoded (S3's answers:
+/// `Key`, `Code`, `NextContinuationToken`, `IsTruncated`).
+pub fn xml_values(xml: &[u8], tag: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(xml);
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(start) = rest.find(&open) {
+        rest = &rest[start + open.len()..];
+        let Some(end) = rest.find(&close) else { break };
+        out.push(
+            rest[..end]
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'")
+                .replace("&amp;", "&"),
+        );
+        rest = &rest[end + close.len()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_virtual_hosted_on_aws_and_path_style_when_overridden() {
+        let e = Endpoint::of("guard-index", "eu-west-1", None);
+        assert_eq!(
+            e.url("consumers/123456789012/eu-west-1.json.gz", ""),
+            "https://guard-index.s3.eu-west-1.amazonaws.com/consumers/123456789012/eu-west-1.json.gz"
+        );
+        let cn = Endpoint::of("b", "cn-north-1", None);
+        assert!(cn
+            .url("k", "")
+            .starts_with("https://b.s3.cn-north-1.amazonaws.com.cn/"));
+        let local = Endpoint::of("b", "us-east-1", Some("http://127.0.0.1:5000/"));
+        assert_eq!(
+            local.url("", "list-type=2&prefix=consumers%2F"),
+            "http://127.0.0.1:5000/b/?list-type=2&prefix=consumers%2F"
+        );
+        assert_eq!(encode_key("a b/c+d"), "a%20b/c%2Bd");
+    }
+
+    #[test]
+    fn xml_values_and_error_codes() {
+        let list = br#"<?xml version="1.0"?><ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>consumers/1/a.json.gz</Key></Contents><Contents><Key>x&amp;y</Key></Contents><NextContinuationToken>tok</NextContinuationToken></ListBucketResult>"#;
+        assert_eq!(xml_values(list, "Key"), ["consumers/1/a.json.gz", "x&y"]);
+        assert_eq!(xml_values(list, "NextContinuationToken"), ["tok"]);
+        let error = S3Answer {
+            status: 412,
+            etag: None,
+            body: Bytes::from_static(
+                b"<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>",
+            ),
+        };
+        assert_eq!(error.code(), "PreconditionFailed");
+        let bare = S3Answer {
+            status: 503,
+            etag: None,
+            body: Bytes::new(),
+        };
+        assert_eq!(bare.code(), "HTTP 503");
+    }
+}
