@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -19,7 +19,35 @@ use hyper_util::rt::TokioExecutor;
 use super::trust::TrustRoots;
 use crate::error::Error;
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+/// The HTTPS client of the blob download and of the consumer index's S3 calls (one body type:
+/// one copy of hyper's client in the binary).
+pub(crate) type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// An HTTPS client trusting `roots` (plain http too when `allow_http`), connecting within
+/// `connect`.
+pub(crate) fn https_client(
+    roots: TrustRoots,
+    allow_http: bool,
+    connect: Duration,
+) -> Result<HttpsClient, String> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect));
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = match roots {
+        TrustRoots::Bundled => builder.with_tls_config(super::trust::bundled_rustls_config()?),
+        TrustRoots::System => builder
+            .with_native_roots()
+            .map_err(|e| format!("cannot load the system's trust roots: {e}"))?,
+    };
+    let builder = if allow_http {
+        builder.https_or_http()
+    } else {
+        builder.https_only()
+    };
+    let https = builder.enable_http1().wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(https))
+}
 
 #[derive(Clone, Debug)]
 pub struct Download {
@@ -59,27 +87,7 @@ impl Download {
 
     fn client(&self) -> Result<&HttpsClient, Error> {
         self.client
-            .get_or_init(|| {
-                let mut http = HttpConnector::new();
-                http.enforce_http(false);
-                http.set_connect_timeout(Some(self.connect));
-                let builder = hyper_rustls::HttpsConnectorBuilder::new();
-                let builder = match self.roots {
-                    TrustRoots::Bundled => {
-                        builder.with_tls_config(super::trust::bundled_rustls_config()?)
-                    }
-                    TrustRoots::System => builder
-                        .with_native_roots()
-                        .map_err(|e| format!("cannot load the system's trust roots: {e}"))?,
-                };
-                let builder = if self.allow_http {
-                    builder.https_or_http()
-                } else {
-                    builder.https_only()
-                };
-                let https = builder.enable_http1().wrap_connector(http);
-                Ok(Client::builder(TokioExecutor::new()).build(https))
-            })
+            .get_or_init(|| https_client(self.roots, self.allow_http, self.connect))
             .as_ref()
             .map_err(|e| Error::Permanent(e.clone()))
     }

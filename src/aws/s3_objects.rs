@@ -23,16 +23,11 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use sha2::{Digest as _, Sha256};
 
+use super::download::HttpsClient;
 use super::trust::TrustRoots;
 use crate::error::Error;
-
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Attempts per call (5xx and transport errors are tried again).
 const ATTEMPTS: u32 = 3;
@@ -117,24 +112,15 @@ impl S3Objects {
             .credentials_provider()
             .ok_or_else(|| Error::Usage("no credentials for the consumer index bucket".into()))?;
         let endpoint = Endpoint::of(bucket, &region, endpoint_override(config).as_deref());
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(Duration::from_secs(5)));
-        let tls = hyper_rustls::HttpsConnectorBuilder::new();
-        let tls = match roots {
-            TrustRoots::Bundled => tls
-                .with_tls_config(super::trust::bundled_rustls_config().map_err(Error::Permanent)?),
-            TrustRoots::System => tls.with_native_roots().map_err(|e| {
-                Error::Permanent(format!("cannot load the system's trust roots: {e}"))
-            })?,
-        };
-        let https = tls.https_or_http().enable_http1().wrap_connector(http);
+        let local = endpoint_override(config).is_some_and(|u| u.starts_with("http://"));
+        let http = super::download::https_client(roots, local, Duration::from_secs(5))
+            .map_err(Error::Permanent)?;
         Ok(S3Objects {
             endpoint,
             region,
             credentials,
             cached: Mutex::new(None),
-            http: Client::builder(TokioExecutor::new()).build(https),
+            http,
         })
     }
 

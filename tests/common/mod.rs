@@ -3,9 +3,11 @@
 
 pub mod bench;
 pub mod ecs_mock;
+pub mod estate_run;
 pub mod fake_ecr;
 pub mod fake_estate;
 pub mod fixtures;
+pub mod fleet;
 pub mod gap_filler;
 pub mod grafana;
 pub mod http;
