@@ -6,6 +6,8 @@
 //! under the quotas, and a second one reads no task definition or function again.
 //! (Timings and the before/after comparison are `scripts/bench` §7: a benchmark, not a test.)
 
+#![recursion_limit = "256"]
+
 mod common;
 
 use std::time::Duration;
