@@ -32,6 +32,8 @@ mod gate;
 mod index;
 mod skips;
 
+pub use index::scheduled;
+
 /// How many digests and events a warm environment remembers.
 const CACHE_ENTRIES: usize = 512;
 

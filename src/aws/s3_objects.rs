@@ -177,46 +177,25 @@ impl S3Objects {
         body: Bytes,
     ) -> Result<http::Request<Full<Bytes>>, Error> {
         let credentials = self.credentials().await?;
+        let signature = sign_headers(
+            method,
+            url,
+            headers,
+            &body,
+            credentials,
+            &self.region,
+            SystemTime::now(),
+        )?;
         let mut builder = http::Request::builder().method(method).uri(url);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        let mut request = builder
-            .body(Full::new(body.clone()))
-            .map_err(|e| Error::Permanent(format!("S3 request: {e}")))?;
-        // The signer adds `x-amz-content-sha256` (PayloadChecksumKind::XAmzSha256) from it.
-        let hash = hex::encode(Sha256::digest(&body));
-        let mut settings = SigningSettings::default();
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let identity = credentials.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| Error::Permanent(format!("S3 signing: {e}")))?
-            .into();
-        let pairs: Vec<(String, String)> = request
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
-        let signable = SignableRequest::new(
-            method,
-            url,
-            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Precomputed(hash),
-        )
-        .map_err(|e| Error::Permanent(format!("S3 signing: {e}")))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| Error::Permanent(format!("S3 signing: {e}")))?
-            .into_parts();
-        instructions.apply_to_request_http1x(&mut request);
-        Ok(request)
+        for (k, v) in &signature {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        builder
+            .body(Full::new(body))
+            .map_err(|e| Error::Permanent(format!("S3 request: {e}")))
     }
 
     /// The credentials, from the provider until 5 minutes before they expire.
@@ -245,6 +224,51 @@ impl S3Objects {
         *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
         Ok(c)
     }
+}
+
+/// The headers Signature Version 4 adds to an S3 request made at `time`: `authorization`,
+/// `x-amz-date`, `x-amz-content-sha256` (the body's SHA-256, signed) and, with temporary
+/// credentials, `x-amz-security-token`. `headers` are the request's own, all signed.
+pub fn sign_headers(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    credentials: Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, Error> {
+    let failed = |e: &dyn std::fmt::Display| Error::Permanent(format!("S3 signing: {e}"));
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let identity = credentials.into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("s3")
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| failed(&e))?
+        .into();
+    let hash = hex::encode(Sha256::digest(body));
+    let signable = SignableRequest::new(
+        method,
+        url,
+        headers.iter().copied(),
+        SignableBody::Precomputed(hash),
+    )
+    .map_err(|e| failed(&e))?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| failed(&e))?
+        .into_parts();
+    let (added, _) = instructions.into_parts();
+    Ok(added
+        .into_iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect())
 }
 
 /// `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL` (through the configuration's service

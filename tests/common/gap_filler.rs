@@ -174,6 +174,16 @@ fn operation(req: &Request) -> Option<String> {
     if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
         return Some(format!("{service}:{action}"));
     }
+    if service == "s3" {
+        // ListObjectsV2 is authorised as s3:ListBucket (S3 API Reference).
+        let op = match req.method.as_str() {
+            "GET" if req.target.contains("list-type=2") => "ListBucket",
+            "GET" => "GetObject",
+            "PUT" => "PutObject",
+            other => other,
+        };
+        return Some(format!("s3:{op}"));
+    }
     let op = match (req.method.as_str(), path.trim_end_matches('/')) {
         ("GET", "/2015-03-31/functions") => "ListFunctions".to_string(),
         ("GET", p) if p.starts_with("/2015-03-31/functions/") => "GetFunction".to_string(),
