@@ -95,16 +95,18 @@ impl AwsDiscovery {
         self
     }
 
-    /// `config` with adaptive retry and, at a share above 0, paced by the scope's own buckets.
+    /// `config` paced by the scope's own buckets, with adaptive retry; at a share of 0, as it
+    /// is (unpaced, the configuration's own retry).
     fn paced(&self, config: SdkConfig) -> SdkConfig {
-        let mut b = config
+        let Some(http) = config.http_client().filter(|_| self.quota_share > 0) else {
+            return config;
+        };
+        let buckets = Arc::new(Buckets::at_share(self.quota_share));
+        config
             .to_builder()
-            .retry_config(RetryConfig::adaptive().with_max_attempts(ADAPTIVE_ATTEMPTS));
-        if let (Some(http), true) = (config.http_client(), self.quota_share > 0) {
-            let buckets = Arc::new(Buckets::at_share(self.quota_share));
-            b = b.http_client(PacedHttpClient::shared(http, buckets));
-        }
-        b.build()
+            .retry_config(RetryConfig::adaptive().with_max_attempts(ADAPTIVE_ATTEMPTS))
+            .http_client(PacedHttpClient::shared(http, buckets))
+            .build()
     }
 
     /// From explicit clients, used for every scope (tests).
