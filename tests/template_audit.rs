@@ -96,6 +96,14 @@ fn the_audit_caller_policy_grants_what_the_cli_calls() {
                 resource.contains(":role/${AuditRoleName}"),
                 "only the audit role: {resource}"
             );
+            // In any account of the organisation, and no other.
+            assert_eq!(
+                format!("{:?}", s["Condition"]["StringEquals"]["aws:ResourceOrgID"]),
+                format!(
+                    "{:?}",
+                    serde_norway::from_str::<Value>("!Ref OrganizationId").unwrap()
+                )
+            );
         } else if acts == ["organizations:ListAccounts"] {
             // ListAccounts supports no resource type (Service Authorization Reference).
             assert_eq!(s["Resource"], "*");

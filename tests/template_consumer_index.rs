@@ -91,8 +91,14 @@ fn the_refresher_runs_every_5_minutes_within_its_timeout_with_only_what_it_uses(
     );
     assert_eq!(p["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
 
-    // Its grants: the index's S3 actions, the member role in organisation mode.
-    let statements = p["Policies"][0]["Statement"].as_sequence().unwrap();
+    // Its grants (its own role): its log group, the index's S3 actions, the member role in
+    // organisation mode.
+    assert!(text(&p["Role"]).contains("ConsumerIndexFunctionRole"));
+    let role = &r["ConsumerIndexFunctionRole"];
+    assert_eq!(role["Condition"], "IndexEnabled");
+    let statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
     let mut s3 = BTreeSet::new();
     let mut conditional = BTreeSet::new();
     for s in statements {
@@ -102,6 +108,9 @@ fn the_refresher_runs_every_5_minutes_within_its_timeout_with_only_what_it_uses(
                 assert_eq!(args[0], "CentralMode");
                 conditional.extend(actions(&args[1]));
                 assert!(text(&args[1]["Condition"]).contains("aws:ResourceOrgID"));
+            }
+            s if s["Sid"] == "WriteOwnLogs" => {
+                assert!(text(&s["Resource"]).contains("${ConsumerIndexLogGroup}:log-stream:*"));
             }
             s => {
                 s3.extend(actions(s));

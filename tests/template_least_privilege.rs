@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ecr_arch_guard::aws::{
     discovery_iam_actions, CONSUMER_CHANGE_IAM_ACTIONS, GATE_IAM_ACTIONS, IAM_ACTIONS,
-    MEMBER_IAM_ACTIONS, ORGANISATION_IAM_ACTIONS,
+    LAMBDA_SERVICE_IAM_ACTIONS, MEMBER_IAM_ACTIONS, ORGANISATION_IAM_ACTIONS,
 };
 use ecr_arch_guard::change::{DETAIL_TYPE, WATCHED};
 use ecr_arch_guard::discovery::Service;
@@ -44,11 +44,25 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-/// The guard function's grants: its inline policy, and discovery's listing policy attached to
+/// The guard function's grants: its role's policy, and discovery's listing policy attached to
 /// its role (and to the consumer index refresher's).
 fn statements(t: &Value) -> Vec<Statement> {
-    let policies = &t["Resources"]["GuardFunction"]["Properties"]["Policies"];
-    let mut docs: Vec<&Value> = policies.as_sequence().unwrap().iter().collect();
+    let r = &t["Resources"];
+    assert_eq!(
+        format!("{:?}", r["GuardFunction"]["Properties"]["Role"]),
+        format!(
+            "{:?}",
+            serde_norway::from_str::<Value>("!GetAtt GuardFunctionRole.Arn").unwrap()
+        ),
+        "the function runs with its own role, not one SAM generates"
+    );
+    let policies = &r["GuardFunctionRole"]["Properties"]["Policies"];
+    let mut docs: Vec<&Value> = policies
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| &p["PolicyDocument"])
+        .collect();
     let discovery = &t["Resources"]["DiscoveryReadPolicy"]["Properties"];
     assert!(format!("{:?}", discovery["Roles"]).contains("GuardFunctionRole"));
     docs.push(&discovery["PolicyDocument"]);
@@ -107,7 +121,11 @@ fn iam_actions_granted_equal_the_actions_the_code_calls() {
     let all = statements(&template());
     let mut base = actions_under(&all, None);
     base.extend(actions_under(&all, Some("TaggingEnabled")));
-    let called: BTreeSet<String> = IAM_ACTIONS.iter().map(|s| s.to_string()).collect();
+    let called: BTreeSet<String> = IAM_ACTIONS
+        .iter()
+        .chain(LAMBDA_SERVICE_IAM_ACTIONS.iter())
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(base, called);
     assert_eq!(
         actions_under(&all, Some("TaggingEnabled")),
@@ -582,5 +600,37 @@ fn the_deep_check_is_off_by_default_and_reaches_the_function() {
     assert!(
         seconds < f["Timeout"].as_u64().unwrap(),
         "inside the timeout"
+    );
+}
+
+/// No AWSLambdaBasicExecutionRole (logs:CreateLogGroup/CreateLogStream/PutLogEvents on every log
+/// group): the function's role writes only to the function's own log group, and sends only to
+/// its own dead-letter queue.
+#[test]
+fn the_function_writes_only_its_own_logs_and_dead_letter_queue() {
+    let t = template();
+    let r = &t["Resources"];
+    assert!(r["GuardFunctionRole"]["Properties"]["ManagedPolicyArns"].is_null());
+    let all = statements(&t);
+    let find = |action: &str| {
+        let s: Vec<&Statement> = all
+            .iter()
+            .filter(|s| s.actions.iter().any(|a| a == action))
+            .collect();
+        assert_eq!(s.len(), 1, "{action}");
+        format!("{:?}", s[0].resources)
+    };
+    for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+        let resources = find(action);
+        assert!(
+            resources.contains("log-group:${GuardLogGroup}:log-stream:*")
+                && !resources.contains("log-group:*"),
+            "{action}: {resources}"
+        );
+    }
+    assert!(find("sqs:SendMessage").contains("DeadLetterQueue"));
+    assert_eq!(
+        r["GuardFunction"]["Properties"]["LoggingConfig"]["LogGroup"],
+        serde_norway::from_str::<Value>("!Ref GuardLogGroup").unwrap()
     );
 }

@@ -211,3 +211,22 @@ fn the_member_forwarding_queue_has_an_alarm_when_a_topic_is_given() {
     assert!(text(&p["Dimensions"]).contains("ForwardDeadLetterQueue.QueueName"));
     assert!(text(&p["AlarmActions"]).contains("OperationsTopicArn"));
 }
+
+/// Reserved concurrency is a parameter, unset by default (reserving fails on accounts whose
+/// quota leaves less than 100 unreserved), and reaches the guard function only when set;
+/// events throttled over it are retried by Lambda for up to 6 hours (the function's maximum
+/// event age), then go to the dead-letter queue.
+#[test]
+fn reserved_concurrency_is_opt_in_and_throttled_events_wait_6_hours() {
+    let t = template();
+    let p = &t["Parameters"]["ReservedConcurrency"];
+    assert_eq!(p["Default"], -1);
+    assert!(text(&t["Conditions"]["HasReservedConcurrency"]).contains("ReservedConcurrency"));
+    let f = &t["Resources"]["GuardFunction"]["Properties"];
+    let reserved = text(&f["ReservedConcurrentExecutions"]);
+    assert!(
+        reserved.contains("HasReservedConcurrency") && reserved.contains("NoValue"),
+        "{reserved}"
+    );
+    assert_eq!(f["EventInvokeConfig"]["MaximumEventAgeInSeconds"], 21600);
+}

@@ -83,6 +83,15 @@ pub const IAM_ACTIONS: [&str; 5] = [
     "sns:Publish",
 ];
 
+/// What Lambda itself does with the guard's role (not the code): write the function's logs to
+/// its own log group, and send a failed asynchronous event to its dead-letter queue. The
+/// template grants exactly these on exactly those (no AWSLambdaBasicExecutionRole).
+pub const LAMBDA_SERVICE_IAM_ACTIONS: [&str; 3] = [
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "sqs:SendMessage",
+];
+
 /// What the guard's role may add in central (organisation) mode: assuming the member role.
 pub const ORGANISATION_IAM_ACTIONS: [&str; 1] = ["sts:AssumeRole"];
 

@@ -16,7 +16,11 @@ queue / topic / event-bus resource policies, KMS key policies) and for both bran
 4. an action granted on "*" supports no resource type (least privilege: a narrower ARN exists);
 5. every resource of a statement is of a type some action of the statement supports (no dead
    grants);
-6. every condition key is global (`aws:`) or defined for each action of the statement.
+6. every condition key is global (`aws:`) or defined for each action of the statement;
+7. `sts:AssumeRole` on a role in any account (`arn:…:iam::*:role/…`, the member accounts not
+   being known in advance) is limited to the organisation: an `aws:ResourceOrgID` (or
+   `aws:ResourceOrgPaths`) condition — else any AWS account that creates a role of that name and
+   trusts the caller is reachable (found in deploy/audit.yaml by this rule).
 
 Usage: iam_reference.py TEMPLATE...   (exit 1 and one line per violation when something fails)
 
@@ -55,6 +59,12 @@ ARN_OF = {
     "AWS::IAM::Role": "arn:aws:iam::{account}:role/{name}",
     # GetAtt Arn only (Ref is the bucket's name).
     "AWS::S3::Bucket": "arn:aws:s3:::{name}",
+}
+
+
+# What `Ref` of a resource is when it is not its ARN: its name (a sample of the right shape).
+NAME_OF = {
+    "AWS::Logs::LogGroup": "/aws/lambda/{name}",
 }
 
 
@@ -129,6 +139,9 @@ class Template:
                     return pseudo[arg]
                 if arg in self.parameters:
                     return self.parameter(arg)
+                r = self.resources.get(arg)
+                if r is not None and r["Type"] in NAME_OF:
+                    return NAME_OF[r["Type"]].format(name=arg)
                 return self.arn_of(arg)
             if fn == "Fn::GetAtt":
                 logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
@@ -250,6 +263,13 @@ def check_statement(where, st, kind):
                 continue
             if not any(key_regex(d).match(k) for d in defined):
                 problems.append(f"{where}: condition key {k} is not global and not defined for {a}")
+    if kind != "trust" and "sts:AssumeRole" in actions and any(":iam::*:" in r for r in resources):
+        keys_lower = [k.lower() for k in keys]
+        if not ({"aws:resourceorgid", "aws:resourceorgpaths"} & set(keys_lower)):
+            problems.append(
+                f"{where}: sts:AssumeRole on {resources} reaches a role of that name in any AWS "
+                "account: limit it to the organisation (aws:ResourceOrgID)"
+            )
     if kind == "trust" or not resources:
         return problems
     wildcard = resources == ["*"]
@@ -354,6 +374,9 @@ KNOWN_BAD = [
         "condition key ecr:cluster",
     ),
     ({"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"}, "supports resource types"),
+    # deploy/audit.yaml as it was: the audit role of any account.
+    ({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/ecr-arch-guard-audit"},
+     "limit it to the organisation"),
 ]
 
 
