@@ -10,7 +10,8 @@
 //!   and Express Mode's `CreateExpressGatewayService`, `UpdateExpressGatewayService`;
 //! - Lambda (`lambda.amazonaws.com`): `CreateFunction20150331`, `UpdateFunctionCode20150331v2`
 //!   (the only call that changes an image function's image or its `Architectures`;
-//!   UpdateFunctionConfiguration changes neither and is not watched);
+//!   UpdateFunctionConfiguration changes neither and is not watched), and the same call under
+//!   the name `UpdateFunctionCode20150331` (in published CloudTrail data; see change/lambda.rs);
 //! - App Runner (`apprunner.amazonaws.com`): `CreateService`, `UpdateService`;
 //! - Batch (`batch.amazonaws.com`): `RegisterJobDefinition`.
 //!
@@ -24,6 +25,7 @@ use crate::error::Error;
 use crate::image::RegistryId;
 
 mod ecs;
+mod lambda;
 mod target;
 
 pub use target::Target;
@@ -33,7 +35,7 @@ pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 /// Every watched call: `(source, eventSource, eventName)`. The template's rules are built
 /// from the same list (a test compares them).
-pub const WATCHED: [(&str, &str, &str); 10] = [
+pub const WATCHED: [(&str, &str, &str); 11] = [
     ("aws.ecs", "ecs.amazonaws.com", "RegisterTaskDefinition"),
     ("aws.ecs", "ecs.amazonaws.com", "CreateService"),
     ("aws.ecs", "ecs.amazonaws.com", "UpdateService"),
@@ -56,6 +58,12 @@ pub const WATCHED: [(&str, &str, &str); 10] = [
         "aws.lambda",
         "lambda.amazonaws.com",
         "UpdateFunctionCode20150331v2",
+    ),
+    // The same call under its earlier versioned name, found in published CloudTrail data.
+    (
+        "aws.lambda",
+        "lambda.amazonaws.com",
+        "UpdateFunctionCode20150331",
     ),
     ("aws.apprunner", "apprunner.amazonaws.com", "CreateService"),
     ("aws.apprunner", "apprunner.amazonaws.com", "UpdateService"),
@@ -185,56 +193,30 @@ pub fn classify(event: &CloudTrailEvent) -> Result<Classified, Error> {
             Ok(target) => target,
             Err(skip) => return Ok(Skip(skip)),
         },
-        ("lambda.amazonaws.com", _) => {
-            let image = text(req, &["code", "imageUri"]).or_else(|| text(req, &["imageUri"]));
-            if req.get("dryRun") == Some(&Value::Bool(true)) {
-                return Ok(Skip(format!("{name} with dryRun: nothing changed")));
+        ("lambda.amazonaws.com", _) => match lambda::target(name, req, resp, error.as_deref())? {
+            Ok((target, asked)) => {
+                requested = asked;
+                target
             }
-            // A .zip function only when the request says so; with the request parameters
-            // missing (CloudTrail may omit them), the function is read and tells.
-            let zip = match name {
-                "CreateFunction20150331" => {
-                    !req.is_null()
-                        && image.is_none()
-                        && text(req, &["packageType"]).is_none_or(|p| p != "Image")
-                }
-                _ => {
-                    image.is_none()
-                        && !present(req, "architectures")
-                        && ["zipFile", "s3Bucket", "s3Key"]
-                            .iter()
-                            .any(|k| present(req, k))
-                }
-            };
-            if zip {
-                return Ok(Skip(format!(
-                    "{name} of a .zip function: no container image involved"
-                )));
-            }
-            if let (Some(e), Some(image)) = (&error, image) {
-                if e.starts_with("InvalidParameterValueException") {
-                    requested = Some(Requested {
-                        image: image.to_string(),
-                        architectures: req
-                            .get("architectures")
-                            .and_then(|a| serde_json::from_value::<Vec<String>>(a.clone()).ok()),
-                        error: e.clone(),
-                    });
-                }
-            }
-            Target::LambdaFunction(
-                text(resp, &["functionArn"])
-                    .or_else(|| text(req, &["functionName"]))
-                    .ok_or_else(|| missing("function"))?
-                    .to_string(),
-            )
-        }
+            Err(skip) => return Ok(Skip(skip)),
+        },
         ("apprunner.amazonaws.com", "UpdateService") if !present(req, "sourceConfiguration") => {
             return Ok(Skip(
                 "App Runner UpdateService without sourceConfiguration (instance, scaling, \
                  network or health settings only): the image is unchanged, nothing read"
                     .into(),
             ))
+        }
+        // A service built from source code (App Runner API Reference, SourceConfiguration:
+        // CodeRepository or ImageRepository, one of them) runs no image of a registry.
+        ("apprunner.amazonaws.com", _)
+            if present(&req["sourceConfiguration"], "codeRepository")
+                && !present(&req["sourceConfiguration"], "imageRepository") =>
+        {
+            return Ok(Skip(format!(
+                "App Runner {name} of a source-code service (sourceConfiguration.codeRepository): \
+                 no container image of a registry involved, nothing read"
+            )))
         }
         ("apprunner.amazonaws.com", _) => Target::AppRunnerService(
             text(resp, &["service", "serviceArn"])
@@ -313,45 +295,32 @@ mod tests {
         assert!(classify(&e).is_err());
     }
 
+    /// App Runner's SourceConfiguration holds a CodeRepository or an ImageRepository (App
+    /// Runner API Reference): a source-code service runs no registry image, so its record is
+    /// enough to skip it.
     #[test]
-    fn zip_deploys_and_dry_runs_are_skipped_but_missing_parameters_are_read() {
-        let lambda = |name: &str, req: Value| {
+    fn a_source_code_app_runner_service_is_skipped_unread() {
+        let runner = |name: &str, source: Value| {
             classify(&event(
-                "aws.lambda",
-                serde_json::json!({"eventSource": "lambda.amazonaws.com", "eventName": name,
-                  "requestParameters": req}),
+                "aws.apprunner",
+                serde_json::json!({"eventSource": "apprunner.amazonaws.com", "eventName": name,
+                  "requestParameters": {"serviceName": "web", "sourceConfiguration": source},
+                  "responseElements": {"service": {"serviceArn": "arn:aws:apprunner:us-east-1:123456789012:service/web/1"}}}),
             ))
             .unwrap()
         };
-        let update = "UpdateFunctionCode20150331v2";
-        let skip = |c: Classified| matches!(c, Classified::Skip(_));
-        assert!(skip(lambda(
-            update,
-            serde_json::json!({"functionName": "f", "s3Bucket": "b", "s3Key": "k"})
-        )));
-        assert!(skip(lambda(
-            update,
-            serde_json::json!({"functionName": "f", "imageUri": "x", "dryRun": true})
-        )));
-        assert!(skip(lambda(
-            "CreateFunction20150331",
-            serde_json::json!({"functionName": "f", "runtime": "python3.12"})
-        )));
-        // Nothing says zip: the function is read (GetFunction tells its package type).
-        assert!(!skip(lambda(
-            update,
-            serde_json::json!({"functionName": "f"})
-        )));
-        let e = event(
-            "aws.lambda",
-            serde_json::json!({"eventSource": "lambda.amazonaws.com",
-              "eventName": "CreateFunction20150331",
-              "responseElements": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:f"}}),
-        );
+        let code = serde_json::json!({"codeRepository": {"repositoryUrl": "https://github.com/o/r",
+            "sourceCodeVersion": {"type": "BRANCH", "value": "main"}}});
         assert!(
-            !skip(classify(&e).unwrap()),
-            "no request parameters: read it"
+            matches!(runner("CreateService", code.clone()), Classified::Skip(r) if r.contains("codeRepository"))
         );
+        assert!(matches!(runner("UpdateService", code), Classified::Skip(_)));
+        let image = serde_json::json!({"imageRepository": {"imageIdentifier":
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1", "imageRepositoryType": "ECR"}});
+        assert!(matches!(
+            runner("CreateService", image),
+            Classified::Judge(_)
+        ));
     }
 
     #[test]

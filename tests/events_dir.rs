@@ -31,6 +31,10 @@ fn every_sample_event_parses_and_is_classified_as_named() {
                 ("change-ecs-update-service-scaling.json", change::Classified::Skip(why)) => {
                     assert!(why.contains("desiredCount"), "{why}")
                 }
+                (
+                    "change-lambda-update-function-code-zip-stratus.json",
+                    change::Classified::Skip(why),
+                ) => assert!(why.contains("packageType Zip"), "{why}"),
                 (_, change::Classified::Judge(c)) => {
                     assert_eq!(c.scope.account.as_deref(), Some("123456789012"), "{name}");
                     assert_eq!(c.scope.region.as_deref(), Some("us-east-1"), "{name}");
@@ -74,7 +78,7 @@ fn every_sample_event_parses_and_is_classified_as_named() {
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 32, "{seen:?}");
+    assert_eq!(seen.len(), 33, "{seen:?}");
 }
 
 /// A deployment gate's request (`hook-*`): recognised as its gate, judged or passed as named.
