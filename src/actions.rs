@@ -4,6 +4,7 @@
 //! image replicated here is decided here too.
 
 use crate::alert;
+use crate::alert_claim::{AlertClaims, Claim};
 use crate::error::Error;
 use crate::event::{Origin, Push};
 use crate::lambda_index::LambdaIndexUse;
@@ -18,6 +19,8 @@ pub struct Actor<'a, R: Registry, N: Notify> {
     pub settings: &'a Settings,
     pub registry: &'a R,
     pub notifier: &'a N,
+    /// One alert per event across environments, when a claim store is configured.
+    pub claims: Option<&'a AlertClaims>,
 }
 
 impl<R: Registry, N: Notify> Actor<'_, R, N> {
@@ -79,10 +82,9 @@ impl<R: Registry, N: Notify> Actor<'_, R, N> {
         if self.settings.dry_run {
             v.actions.push(alerted(ActionStatus::WouldSend, topic));
         } else {
-            self.notifier
-                .publish(&alert::unreadable(&push.image, reason))
-                .await?;
-            v.actions.push(alerted(ActionStatus::Sent, topic));
+            let message = alert::unreadable(&push.image, reason);
+            let status = self.publish_once(push, "unreadable", &message).await?;
+            v.actions.push(alerted(status, topic));
         }
         Ok(v)
     }
@@ -167,9 +169,46 @@ impl<R: Registry, N: Notify> Actor<'_, R, N> {
             .actions
             .push(alerted(ActionStatus::Sent, topic.clone()));
         let message = alert::compose(&shown, &push.image, lambda);
-        self.notifier.publish(&message).await?;
-        verdict.actions.push(alerted(ActionStatus::Sent, topic));
+        let status = self.publish_once(push, "alert", &message).await?;
+        verdict.actions.push(alerted(status, topic));
         Ok(())
+    }
+
+    /// Publishes `message` unless another delivery of the same event (`what` about this image)
+    /// sent it or is sending it ([`crate::alert_claim`]); `Sent` or `OtherDelivery`. Without a
+    /// claim store or an event id, or when the store fails, it is simply published.
+    async fn publish_once(
+        &self,
+        push: &Push,
+        what: &str,
+        message: &crate::message::Message,
+    ) -> Result<ActionStatus, Error> {
+        let claim = match (self.claims, &push.event_id) {
+            (Some(claims), Some(id)) => {
+                let image = format!("{}@{}-{what}", push.image.repository.name, push.digest());
+                let key = AlertClaims::key(id, &image);
+                match claims.claim(&key).await {
+                    Ok(Claim::Mine(version)) => Some((claims, key, version)),
+                    Ok(Claim::Sent) | Ok(Claim::InFlight) => {
+                        tracing::info!(
+                            key,
+                            "alert sent by another delivery of this event; not sent again"
+                        );
+                        return Ok(ActionStatus::OtherDelivery);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "alert claim unavailable; sending (perhaps twice, never not at all)");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let sent = self.notifier.publish(message).await;
+        if let Some((claims, key, version)) = &claim {
+            claims.settle(key, version, sent.is_ok()).await;
+        }
+        sent.map(|_| ActionStatus::Sent)
     }
 }
 

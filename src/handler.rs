@@ -56,6 +56,8 @@ pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
     changes: Cache<String, Vec<Verdict>>,
     /// Deep checks done, by digest and required platforms.
     deep_checks: Cache<String, Arc<Vec<crate::deep::DeepCheck>>>,
+    /// One alert per event across environments ([`crate::alert_claim`]).
+    claims: Option<crate::alert_claim::AlertClaims>,
 }
 
 /// What the guard answers an event with (the Lambda's response: a verdict, or an array of them).
@@ -92,7 +94,14 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             handled: Cache::new(CACHE_ENTRIES),
             changes: Cache::new(CACHE_ENTRIES),
             deep_checks: Cache::new(READS_ENTRIES),
+            claims: None,
         }
+    }
+
+    /// Claims each alert in `store` first, so two deliveries of one event alert once.
+    pub fn with_alert_claims(mut self, store: Arc<dyn crate::alert_claim::ClaimStore>) -> Self {
+        self.claims = Some(crate::alert_claim::AlertClaims::new(store));
+        self
     }
 
     /// Reads consumers from the consumer index in `store` (and writes consumer changes to it).
@@ -285,6 +294,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             settings: &self.settings,
             registry: &self.registry,
             notifier: &self.notifier,
+            claims: self.claims.as_ref(),
         }
     }
 

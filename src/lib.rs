@@ -41,6 +41,7 @@
 pub mod actions;
 pub mod advice;
 pub mod alert;
+pub mod alert_claim;
 pub mod aws;
 pub mod cache;
 pub mod change;

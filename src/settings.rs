@@ -122,6 +122,9 @@ pub struct Settings {
     pub metrics_per_repository: bool,
     /// `ALERT_TOPIC_ARN`: required when `alert` is an action.
     pub alert_topic_arn: Option<String>,
+    /// `ALERT_CLAIMS_BUCKET`: where each alert is claimed first, so two deliveries of one
+    /// event alert once ([`crate::alert_claim`]); none: each delivery alerts.
+    pub alert_claims_bucket: Option<String>,
     /// `ALLOW_HTTP_DOWNLOADS`: accept plain-http layer URLs (local tests only).
     pub allow_http_downloads: bool,
     /// `POLICY_TTL_SECONDS`: how long a repository's tags are cached, default 300.
@@ -162,6 +165,7 @@ impl Default for Settings {
             inspect_untagged: false,
             metrics_per_repository: false,
             alert_topic_arn: None,
+            alert_claims_bucket: None,
             allow_http_downloads: false,
             policy_ttl: Duration::from_secs(300),
             require: None,
@@ -226,6 +230,7 @@ impl Settings {
         s.metrics_per_repository = flag(get("METRICS_PER_REPOSITORY"), "METRICS_PER_REPOSITORY")?;
         s.allow_http_downloads = flag(get("ALLOW_HTTP_DOWNLOADS"), "ALLOW_HTTP_DOWNLOADS")?;
         s.alert_topic_arn = get("ALERT_TOPIC_ARN");
+        s.alert_claims_bucket = get("ALERT_CLAIMS_BUCKET");
         if let Some(v) = get("POLICY_TTL_SECONDS") {
             s.policy_ttl = seconds(&v, "POLICY_TTL_SECONDS")?;
         }

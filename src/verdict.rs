@@ -76,6 +76,9 @@ pub enum ActionStatus {
     /// Dry run (`ecr-arch-guard event --dry-run`).
     WouldSend,
     WouldTag,
+    /// Another delivery of the same event, in another environment, sent the alert or is
+    /// sending it ([`crate::alert_claim`]): not sent again.
+    OtherDelivery,
 }
 
 impl ActionStatus {
@@ -87,6 +90,7 @@ impl ActionStatus {
             ActionStatus::Failed => "failed",
             ActionStatus::WouldSend => "would-send",
             ActionStatus::WouldTag => "would-tag",
+            ActionStatus::OtherDelivery => "sent-by-another-delivery",
         }
     }
 }

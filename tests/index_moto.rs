@@ -35,7 +35,7 @@ fn objects(config: &aws_config::SdkConfig) -> S3Objects {
 /// The index as stored in the bucket.
 async fn stored(config: &aws_config::SdkConfig) -> ConsumerIndex {
     let scope = RegistryId::new(Some(ACCOUNT), Some(REGION));
-    match S3Index::new(objects(config))
+    match S3Index::new(std::sync::Arc::new(objects(config)))
         .read(&scope, None)
         .await
         .unwrap()

@@ -36,8 +36,9 @@ fn the_index_is_on_with_discovery_and_its_bucket_is_private_encrypted_and_tls_on
         assert!(any.contains(&format!("Discover{d}Enabled")), "{any}");
     }
     let r = &t["Resources"];
-    let bucket = &r["ConsumerIndexBucket"];
-    assert_eq!(bucket["Condition"], "IndexEnabled");
+    // The guard's state bucket: the index, and the alert claims (so it exists with alerting too).
+    let bucket = &r["StateBucket"];
+    assert!(bucket["Condition"].is_null());
     let p = &bucket["Properties"];
     assert_eq!(
         p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
@@ -56,12 +57,22 @@ fn the_index_is_on_with_discovery_and_its_bucket_is_private_encrypted_and_tls_on
         p["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
         "BucketOwnerEnforced"
     );
-    let deny = &r["ConsumerIndexBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    let deny = &r["StateBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
     assert_eq!(deny["Effect"], "Deny");
     assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
-    // The guard learns the bucket.
+    // The guard learns the bucket: for the index, and to claim each alert (one per event).
     let env = &r["GuardFunction"]["Properties"]["Environment"]["Variables"];
-    assert!(text(&env["CONSUMER_INDEX_BUCKET"]).contains("ConsumerIndexBucket"));
+    assert!(text(&env["CONSUMER_INDEX_BUCKET"]).contains("StateBucket"));
+    let claims = text(&env["ALERT_CLAIMS_BUCKET"]);
+    assert!(
+        claims.contains("AlertingEnabled") && claims.contains("StateBucket"),
+        "{claims}"
+    );
+    let rules = text(&p["LifecycleConfiguration"]);
+    assert!(
+        rules.contains("alerts/") && rules.contains("consumers/"),
+        "{rules}"
+    );
 }
 
 #[test]
@@ -114,7 +125,7 @@ fn the_refresher_runs_every_5_minutes_within_its_timeout_with_only_what_it_uses(
             }
             s => {
                 s3.extend(actions(s));
-                assert!(text(&s["Resource"]).contains("ConsumerIndexBucket"));
+                assert!(text(&s["Resource"]).contains("StateBucket"));
             }
         }
     }

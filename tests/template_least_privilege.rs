@@ -174,7 +174,17 @@ fn iam_actions_granted_equal_the_actions_the_code_calls() {
         index,
         "the consumer index: read by each push, written by each consumer change"
     );
+    let claims: BTreeSet<String> = ecr_arch_guard::aws::s3_claims::IAM_ACTIONS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        actions_under(&all, Some("AlertingEnabled")),
+        claims,
+        "each alert claimed first, only when alerting"
+    );
     assert!(all.iter().all(|s| s.condition.is_none()
+        || s.condition.as_deref() == Some("AlertingEnabled")
         || s.condition.as_deref() == Some("IndexEnabled")
         || s.condition.as_deref() == Some("TaggingEnabled")
         || s.condition.as_deref() == Some("CentralMode")
@@ -283,7 +293,7 @@ fn resources_are_this_accounts_own() {
                         );
                         continue;
                     }
-                    if arn.starts_with("${ConsumerIndexBucket.Arn}/") {
+                    if arn.starts_with("${StateBucket.Arn}/") {
                         // The stack's own bucket.
                         continue;
                     }

@@ -12,10 +12,12 @@
 //! The client uses the guard's own credentials, also in organisation mode (the bucket is in
 //! the guard's account; members are only listed through their role).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-use super::s3_objects::{encode, xml_values, S3Objects};
+use super::s3_objects::{encode, status_error, xml_values, S3Objects};
 use crate::consumer_index::MAX_INDEX_BYTES;
 use crate::error::Error;
 use crate::image::RegistryId;
@@ -31,11 +33,11 @@ pub const IAM_ACTIONS: [&str; 3] = ["s3:GetObject", "s3:PutObject", "s3:ListBuck
 
 #[derive(Debug)]
 pub struct S3Index {
-    objects: S3Objects,
+    objects: Arc<S3Objects>,
 }
 
 impl S3Index {
-    pub fn new(objects: S3Objects) -> S3Index {
+    pub fn new(objects: Arc<S3Objects>) -> S3Index {
         S3Index { objects }
     }
 
@@ -61,34 +63,18 @@ impl S3Index {
     }
 
     async fn get(&self, scope: &RegistryId, held: Option<&str>) -> Result<IndexRead, Error> {
-        let headers: Vec<(&str, &str)> = held.map(|v| ("if-none-match", v)).into_iter().collect();
-        let a = self
-            .objects
-            .send(
-                "GET",
-                &Self::key(scope),
-                "",
-                &headers,
-                Bytes::new(),
-                "s3:GetObject",
-            )
-            .await?;
+        let a = self.objects.get_object(&Self::key(scope), held).await?;
         match a.status {
-            200 => {
-                if a.body.len() as u64 > MAX_INDEX_BYTES {
-                    return Err(Error::Permanent(format!(
-                        "consumer index {} is larger than {MAX_INDEX_BYTES} bytes",
-                        Self::key(scope)
-                    )));
-                }
-                Ok(IndexRead::Current {
-                    version: a.etag.clone().unwrap_or_default(),
-                    body: a.body.to_vec(),
-                })
-            }
             304 => Ok(IndexRead::Unchanged),
             404 => Ok(IndexRead::Missing),
-            s => Err(status_error("s3:GetObject", s, &a.code())),
+            _ if a.body.len() as u64 > MAX_INDEX_BYTES => Err(Error::Permanent(format!(
+                "consumer index {} is larger than {MAX_INDEX_BYTES} bytes",
+                Self::key(scope)
+            ))),
+            _ => Ok(IndexRead::Current {
+                version: a.etag.clone().unwrap_or_default(),
+                body: a.body.to_vec(),
+            }),
         }
     }
 
@@ -98,29 +84,9 @@ impl S3Index {
         body: Vec<u8>,
         expect: Expect,
     ) -> Result<Written, Error> {
-        let condition = match &expect {
-            Expect::Absent => ("if-none-match", "*"),
-            Expect::Version(v) => ("if-match", v.as_str()),
-        };
-        let headers = [("content-type", "application/gzip"), condition];
-        let a = self
-            .objects
-            .send(
-                "PUT",
-                &Self::key(scope),
-                "",
-                &headers,
-                Bytes::from(body),
-                "s3:PutObject",
-            )
-            .await?;
-        match a.status {
-            200 => Ok(Written::Stored(a.etag.clone().unwrap_or_default())),
-            // 412 PreconditionFailed; 409 ConditionalRequestConflict (a concurrent write);
-            // 404 NoSuchKey for If-Match on an object deleted meanwhile.
-            412 | 409 | 404 => Ok(Written::Conflict),
-            s => Err(status_error("s3:PutObject", s, &a.code())),
-        }
+        self.objects
+            .put_object(&Self::key(scope), body, "application/gzip", expect)
+            .await
     }
 
     async fn list(&self) -> Result<Vec<RegistryId>, Error> {
@@ -154,17 +120,6 @@ impl S3Index {
                 return Ok(scopes);
             }
         }
-    }
-}
-
-/// An S3 error answer as the core's error kinds: 429 and SlowDown are throttling.
-fn status_error(what: &str, status: u16, code: &str) -> Error {
-    let text = format!("{what}: {code} (HTTP {status})");
-    match (status, code) {
-        (429, _) | (_, "SlowDown") => Error::Throttled(text),
-        (403, _) | (400, _) => Error::Permanent(text),
-        (s, _) if s >= 500 => Error::Transient(text),
-        _ => Error::Permanent(text),
     }
 }
 
@@ -209,17 +164,5 @@ mod tests {
         ] {
             assert_eq!(S3Index::scope_of(other), None, "{other}");
         }
-    }
-
-    #[test]
-    fn errors_keep_their_kind() {
-        assert!(matches!(
-            status_error("s3:GetObject", 403, "AccessDenied"),
-            Error::Permanent(_)
-        ));
-        assert!(matches!(
-            status_error("s3:PutObject", 503, "SlowDown"),
-            Error::Throttled(_)
-        ));
     }
 }

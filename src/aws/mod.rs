@@ -33,6 +33,7 @@ pub mod proposed;
 pub mod quotas;
 pub mod replay;
 pub mod routing;
+pub mod s3_claims;
 pub mod s3_objects;
 pub mod sns;
 pub mod trust;

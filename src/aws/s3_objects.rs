@@ -28,6 +28,7 @@ use sha2::{Digest as _, Sha256};
 use super::download::HttpsClient;
 use super::trust::TrustRoots;
 use crate::error::Error;
+use crate::index_store::{Expect, Written};
 
 /// Attempts per call (5xx and transport errors are tried again).
 const ATTEMPTS: u32 = 3;
@@ -198,6 +199,44 @@ impl S3Objects {
             .map_err(|e| Error::Permanent(format!("S3 request: {e}")))
     }
 
+    /// GetObject of `key`, with `If-None-Match: held` when given: the answer as S3 gave it
+    /// (200 with the object, 304 unchanged, 404 missing), any other status an error.
+    pub async fn get_object(&self, key: &str, held: Option<&str>) -> Result<S3Answer, Error> {
+        let headers: Vec<(&str, &str)> = held.map(|v| ("if-none-match", v)).into_iter().collect();
+        let a = self
+            .send("GET", key, "", &headers, Bytes::new(), "s3:GetObject")
+            .await?;
+        match a.status {
+            200 | 304 | 404 => Ok(a),
+            s => Err(status_error("s3:GetObject", s, &a.code())),
+        }
+    }
+
+    /// PutObject of `body` at `key` if `expect` holds: `If-None-Match: *` to create,
+    /// `If-Match: <ETag>` to replace. 412 PreconditionFailed, 409 ConditionalRequestConflict (a
+    /// concurrent write) and 404 (If-Match on an object deleted meanwhile) are a conflict.
+    pub async fn put_object(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        expect: Expect,
+    ) -> Result<Written, Error> {
+        let condition = match &expect {
+            Expect::Absent => ("if-none-match", "*"),
+            Expect::Version(v) => ("if-match", v.as_str()),
+        };
+        let headers = [("content-type", content_type), condition];
+        let a = self
+            .send("PUT", key, "", &headers, Bytes::from(body), "s3:PutObject")
+            .await?;
+        match a.status {
+            200 => Ok(Written::Stored(a.etag.clone().unwrap_or_default())),
+            412 | 409 | 404 => Ok(Written::Conflict),
+            s => Err(status_error("s3:PutObject", s, &a.code())),
+        }
+    }
+
     /// The credentials, from the provider until 5 minutes before they expire.
     async fn credentials(&self) -> Result<Credentials, Error> {
         let fresh = |c: &Credentials| {
@@ -269,6 +308,16 @@ pub fn sign_headers(
         .into_iter()
         .map(|h| (h.name().to_string(), h.value().to_string()))
         .collect())
+}
+
+/// An S3 error answer as the core's error kinds: 429 and SlowDown are throttling.
+pub fn status_error(what: &str, status: u16, code: &str) -> Error {
+    let text = format!("{what}: {code} (HTTP {status})");
+    match (status, code) {
+        (429, _) | (_, "SlowDown") => Error::Throttled(text),
+        (s, _) if s >= 500 => Error::Transient(text),
+        _ => Error::Permanent(text),
+    }
 }
 
 /// `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL` (through the configuration's service

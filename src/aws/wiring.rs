@@ -14,12 +14,15 @@ use super::index_s3::S3Index;
 use super::quotas;
 use super::replay::Replay;
 use super::routing::RoutedEcr;
+use super::s3_claims::S3Claims;
 use super::s3_objects::S3Objects;
 use super::sns::Sns;
 use super::trust::TrustRoots;
+use crate::alert_claim::ClaimStore;
 use crate::discovery::Service;
 use crate::error::Error;
 use crate::handler::Guard;
+use crate::index_store::IndexStore;
 use crate::pace::Paced;
 use crate::ports::NoNotify;
 use crate::settings::Settings;
@@ -122,18 +125,35 @@ pub fn lambda_guard(settings: Settings, config: SdkConfig) -> Result<LambdaGuard
     let discovery =
         AwsDiscovery::new(accounts, &Service::ALL).with_quota_share(settings.discovery.quota_share);
     // The guard's own credentials: the bucket is in its account, also in organisation mode.
-    let index = match settings.discovery.index_bucket.as_deref() {
-        Some(bucket) => {
-            let objects = S3Objects::new(&config_for_index, bucket, settings.trust_roots)?;
-            Some(Arc::new(S3Index::new(objects)) as Arc<dyn crate::index_store::IndexStore>)
+    let mut buckets: Vec<(String, Arc<S3Objects>)> = Vec::new();
+    let mut objects = |bucket: &str| -> Result<Arc<S3Objects>, Error> {
+        if let Some((_, o)) = buckets.iter().find(|(b, _)| b == bucket) {
+            return Ok(o.clone());
         }
+        let o = Arc::new(S3Objects::new(
+            &config_for_index,
+            bucket,
+            settings.trust_roots,
+        )?);
+        buckets.push((bucket.to_string(), o.clone()));
+        Ok(o)
+    };
+    let index = match settings.discovery.index_bucket.as_deref() {
+        Some(bucket) => Some(Arc::new(S3Index::new(objects(bucket)?)) as Arc<dyn IndexStore>),
         None => None,
     };
-    let guard = Guard::with_discovery(settings, ecr, sns, discovery);
-    Ok(match index {
-        Some(store) => guard.with_consumer_index(store),
-        None => guard,
-    })
+    let claims = match settings.alert_claims_bucket.as_deref() {
+        Some(bucket) => Some(Arc::new(S3Claims::new(objects(bucket)?)) as Arc<dyn ClaimStore>),
+        None => None,
+    };
+    let mut guard = Guard::with_discovery(settings, ecr, sns, discovery);
+    if let Some(store) = index {
+        guard = guard.with_consumer_index(store);
+    }
+    if let Some(store) = claims {
+        guard = guard.with_alert_claims(store);
+    }
+    Ok(guard)
 }
 
 /// The guard the CLI judges with (its registry is also the catalog `check` and `scan` list

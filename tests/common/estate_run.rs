@@ -86,7 +86,7 @@ impl World {
     async fn index(&self) -> Arc<S3Index> {
         let config = sdk_config(&self.estate.endpoint).await;
         let objects = S3Objects::new(&config, BUCKET, TrustRoots::Bundled).unwrap();
-        Arc::new(S3Index::new(objects))
+        Arc::new(S3Index::new(Arc::new(objects)))
     }
 
     async fn aws_discovery(&self, share: u8) -> AwsDiscovery {

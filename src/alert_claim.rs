@@ -1,0 +1,289 @@
+//! One alert per event, across Lambda environments. EventBridge delivers at least once, and
+//! Lambda may run two deliveries of the same event in two environments at once; each would
+//! alert. Before it publishes, an environment *claims* the alert — a record written only if
+//! none exists (a conditional write, the idempotency key being the event and the image) — and
+//! settles it afterwards:
+//!
+//! - claimed: publish; then mark it `sent` (or `failed`, and the invocation fails as before, so
+//!   Lambda retries and the retry takes the claim over);
+//! - already `sent`: the alert went out from another delivery; not again;
+//! - `sending` and younger than [`LEASE`]: another environment is publishing now; if it fails,
+//!   its own invocation fails and its retry publishes; this one does not;
+//! - `failed`, or `sending` older than the lease (that environment died before settling): taken
+//!   over, over the version read, so only one taker publishes.
+//!
+//! Nothing is lost: no path skips an alert unless another delivery sent it or is sending it and
+//! will be retried if it fails. A claim store that cannot be reached does not stop the alert
+//! (it may then go out twice, never zero times). The store is a port ([`ClaimStore`]); the AWS
+//! adapter keeps the records under `alerts/` of the stack's bucket, which expires them after a
+//! day (a redelivery comes within hours: EventBridge retries for up to an hour, Lambda for up to
+//! six).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::index_store::{Expect, Written};
+
+/// How long a claim being sent is respected: longer than a whole invocation (the function's
+/// timeout is 30 s), so a live sender is never overtaken.
+pub const LEASE: Duration = Duration::from_secs(120);
+
+/// A record's bytes and its version.
+pub type Versioned = (Vec<u8>, String);
+
+/// A store of small records written only over the version read.
+pub trait ClaimStore: Send + Sync {
+    /// The record at `key` and its version; `None` when there is none.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Versioned>, Error>>;
+
+    /// Writes `body` at `key` if `expect` holds.
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        body: Vec<u8>,
+        expect: Expect,
+    ) -> BoxFuture<'a, Result<Written, Error>>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum State {
+    Sending,
+    Sent,
+    Failed,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    state: State,
+    /// Seconds since the Unix epoch.
+    at: u64,
+}
+
+/// What a claim found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This environment sends the alert; settle it with this version.
+    Mine(String),
+    /// Another delivery sent it.
+    Sent,
+    /// Another environment is sending it now (and its retry will, if it fails).
+    InFlight,
+}
+
+/// Seconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Claims and settles alerts in a [`ClaimStore`].
+pub struct AlertClaims {
+    store: Arc<dyn ClaimStore>,
+    clock: Clock,
+}
+
+impl AlertClaims {
+    pub fn new(store: Arc<dyn ClaimStore>) -> AlertClaims {
+        AlertClaims {
+            store,
+            clock: Arc::new(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or_default()
+            }),
+        }
+    }
+
+    /// With another clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> AlertClaims {
+        self.clock = clock;
+        self
+    }
+
+    /// The key of the alert about `image` for the event `event_id`: `alerts/EVENT/IMAGE`, each
+    /// part reduced to characters safe in an object key.
+    pub fn key(event_id: &str, image: &str) -> String {
+        let safe = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        format!("alerts/{}/{}.json", safe(event_id), safe(image))
+    }
+
+    fn record(&self, state: State) -> Vec<u8> {
+        serde_json::to_vec(&Record {
+            state,
+            at: (self.clock)(),
+        })
+        .expect("a record serialises")
+    }
+
+    /// Claims the alert at `key`.
+    pub async fn claim(&self, key: &str) -> Result<Claim, Error> {
+        let sending = self.record(State::Sending);
+        if let Written::Stored(v) = self.store.put(key, sending.clone(), Expect::Absent).await? {
+            return Ok(Claim::Mine(v));
+        }
+        let Some((body, version)) = self.store.get(key).await? else {
+            // Gone between the two calls (expired): claim it again, once.
+            return Ok(match self.store.put(key, sending, Expect::Absent).await? {
+                Written::Stored(v) => Claim::Mine(v),
+                Written::Conflict => Claim::InFlight,
+            });
+        };
+        let record: Option<Record> = serde_json::from_slice(&body).ok();
+        let now = (self.clock)();
+        let take_over = match record {
+            Some(Record {
+                state: State::Sent, ..
+            }) => return Ok(Claim::Sent),
+            Some(Record {
+                state: State::Sending,
+                at,
+            }) => now.saturating_sub(at) >= LEASE.as_secs(),
+            // Failed, or unreadable: whoever wrote it did not send.
+            _ => true,
+        };
+        if !take_over {
+            return Ok(Claim::InFlight);
+        }
+        Ok(
+            match self
+                .store
+                .put(key, sending, Expect::Version(version))
+                .await?
+            {
+                Written::Stored(v) => Claim::Mine(v),
+                Written::Conflict => Claim::InFlight,
+            },
+        )
+    }
+
+    /// Records how the claimed alert went (best effort: a record left `sending` is taken over
+    /// after the lease).
+    pub async fn settle(&self, key: &str, version: &str, sent: bool) {
+        let state = if sent { State::Sent } else { State::Failed };
+        let body = self.record(state);
+        match self
+            .store
+            .put(key, body, Expect::Version(version.to_string()))
+            .await
+        {
+            Ok(Written::Stored(_)) => {}
+            Ok(Written::Conflict) => {
+                tracing::warn!(key, "alert claim changed before it was settled")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, key, "alert claim not settled; it is taken over after the lease")
+            }
+        }
+    }
+}
+
+/// Records in memory (tests, and the local demo), writes counted.
+#[derive(Default)]
+pub struct MemoryClaims {
+    records: Mutex<BTreeMap<String, (Vec<u8>, u64)>>,
+    next: Mutex<u64>,
+}
+
+impl MemoryClaims {
+    pub fn new() -> MemoryClaims {
+        MemoryClaims::default()
+    }
+}
+
+impl ClaimStore for MemoryClaims {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Versioned>, Error>> {
+        let found = self
+            .records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .map(|(b, v)| (b.clone(), v.to_string()));
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        body: Vec<u8>,
+        expect: Expect,
+    ) -> BoxFuture<'a, Result<Written, Error>> {
+        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        let current = records.get(key).map(|(_, v)| v.to_string());
+        let ok = match (&expect, &current) {
+            (Expect::Absent, None) => true,
+            (Expect::Version(want), Some(have)) => want == have,
+            _ => false,
+        };
+        let answer = if ok {
+            let mut n = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            *n += 1;
+            records.insert(key.to_string(), (body, *n));
+            Written::Stored(n.to_string())
+        } else {
+            Written::Conflict
+        };
+        Box::pin(async move { Ok(answer) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    fn claims(store: &Arc<MemoryClaims>, now: &Arc<AtomicU64>) -> AlertClaims {
+        let now = now.clone();
+        AlertClaims::new(store.clone()).with_clock(Arc::new(move || now.load(Ordering::SeqCst)))
+    }
+
+    #[tokio::test]
+    async fn one_sender_then_sent_in_flight_and_take_over_after_a_failure_or_the_lease() {
+        let store = Arc::new(MemoryClaims::new());
+        let now = Arc::new(AtomicU64::new(1_000));
+        let (a, b) = (claims(&store, &now), claims(&store, &now));
+        let key = AlertClaims::key("evt-1", "grafana@sha256:aa");
+        assert_eq!(key, "alerts/evt-1/grafana_sha256_aa.json");
+
+        let Claim::Mine(v) = a.claim(&key).await.unwrap() else {
+            panic!("first claim")
+        };
+        assert_eq!(b.claim(&key).await.unwrap(), Claim::InFlight, "being sent");
+        a.settle(&key, &v, true).await;
+        assert_eq!(b.claim(&key).await.unwrap(), Claim::Sent);
+
+        // A sender that failed: the next delivery takes over.
+        let key = AlertClaims::key("evt-2", "x");
+        let Claim::Mine(v) = a.claim(&key).await.unwrap() else {
+            panic!()
+        };
+        a.settle(&key, &v, false).await;
+        assert!(matches!(b.claim(&key).await.unwrap(), Claim::Mine(_)));
+
+        // A sender that died before settling: respected for the lease, then taken over.
+        let key = AlertClaims::key("evt-3", "x");
+        assert!(matches!(a.claim(&key).await.unwrap(), Claim::Mine(_)));
+        now.fetch_add(LEASE.as_secs() - 1, Ordering::SeqCst);
+        assert_eq!(b.claim(&key).await.unwrap(), Claim::InFlight);
+        now.fetch_add(1, Ordering::SeqCst);
+        assert!(matches!(b.claim(&key).await.unwrap(), Claim::Mine(_)));
+        assert_eq!(
+            a.claim(&key).await.unwrap(),
+            Claim::InFlight,
+            "only one taker"
+        );
+    }
+}
