@@ -35,6 +35,20 @@ fn every_sample_event_parses_and_is_classified_as_named() {
                     "change-lambda-update-function-code-zip-stratus.json",
                     change::Classified::Skip(why),
                 ) => assert!(why.contains("packageType Zip"), "{why}"),
+                (
+                    "change-ecs-update-service-force-new-deployment-real.json",
+                    change::Classified::Judge(c),
+                ) => {
+                    // A real record (events/SOURCES.md): its own account.
+                    assert_eq!(c.scope.account.as_deref(), Some("418295677815"));
+                    assert_eq!(
+                        c.target,
+                        change::Target::EcsService {
+                            cluster: "overwatch-platform".into(),
+                            service: "aria-console".into()
+                        }
+                    );
+                }
                 (_, change::Classified::Judge(c)) => {
                     assert_eq!(c.scope.account.as_deref(), Some("123456789012"), "{name}");
                     assert_eq!(c.scope.region.as_deref(), Some("us-east-1"), "{name}");
@@ -78,7 +92,7 @@ fn every_sample_event_parses_and_is_classified_as_named() {
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 33, "{seen:?}");
+    assert_eq!(seen.len(), 34, "{seen:?}");
 }
 
 /// A deployment gate's request (`hook-*`): recognised as its gate, judged or passed as named.
