@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use ecr_arch_guard::aws::s3_objects::sign_headers;
+use ecr_arch_guard::aws::s3_signing::sign_headers;
 use serde_json::json;
 
 /// Method, URL, the request's own headers, body.

@@ -35,6 +35,7 @@ pub mod replay;
 pub mod routing;
 pub mod s3_claims;
 pub mod s3_objects;
+pub mod s3_signing;
 pub mod sns;
 pub mod trust;
 pub mod wiring;
