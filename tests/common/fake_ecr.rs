@@ -9,17 +9,13 @@
 //! `imageManifestMediaType`, `failures`, `downloadUrl`, `nextToken`, `maxResults` ≤ 1000).
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
 use super::local_aws::ACCOUNT;
@@ -52,8 +48,7 @@ impl Drop for FakeEcr {
 impl FakeEcr {
     /// Serves `fleet` on a loopback port, each answer `latency` late.
     pub async fn start(fleet: Fleet, latency: Duration) -> FakeEcr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, endpoint) = super::hyper_server::bind().await;
         let state = Arc::new(State {
             store: Store::build(fleet),
             latency,
@@ -62,19 +57,9 @@ impl FakeEcr {
             throttle: Mutex::default(),
         });
         let serving = state.clone();
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = serving.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, Infallible>(state.answer(req).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+        let server = super::hyper_server::serve(listener, move |req| {
+            let state = serving.clone();
+            async move { state.answer(req).await }
         });
         FakeEcr {
             endpoint,

@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod gap_filler;
 pub mod grafana;
 pub mod http;
+pub mod hyper_server;
 pub mod image_layout;
 pub mod lambda_rie;
 pub mod local_aws;

@@ -14,17 +14,13 @@
 //! 304, `If-Match`/`If-None-Match: *` → 412 PreconditionFailed).
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
 mod ecs;
@@ -156,8 +152,7 @@ fn page<T: Clone>(all: &[T], token: Option<&str>, size: usize) -> (Vec<T>, Optio
 impl FakeEstate {
     /// Serves `spec`, each answer `latency` late; `enforce`: throttle over the quotas.
     pub async fn start(spec: EstateSpec, latency: Duration, enforce: bool) -> FakeEstate {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, endpoint) = super::hyper_server::bind().await;
         let state = Arc::new(State {
             spec,
             latency,
@@ -168,19 +163,9 @@ impl FakeEstate {
             next_etag: Mutex::new(0),
         });
         let serving = state.clone();
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = serving.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, Infallible>(state.answer(req).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+        let server = super::hyper_server::serve(listener, move |req| {
+            let state = serving.clone();
+            async move { state.answer(req).await }
         });
         FakeEstate {
             endpoint,
