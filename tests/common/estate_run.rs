@@ -181,7 +181,9 @@ pub async fn burst(world: &World, guards: Vec<Guard<Ecr, NoNotify, AwsDiscovery>
         async move {
             let mut out = Vec::new();
             for e in events {
-                out.push(guard.handle_any(e).await);
+                // Boxed: the guard's future is deep, and every test crate that includes
+                // tests/common would otherwise need a higher recursion limit to lay it out.
+                out.push(Box::pin(guard.handle_any(e)).await);
             }
             out
         }
