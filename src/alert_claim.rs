@@ -29,9 +29,25 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::index_store::{Expect, Written};
 
-/// How long a claim being sent is respected: longer than a whole invocation (the function's
-/// timeout is 30 s), so a live sender is never overtaken.
-pub const LEASE: Duration = Duration::from_secs(120);
+/// How long a claim being sent is respected. Between two bounds:
+/// - longer than a whole invocation, so a live sender is never overtaken: the guard function's
+///   timeout is 30 s (template.yaml; `tests/template_least_privilege.rs` holds it under this);
+/// - shorter than [`FIRST_RETRY`], so the retry of a sender that died before settling (timed
+///   out, crashed: Lambda counts both as function errors and retries them) finds its own claim
+///   expired and sends. A lease longer than that retry's wait would lose the alert: the retry
+///   would see `sending`, stand aside, and succeed.
+pub const LEASE: Duration = Duration::from_secs(45);
+
+/// How long Lambda waits before it retries a failed asynchronous invocation the first time:
+/// "a one-minute wait between the first two attempts, and two minutes between the second and
+/// third" (Lambda Developer Guide, "How Lambda handles errors and retries with asynchronous
+/// invocation"; function errors include timeouts).
+pub const FIRST_RETRY: Duration = Duration::from_secs(60);
+
+const _: () = assert!(
+    LEASE.as_secs() < FIRST_RETRY.as_secs(),
+    "the retry of a sender that died must find its claim expired"
+);
 
 /// A record's bytes and its version.
 pub type Versioned = (Vec<u8>, String);
@@ -285,5 +301,21 @@ mod tests {
             Claim::InFlight,
             "only one taker"
         );
+    }
+
+    /// The delivery that claimed the alert dies before settling (a timeout, a crash) and Lambda
+    /// retries the same event a minute later: the retry must send. With a lease longer than
+    /// Lambda's first retry wait it would find `sending`, stand aside and succeed — the alert lost.
+    #[tokio::test]
+    async fn the_retry_of_a_sender_that_died_sends() {
+        let store = Arc::new(MemoryClaims::new());
+        let now = Arc::new(AtomicU64::new(1_000));
+        let first = claims(&store, &now);
+        let key = AlertClaims::key("evt-4", "grafana@sha256:aa");
+        assert!(matches!(first.claim(&key).await.unwrap(), Claim::Mine(_)));
+        // The earliest retry: the sender died right after claiming, the retry a minute later.
+        now.fetch_add(FIRST_RETRY.as_secs(), Ordering::SeqCst);
+        let retry = claims(&store, &now);
+        assert!(matches!(retry.claim(&key).await.unwrap(), Claim::Mine(_)));
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ecr_arch_guard::alert_claim::LEASE;
 use ecr_arch_guard::aws::{
     discovery_iam_actions, CONSUMER_CHANGE_IAM_ACTIONS, GATE_IAM_ACTIONS, IAM_ACTIONS,
     LAMBDA_SERVICE_IAM_ACTIONS, MEMBER_IAM_ACTIONS, ORGANISATION_IAM_ACTIONS,
@@ -595,6 +596,21 @@ fn deployment_gates_are_off_by_default_and_target_exactly_the_judged_types() {
     assert!(format!("{:?}", env["DEPLOY_GATE_UNKNOWN"]).contains("DeployGateUnknown"));
     let gate = format!("{:?}", t["Conditions"]["GateEnabled"]);
     assert!(gate.contains("DeployGateEnabled") && gate.contains("EcsHookEnabled"));
+}
+
+/// An alert claim is respected for [`LEASE`] so that a live sender is never overtaken: the
+/// guard's whole invocation (its timeout) must fit inside it.
+#[test]
+fn an_alert_claim_outlives_the_invocation_that_holds_it() {
+    let t = template();
+    let timeout = t["Resources"]["GuardFunction"]["Properties"]["Timeout"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        timeout < LEASE.as_secs(),
+        "GuardFunction's Timeout ({timeout} s) must stay under the alert claims' lease ({} s)",
+        LEASE.as_secs()
+    );
 }
 
 /// The deep check downloads layers: off by default; when on, it reaches the function with a
