@@ -79,6 +79,10 @@ impl InspectArgs {
                 }
                 // A layout without the documents the deep check needs is still judged by its
                 // labels: the deep check says why it did not run, never fails the command.
+                Err(Error::NotFound(what)) => verdict.warnings.push(format!(
+                    "deep check: not checked: {what}; the layout was saved without the images \
+                     themselves, so the labels alone were judged (--no-deep skips the deep check)"
+                )),
                 Err(e) => verdict
                     .warnings
                     .push(format!("deep check: not checked: {e}")),
