@@ -19,15 +19,14 @@
 //! day (a redelivery comes within hours: EventBridge retries for up to an hour, Lambda for up to
 //! six).
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::index_store::{Expect, Written};
+use crate::index_store::{Expect, MemoryVersions, Written};
 
 /// How long a claim being sent is respected. Between two bounds:
 /// - longer than a whole invocation, so a live sender is never overtaken: the guard function's
@@ -207,11 +206,10 @@ impl AlertClaims {
     }
 }
 
-/// Records in memory (tests, and the local demo), writes counted.
+/// Records in memory (tests).
 #[derive(Default)]
 pub struct MemoryClaims {
-    records: Mutex<BTreeMap<String, (Vec<u8>, u64)>>,
-    next: Mutex<u64>,
+    records: MemoryVersions<String>,
 }
 
 impl MemoryClaims {
@@ -222,12 +220,7 @@ impl MemoryClaims {
 
 impl ClaimStore for MemoryClaims {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Versioned>, Error>> {
-        let found = self
-            .records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .map(|(b, v)| (b.clone(), v.to_string()));
+        let found = self.records.get(&key.to_string());
         Box::pin(async move { Ok(found) })
     }
 
@@ -237,21 +230,7 @@ impl ClaimStore for MemoryClaims {
         body: Vec<u8>,
         expect: Expect,
     ) -> BoxFuture<'a, Result<Written, Error>> {
-        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
-        let current = records.get(key).map(|(_, v)| v.to_string());
-        let ok = match (&expect, &current) {
-            (Expect::Absent, None) => true,
-            (Expect::Version(want), Some(have)) => want == have,
-            _ => false,
-        };
-        let answer = if ok {
-            let mut n = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            *n += 1;
-            records.insert(key.to_string(), (body, *n));
-            Written::Stored(n.to_string())
-        } else {
-            Written::Conflict
-        };
+        let answer = self.records.put(&key.to_string(), body, &expect);
         Box::pin(async move { Ok(answer) })
     }
 }

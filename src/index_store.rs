@@ -5,7 +5,7 @@
 //! [`MemoryIndexStore`] is the in-memory one for tests.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
@@ -64,11 +64,62 @@ pub trait IndexStore: Send + Sync {
     fn scopes(&self) -> BoxFuture<'_, Result<Vec<RegistryId>, Error>>;
 }
 
+/// Documents in memory, each written only as its [`Expect`] allows and stored as a new
+/// version: the rule of the in-memory stores (this one, and `alert_claim::MemoryClaims`).
+#[derive(Debug)]
+pub struct MemoryVersions<K> {
+    docs: Mutex<BTreeMap<K, (Vec<u8>, u64)>>,
+    next_version: AtomicU64,
+}
+
+impl<K> Default for MemoryVersions<K> {
+    fn default() -> Self {
+        MemoryVersions {
+            docs: Mutex::new(BTreeMap::new()),
+            next_version: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<K: Ord + Clone> MemoryVersions<K> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<K, (Vec<u8>, u64)>> {
+        self.docs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The document at `key` and its version.
+    pub fn get(&self, key: &K) -> Option<(Vec<u8>, String)> {
+        self.lock()
+            .get(key)
+            .map(|(body, v)| (body.clone(), v.to_string()))
+    }
+
+    /// Writes `body` at `key` if `expect` holds.
+    pub fn put(&self, key: &K, body: Vec<u8>, expect: &Expect) -> Written {
+        let mut docs = self.lock();
+        let current = docs.get(key).map(|(_, v)| v.to_string());
+        let ok = match (expect, &current) {
+            (Expect::Absent, None) => true,
+            (Expect::Version(want), Some(have)) => want == have,
+            _ => false,
+        };
+        if !ok {
+            return Written::Conflict;
+        }
+        let v = self.next_version.fetch_add(1, Ordering::SeqCst) + 1;
+        docs.insert(key.clone(), (body, v));
+        Written::Stored(v.to_string())
+    }
+
+    /// Every key with a document.
+    pub fn keys(&self) -> Vec<K> {
+        self.lock().keys().cloned().collect()
+    }
+}
+
 /// Indexes in memory, versions counted, every call counted.
 #[derive(Debug, Default)]
 pub struct MemoryIndexStore {
-    docs: Mutex<BTreeMap<RegistryId, (Vec<u8>, u64)>>,
-    next_version: AtomicUsize,
+    docs: MemoryVersions<RegistryId>,
     pub reads: AtomicUsize,
     pub writes: AtomicUsize,
     pub conflicts: AtomicUsize,
@@ -81,11 +132,7 @@ impl MemoryIndexStore {
 
     /// The stored document of `scope`.
     pub fn body(&self, scope: &RegistryId) -> Option<Vec<u8>> {
-        self.lock().get(scope).map(|(b, _)| b.clone())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<RegistryId, (Vec<u8>, u64)>> {
-        self.docs.lock().unwrap_or_else(|p| p.into_inner())
+        self.docs.get(scope).map(|(body, _)| body)
     }
 }
 
@@ -96,13 +143,10 @@ impl IndexStore for MemoryIndexStore {
         held: Option<&'a str>,
     ) -> BoxFuture<'a, Result<IndexRead, Error>> {
         self.reads.fetch_add(1, Ordering::SeqCst);
-        let answer = match self.lock().get(scope) {
+        let answer = match self.docs.get(scope) {
             None => IndexRead::Missing,
-            Some((_, v)) if held == Some(v.to_string().as_str()) => IndexRead::Unchanged,
-            Some((body, v)) => IndexRead::Current {
-                body: body.clone(),
-                version: v.to_string(),
-            },
+            Some((_, version)) if held == Some(version.as_str()) => IndexRead::Unchanged,
+            Some((body, version)) => IndexRead::Current { body, version },
         };
         Box::pin(async move { Ok(answer) })
     }
@@ -114,26 +158,15 @@ impl IndexStore for MemoryIndexStore {
         expect: Expect,
     ) -> BoxFuture<'a, Result<Written, Error>> {
         self.writes.fetch_add(1, Ordering::SeqCst);
-        let mut docs = self.lock();
-        let current = docs.get(scope).map(|(_, v)| v.to_string());
-        let ok = match (&expect, &current) {
-            (Expect::Absent, None) => true,
-            (Expect::Version(want), Some(have)) => want == have,
-            _ => false,
-        };
-        let answer = if ok {
-            let v = self.next_version.fetch_add(1, Ordering::SeqCst) as u64 + 1;
-            docs.insert(scope.clone(), (body, v));
-            Written::Stored(v.to_string())
-        } else {
+        let answer = self.docs.put(scope, body, &expect);
+        if answer == Written::Conflict {
             self.conflicts.fetch_add(1, Ordering::SeqCst);
-            Written::Conflict
-        };
+        }
         Box::pin(async move { Ok(answer) })
     }
 
     fn scopes(&self) -> BoxFuture<'_, Result<Vec<RegistryId>, Error>> {
-        let scopes = self.lock().keys().cloned().collect();
+        let scopes = self.docs.keys();
         Box::pin(async move { Ok(scopes) })
     }
 }
