@@ -13,13 +13,12 @@
 
 use serde::Serialize;
 
-use crate::digest::Digest;
 use crate::elf::{Elf, Linking, NotElf};
 use crate::entrypoint::{self, Program};
 use crate::image_config::RunConfig;
 use crate::layer_stream::{Limits, Meter};
 use crate::platform::Platform;
-use crate::rootfs::{Fault, LayerRef, LayerSource, MergedFs, Resolved};
+use crate::rootfs::{Fault, LayerSource, MergedFs, Resolved};
 use crate::shebang::Shebang;
 
 pub mod judge;
@@ -134,16 +133,15 @@ impl DeepCheck {
     }
 }
 
-/// Deep-checks the image whose config is `run` (labelled `label`) and whose layers are
-/// `layers` (bottom first), read through `source` within `limits`.
-pub fn check(
-    manifest: &Digest,
-    label: &Platform,
-    run: &RunConfig,
-    layers: &[LayerRef],
-    source: &dyn LayerSource,
-    limits: Limits,
-) -> DeepCheck {
+/// Deep-checks `target` (its config's run settings, its label, its layers bottom first), its
+/// layers read through `source` within `limits`.
+pub fn check(target: &target::Target, source: &dyn LayerSource, limits: Limits) -> DeepCheck {
+    let target::Target {
+        manifest,
+        label,
+        run,
+        layers,
+    } = target;
     let mut report = DeepCheck {
         manifest: manifest.to_string(),
         label: label.clone(),
@@ -218,10 +216,7 @@ pub fn check_all(
     source: &dyn LayerSource,
     limits: Limits,
 ) -> Vec<DeepCheck> {
-    targets
-        .iter()
-        .map(|t| check(&t.manifest, &t.label, &t.run, &t.layers, source, limits))
-        .collect()
+    targets.iter().map(|t| check(t, source, limits)).collect()
 }
 
 /// One program, followed to the ELF file the kernel loads. `Ok(Err(problem))` for what makes

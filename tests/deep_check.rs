@@ -12,6 +12,7 @@ use common::image_layout::{elf, gzip, layout, tar_of, E, GZ};
 use std::io::Read;
 use std::path::Path;
 
+use ecr_arch_guard::deep::target::Target;
 use ecr_arch_guard::deep::{self, DeepCheck};
 use ecr_arch_guard::digest::Digest;
 use ecr_arch_guard::image_config::ImageConfig;
@@ -42,19 +43,7 @@ async fn check_layout(path: &Path, required: &str) -> Vec<DeepCheck> {
     let targets = deep::target::targets(&layout, &resolution, &required, &limits)
         .await
         .unwrap();
-    targets
-        .iter()
-        .map(|t| {
-            deep::check(
-                &t.manifest,
-                &t.label,
-                &t.run,
-                &t.layers,
-                &layout,
-                Limits::default(),
-            )
-        })
-        .collect()
+    deep::check_all(&targets, &layout, Limits::default())
 }
 
 fn platform(c: &DeepCheck) -> String {
@@ -439,15 +428,13 @@ fn run(entrypoint: &str) -> ecr_arch_guard::image_config::RunConfig {
 }
 
 fn deep_check(source: &Raw, layers: &[LayerRef], entrypoint: &str, limits: Limits) -> DeepCheck {
-    let label = Platform::from_parts("linux", "amd64", None).unwrap();
-    deep::check(
-        &Digest::of(b"m"),
-        &label,
-        &run(entrypoint),
-        layers,
-        source,
-        limits,
-    )
+    let target = Target {
+        manifest: Digest::of(b"m"),
+        label: Platform::from_parts("linux", "amd64", None).unwrap(),
+        run: run(entrypoint),
+        layers: layers.to_vec(),
+    };
+    deep::check(&target, source, limits)
 }
 
 /// Broken input is a "not checked: reason" (or a note), within the budget, never a panic.
@@ -623,14 +610,7 @@ fn a_legacy_docker_save_tar_is_checked_from_its_layer_tars() {
         .legacy_target(cfg, layers, &ecr_arch_guard::resolve::Limits::default())
         .unwrap()
         .unwrap();
-    let c = deep::check(
-        &t.manifest,
-        &t.label,
-        &t.run,
-        &t.layers,
-        &layout,
-        Limits::default(),
-    );
+    let c = deep::check(&t, &layout, Limits::default());
     assert!(c.mislabelled);
     assert_eq!(platform(&c), "linux/amd64");
 }
