@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::elf::{Elf, Linking, NotElf};
 use crate::entrypoint::{self, Program};
+use crate::env_value;
 use crate::image_config::RunConfig;
 use crate::layer_stream::{Limits, Meter};
 use crate::platform::Platform;
@@ -35,32 +36,11 @@ pub struct DeepConfig {
 impl DeepConfig {
     /// Reads the variables through `get` (values trimmed, empty as absent).
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<DeepConfig, crate::Error> {
-        let mut c = DeepConfig::default();
-        if let Some(v) = get("DEEP_CHECK") {
-            c.enabled = match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(crate::Error::Usage(format!(
-                        "DEEP_CHECK: {v:?}; use true or false"
-                    )))
-                }
-            };
-        }
-        let number = |k: &str, max: u64| -> Result<Option<u64>, crate::Error> {
-            get(k)
-                .map(|v| {
-                    v.parse::<u64>()
-                        .ok()
-                        .filter(|n| (1..=max).contains(n))
-                        .ok_or_else(|| {
-                            crate::Error::Usage(format!(
-                                "{k}: {v:?} is not a number from 1 to {max}"
-                            ))
-                        })
-                })
-                .transpose()
+        let mut c = DeepConfig {
+            enabled: env_value::flag(get("DEEP_CHECK"), "DEEP_CHECK")?,
+            ..DeepConfig::default()
         };
+        let number = |k: &str, max| env_value::number(get(k), k, 1, max);
         if let Some(mib) = number("DEEP_CHECK_BUDGET_MIB", 10_240)? {
             c.limits.download = mib << 20;
             c.limits.expanded = c.limits.expanded.max((mib << 20) * 8);

@@ -22,6 +22,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::env_value;
 use crate::error::Error;
 use crate::verdict::Verdict;
 
@@ -108,17 +109,13 @@ impl GateConfig {
                 }
             };
         }
-        if let Some(v) = get("DEPLOY_GATE_DEADLINE_SECONDS") {
-            let secs: u64 = v
-                .parse()
-                .ok()
-                .filter(|s| (1..=900).contains(s))
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                    "DEPLOY_GATE_DEADLINE_SECONDS: {v:?} is not a number of seconds from 1 to 900"
-                ))
-                })?;
-            c.deadline = Duration::from_secs(secs);
+        if let Some(d) = env_value::seconds(
+            get("DEPLOY_GATE_DEADLINE_SECONDS"),
+            "DEPLOY_GATE_DEADLINE_SECONDS",
+            1,
+            900,
+        )? {
+            c.deadline = d;
         }
         Ok(c)
     }

@@ -53,6 +53,7 @@ pub mod digest;
 pub mod discovery;
 pub mod elf;
 pub mod entrypoint;
+pub mod env_value;
 pub mod error;
 pub mod event;
 pub mod gate;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::consumer::MatchScope;
 use crate::deep::DeepConfig;
 use crate::discovery::DiscoveryConfig;
+use crate::env_value::flag;
 use crate::error::Error;
 use crate::gate::GateConfig;
 use crate::marker::TagTemplate;
@@ -279,16 +280,6 @@ fn seconds(v: &str, name: &str) -> Result<Duration, Error> {
     v.parse()
         .map(Duration::from_secs)
         .map_err(|_| Error::Usage(format!("{name}: {v:?} is not a number of seconds")))
-}
-
-fn flag(v: Option<String>, name: &str) -> Result<bool, Error> {
-    match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("false") | Some("0") | Some("no") => Ok(false),
-        Some("true") | Some("1") | Some("yes") => Ok(true),
-        Some(other) => Err(Error::Usage(format!(
-            "{name}: {other:?} is not true or false"
-        ))),
-    }
 }
 
 #[cfg(test)]

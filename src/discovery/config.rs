@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::Service;
+use crate::env_value;
 use crate::error::Error;
 
 /// Parses `DISCOVER`: a comma list of `ecs`, `apprunner`, `lambda`, `batch`, or `all`;
@@ -70,19 +71,8 @@ impl DiscoveryConfig {
     /// Reads the variables; unset ones keep their defaults.
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<DiscoveryConfig, Error> {
         let mut c = DiscoveryConfig::default();
-        let number = |k: &str, min: u64, max: u64| -> Result<Option<u64>, Error> {
-            get(k)
-                .map(|v| {
-                    v.parse::<u64>()
-                        .ok()
-                        .filter(|n| (min..=max).contains(n))
-                        .ok_or_else(|| {
-                            Error::Usage(format!("{k}: {v:?} is not a number from {min} to {max}"))
-                        })
-                })
-                .transpose()
-        };
-        let seconds = |k: &str, min, max| number(k, min, max).map(|n| n.map(Duration::from_secs));
+        let number = |k: &str, min, max| env_value::number(get(k), k, min, max);
+        let seconds = |k: &str, min, max| env_value::seconds(get(k), k, min, max);
         if let Some(v) = get("DISCOVER") {
             c.services = parse_services(&v)?;
         }
