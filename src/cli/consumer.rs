@@ -50,11 +50,7 @@ impl ConsumerArgs {
 /// Every verdict, as text blocks or one JSON array.
 pub fn print(verdicts: &[Verdict], format: Format) -> Result<(), Error> {
     match format {
-        Format::Json => {
-            let json = serde_json::to_string_pretty(verdicts)
-                .map_err(|e| Error::Permanent(format!("cannot encode the verdicts: {e}")))?;
-            println!("{json}");
-        }
+        Format::Json => super::print_json(&verdicts, "verdicts")?,
         Format::Text => {
             for (i, v) in verdicts.iter().enumerate() {
                 if i > 0 {

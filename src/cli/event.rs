@@ -95,11 +95,7 @@ impl EventArgs {
 /// A consumer index refresh: one line per account and region (JSON: the Lambda's answer).
 fn print_refresh(reports: &[RefreshReport], format: Format) -> Result<(), Error> {
     match format {
-        Format::Json => {
-            let json = serde_json::to_string_pretty(reports)
-                .map_err(|e| Error::Permanent(format!("cannot encode the answer: {e}")))?;
-            println!("{json}");
-        }
+        Format::Json => super::print_json(&reports, "answer")?,
         Format::Text => {
             for r in reports {
                 let failed: Vec<String> =
@@ -127,11 +123,7 @@ fn print_refresh(reports: &[RefreshReport], format: Format) -> Result<(), Error>
 /// the answer, the message CloudFormation would show, and each image's verdict.
 fn print_gate(gate: &GateAnswer, format: Format) -> Result<(), Error> {
     match format {
-        Format::Json => {
-            let json = serde_json::to_string_pretty(&gate.response)
-                .map_err(|e| Error::Permanent(format!("cannot encode the answer: {e}")))?;
-            println!("{json}");
-        }
+        Format::Json => super::print_json(&gate.response, "answer")?,
         Format::Text => {
             let status = gate
                 .response

@@ -105,12 +105,16 @@ pub fn exit_code(verdict: &Verdict) -> ExitCode {
 /// Prints a verdict in the chosen format on stdout.
 pub fn print(verdict: &Verdict, image: &str, format: Format) -> Result<(), crate::Error> {
     match format {
-        Format::Json => {
-            let json = serde_json::to_string_pretty(verdict)
-                .map_err(|e| crate::Error::Permanent(format!("cannot encode the verdict: {e}")))?;
-            println!("{json}");
-        }
+        Format::Json => print_json(verdict, "verdict")?,
         Format::Text => print!("{}", render::text(verdict, image)),
     }
+    Ok(())
+}
+
+/// Prints `value` as pretty JSON on stdout (`what` names it if it cannot be encoded).
+pub fn print_json(value: &impl serde::Serialize, what: &str) -> Result<(), crate::Error> {
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| crate::Error::Permanent(format!("cannot encode the {what}: {e}")))?;
+    println!("{json}");
     Ok(())
 }

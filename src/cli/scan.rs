@@ -137,11 +137,7 @@ impl ScanArgs {
             )?;
         }
         match self.format {
-            ScanFormat::Json => println!(
-                "{}",
-                serde_json::to_string_pretty(&report)
-                    .map_err(|e| Error::Permanent(format!("cannot encode the report: {e}")))?
-            ),
+            ScanFormat::Json => super::print_json(&report, "report")?,
             ScanFormat::Csv => print!("{}", csv(&report)),
             ScanFormat::Jsonl => {
                 for row in &report.rows {
