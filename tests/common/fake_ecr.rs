@@ -36,13 +36,8 @@ struct State {
 pub struct FakeEcr {
     pub endpoint: String,
     state: Arc<State>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeEcr {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    /// Stops serving when the fake is dropped.
+    _server: super::hyper_server::Serving,
 }
 
 impl FakeEcr {
@@ -64,7 +59,7 @@ impl FakeEcr {
         FakeEcr {
             endpoint,
             state,
-            server,
+            _server: server,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The accept loop of the async fakes (`fake_ecr.rs`, `fake_estate/`): hyper over keep-alive
-//! HTTP/1.1 on a loopback port, each request answered by `answer`; stops when the handle is
-//! aborted (the fakes do it when dropped).
+//! HTTP/1.1 on a loopback port, each request answered by `answer`; stops when its [`Serving`]
+//! is dropped (with the fake that holds it).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,13 +20,22 @@ pub async fn bind() -> (tokio::net::TcpListener, String) {
     (listener, endpoint)
 }
 
-/// Serves `listener` until the returned task is aborted.
-pub fn serve<F, Fut>(listener: tokio::net::TcpListener, answer: F) -> tokio::task::JoinHandle<()>
+/// The serving task: dropping it stops the server.
+pub struct Serving(tokio::task::JoinHandle<()>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Serves `listener` until the returned [`Serving`] is dropped.
+pub fn serve<F, Fut>(listener: tokio::net::TcpListener, answer: F) -> Serving
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
-    tokio::spawn(async move {
+    Serving(tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let answer = answer.clone();
             tokio::spawn(async move {
@@ -39,5 +48,5 @@ where
                     .await;
             });
         }
-    })
+    }))
 }

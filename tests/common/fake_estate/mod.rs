@@ -115,13 +115,8 @@ struct State {
 pub struct FakeEstate {
     pub endpoint: String,
     state: Arc<State>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeEstate {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    /// Stops serving when the fake is dropped.
+    _server: super::hyper_server::Serving,
 }
 
 type Answer = Response<Full<Bytes>>;
@@ -170,7 +165,7 @@ impl FakeEstate {
         FakeEstate {
             endpoint,
             state,
-            server,
+            _server: server,
         }
     }
 
