@@ -3,8 +3,8 @@
 //! URL never appears in an error or a log line: it carries credentials.
 //!
 //! Built on the hyper + rustls stack the AWS SDK already links (no second HTTP client), and
-//! created on the first download: an index push, the most common event, never needs it, so
-//! init does not pay for loading the trust roots.
+//! created on the first download ([`LazyHttps`]): an index push, the most common event, never
+//! needs it, so init does not pay for loading the trust roots.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -25,7 +25,7 @@ pub(crate) type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>
 
 /// An HTTPS client trusting `roots` (plain http too when `allow_http`), connecting within
 /// `connect`.
-pub(crate) fn https_client(
+fn https_client(
     roots: TrustRoots,
     allow_http: bool,
     connect: Duration,
@@ -49,11 +49,39 @@ pub(crate) fn https_client(
     Ok(Client::builder(TokioExecutor::new()).build(https))
 }
 
+/// An [`HttpsClient`] built on its first request: building one loads the trust roots, which
+/// an invocation that sends nothing through it (an index push, for the download) need not pay.
+#[derive(Debug)]
+pub(crate) struct LazyHttps {
+    client: OnceLock<Result<HttpsClient, String>>,
+    roots: TrustRoots,
+    allow_http: bool,
+    connect: Duration,
+}
+
+impl LazyHttps {
+    pub(crate) fn new(roots: TrustRoots, allow_http: bool, connect: Duration) -> LazyHttps {
+        LazyHttps {
+            client: OnceLock::new(),
+            roots,
+            allow_http,
+            connect,
+        }
+    }
+
+    /// The client, built the first time.
+    pub(crate) fn get(&self) -> Result<&HttpsClient, Error> {
+        self.client
+            .get_or_init(|| https_client(self.roots, self.allow_http, self.connect))
+            .as_ref()
+            .map_err(|e| Error::Permanent(e.clone()))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Download {
-    client: Arc<OnceLock<Result<HttpsClient, String>>>,
+    client: Arc<LazyHttps>,
     allow_http: bool,
-    roots: TrustRoots,
     connect: Duration,
     total: Duration,
 }
@@ -66,7 +94,7 @@ impl Download {
 
     /// Verifying against `roots` (compiled in by default, see [`super::trust`]).
     pub fn trusting(mut self, roots: TrustRoots) -> Download {
-        self.roots = roots;
+        self.client = Arc::new(LazyHttps::new(roots, self.allow_http, self.connect));
         self
     }
 
@@ -77,19 +105,15 @@ impl Download {
         total: Duration,
     ) -> Result<Download, Error> {
         Ok(Download {
-            client: Arc::new(OnceLock::new()),
+            client: Arc::new(LazyHttps::new(TrustRoots::default(), allow_http, connect)),
             allow_http,
-            roots: TrustRoots::default(),
             connect,
             total,
         })
     }
 
     fn client(&self) -> Result<&HttpsClient, Error> {
-        self.client
-            .get_or_init(|| https_client(self.roots, self.allow_http, self.connect))
-            .as_ref()
-            .map_err(|e| Error::Permanent(e.clone()))
+        self.client.get()
     }
 
     /// The URL, checked: https only (plain http only when allowed); and its host, the only part

@@ -13,7 +13,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use super::download::HttpsClient;
+use super::download::LazyHttps;
 use super::s3_signing::sign_headers;
 use super::trust::TrustRoots;
 use crate::error::Error;
@@ -84,7 +84,8 @@ pub struct S3Objects {
     region: String,
     credentials: SharedCredentialsProvider,
     cached: Mutex<Option<Credentials>>,
-    http: HttpsClient,
+    /// Built on the first call (init does not load the trust roots for it).
+    http: LazyHttps,
 }
 
 impl std::fmt::Debug for S3Objects {
@@ -108,8 +109,7 @@ impl S3Objects {
             .ok_or_else(|| Error::Usage("no credentials for the consumer index bucket".into()))?;
         let endpoint = Endpoint::of(bucket, &region, endpoint_override(config).as_deref());
         let local = endpoint_override(config).is_some_and(|u| u.starts_with("http://"));
-        let http = super::download::https_client(roots, local, Duration::from_secs(5))
-            .map_err(Error::Permanent)?;
+        let http = LazyHttps::new(roots, local, Duration::from_secs(5));
         Ok(S3Objects {
             endpoint,
             region,
@@ -137,7 +137,7 @@ impl S3Objects {
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
             }
             let request = self.signed(method, &url, headers, body.clone()).await?;
-            match tokio::time::timeout(TIMEOUT, self.http.request(request)).await {
+            match tokio::time::timeout(TIMEOUT, self.http.get()?.request(request)).await {
                 Err(_) => last = format!("{what}: no answer within {} s", TIMEOUT.as_secs()),
                 Ok(Err(e)) => last = format!("{what}: {}", super::error_chain(&e)),
                 Ok(Ok(resp)) => {
