@@ -10,9 +10,9 @@
 //! against an endpoint override (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`); an error is an XML
 //! document whose `<Code>` names it. 5xx answers and transport errors are tried up to 3 times.
 
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use super::accounts::Refreshing;
 use super::download::LazyHttps;
 use super::s3_signing::sign_headers;
 use super::trust::TrustRoots;
@@ -20,7 +20,6 @@ use crate::error::Error;
 use crate::index_store::{Expect, Written};
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_credential_types::Credentials;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
@@ -82,8 +81,8 @@ impl Endpoint {
 pub struct S3Objects {
     endpoint: Endpoint,
     region: String,
-    credentials: SharedCredentialsProvider,
-    cached: Mutex<Option<Credentials>>,
+    /// Kept until 5 minutes before they expire.
+    credentials: Refreshing<SharedCredentialsProvider>,
     /// Built on the first call (init does not load the trust roots for it).
     http: LazyHttps,
 }
@@ -113,8 +112,7 @@ impl S3Objects {
         Ok(S3Objects {
             endpoint,
             region,
-            credentials,
-            cached: Mutex::new(None),
+            credentials: Refreshing::new(credentials),
             http,
         })
     }
@@ -171,7 +169,11 @@ impl S3Objects {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<http::Request<Full<Bytes>>, Error> {
-        let credentials = self.credentials().await?;
+        let credentials = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| Error::Transient(format!("credentials for S3: {e}")))?;
         let signature = sign_headers(
             method,
             url,
@@ -229,33 +231,6 @@ impl S3Objects {
             412 | 409 | 404 => Ok(Written::Conflict),
             s => Err(status_error("s3:PutObject", s, &a.code())),
         }
-    }
-
-    /// The credentials, from the provider until 5 minutes before they expire.
-    async fn credentials(&self) -> Result<Credentials, Error> {
-        let fresh = |c: &Credentials| {
-            c.expiry().is_none_or(|e| {
-                e.duration_since(SystemTime::now())
-                    .is_ok_and(|left| left > Duration::from_secs(300))
-            })
-        };
-        if let Some(c) = self
-            .cached
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        {
-            if fresh(&c) {
-                return Ok(c);
-            }
-        }
-        let c = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| Error::Transient(format!("credentials for S3: {e}")))?;
-        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
-        Ok(c)
     }
 }
 
