@@ -25,6 +25,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::{self, Clock};
 use crate::error::Error;
 use crate::index_store::{Expect, MemoryVersions, Written};
 
@@ -91,9 +92,6 @@ pub enum Claim {
     InFlight,
 }
 
-/// Seconds since the Unix epoch.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
 /// Claims and settles alerts in a [`ClaimStore`].
 pub struct AlertClaims {
     store: Arc<dyn ClaimStore>,
@@ -104,12 +102,7 @@ impl AlertClaims {
     pub fn new(store: Arc<dyn ClaimStore>) -> AlertClaims {
         AlertClaims {
             store,
-            clock: Arc::new(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or_default()
-            }),
+            clock: clock::system(),
         }
     }
 

@@ -20,6 +20,7 @@ use tokio::sync::Mutex;
 
 use crate::cache::Cache;
 use crate::change::Target;
+use crate::clock::{self, Clock};
 use crate::consumer::Consumer;
 use crate::consumer_index::ConsumerIndex;
 use crate::error::Error;
@@ -111,16 +112,6 @@ impl Snapshot {
     }
 }
 
-/// Seconds since the Unix epoch, the consumer index's clock.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-fn system_clock() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
 /// A consumer index as last read in this environment, and its version.
 #[derive(Clone)]
 struct Held {
@@ -161,7 +152,7 @@ impl<D: Discover> Discovery<D> {
             listing: Mutex::new(()),
             index: None,
             held: Cache::new(MAX_SCOPES),
-            clock: Arc::new(system_clock),
+            clock: clock::system(),
         }
     }
 

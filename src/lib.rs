@@ -46,6 +46,7 @@ pub mod aws;
 pub mod cache;
 pub mod change;
 pub mod cli;
+pub mod clock;
 pub mod consumer;
 pub mod consumer_index;
 pub mod deep;
