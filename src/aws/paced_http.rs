@@ -1,16 +1,21 @@
 //! An HTTP client that keeps discovery's calls under a share of the documented control-plane
 //! quotas ([`super::control_plane`]): each request waits for a token of its category's bucket
 //! before it is sent — retries too, since every attempt goes through the connector. Paced at
-//! the transport, the listing code stays the SDK's own paginators and calls.
+//! the transport, the listing code stays the SDK's own paginators and calls. Everything else is
+//! the inner client's, its configuration checks included.
 
 use std::sync::Arc;
 
+use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_types::config_bag::ConfigBag;
 
 use super::control_plane::{Buckets, Category};
 
@@ -40,6 +45,22 @@ impl HttpClient for PacedHttpClient {
             inner: self.inner.http_connector(settings, components),
             buckets: self.buckets.clone(),
         })
+    }
+
+    fn validate_base_client_config(
+        &self,
+        components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.validate_base_client_config(components, cfg)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.validate_final_config(components, cfg)
     }
 
     fn connector_metadata(
