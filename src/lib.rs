@@ -53,6 +53,7 @@ pub mod deep;
 pub mod digest;
 pub mod discovery;
 pub mod elf;
+pub mod ellipsis;
 pub mod entrypoint;
 pub mod env_value;
 pub mod error;

@@ -190,15 +190,6 @@ fn consumers(row: &Row) -> String {
 /// The widest a platforms cell gets in the table (the JSON and CSV keep the full list).
 const MAX_CELL: usize = 48;
 
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.push('…');
-    out
-}
-
 /// The summary table (ACCOUNT and REGION first in an organisation audit).
 pub fn table(report: &Report) -> String {
     let labelled = report.is_labelled();
@@ -230,7 +221,7 @@ pub fn table(report: &Report) -> String {
                 } else {
                     tags(r)
                 },
-                shorten(&platform::join(&r.platforms), MAX_CELL),
+                crate::ellipsis::within_chars(&platform::join(&r.platforms), MAX_CELL),
                 verdict,
                 consumers(r),
             ]);

@@ -107,12 +107,7 @@ impl Ruling {
     /// The message cut to `max` characters (the verdict and the fix come first, so what is cut
     /// is detail), ending in `…` when cut.
     pub fn message_within(&self, max: usize) -> String {
-        if self.message.chars().count() <= max {
-            return self.message.clone();
-        }
-        let mut out: String = self.message.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
+        crate::ellipsis::within_chars(&self.message, max)
     }
 }
 
