@@ -11,6 +11,12 @@
 //! (path traversal) is reported as escaping, never resolved outside.
 //!
 //! Pure: a `Read` in, entries out; a corrupt header is an error, never a panic.
+//!
+//! Not the `tar` crate, which `layout` uses for a `docker save` archive on the user's own disk:
+//! it reads a GNU long name or a pax extended header whole, however large its header says it
+//! is (`EntryFields::read_all`, tar 0.4.46), so a hostile layer could make the Lambda's memory
+//! follow the deep check's expanded-bytes budget (512 MiB). Here those records stop at 1 MiB
+//! and names at `PATH_MAX`.
 
 use std::io::{self, Read};
 
