@@ -159,15 +159,7 @@ async fn a_service_switched_to_arm64_with_an_amd64_only_image_alerts() {
     let graviton = local
         .task_definition("api-graviton", "amd", CpuArchitecture::Arm64)
         .await;
-    local
-        .ecs
-        .update_service()
-        .cluster("prod")
-        .service("api")
-        .task_definition(&graviton)
-        .send()
-        .await
-        .expect("UpdateService");
+    local.point_service("prod", "api", &graviton).await;
     let mut event = common::event_value("change-ecs-update-service-arm64.json");
     event["detail"]["requestParameters"]["taskDefinition"] = graviton.into();
     let v = handle(&local.guard(), &event).await;

@@ -157,15 +157,7 @@ async fn the_refresher_writes_the_index_pushes_read_it_and_a_change_is_seen_by_t
     let next = local
         .task_definition("web-next", "latest", CpuArchitecture::X8664)
         .await;
-    local
-        .ecs
-        .update_service()
-        .cluster("prod")
-        .service("web")
-        .task_definition(&next)
-        .send()
-        .await
-        .expect("UpdateService");
+    local.point_service("prod", "web", &next).await;
     let mut change = common::event_value("change-ecs-update-service-arm64.json");
     change["detail"]["requestParameters"]["service"] = "web".into();
     change["detail"]["requestParameters"]["taskDefinition"] = next.clone().into();

@@ -74,6 +74,18 @@ impl Grafana {
         fargate_task_definition(&self.ecs, family, &image_uri(REPO, tag), Some(cpu)).await
     }
 
+    /// Points the ECS service `cluster`/`service` at the task definition `arn` (UpdateService).
+    pub async fn point_service(&self, cluster: &str, service: &str, arn: &str) {
+        self.ecs
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .task_definition(arn)
+            .send()
+            .await
+            .expect("UpdateService");
+    }
+
     /// The alerts the topic's queue holds now (each read once).
     pub async fn alerts(&self) -> Vec<Value> {
         queued_alerts(&self.config, &self.alerts).await
