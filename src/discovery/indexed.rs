@@ -101,19 +101,13 @@ impl<D: Discover> Discovery<D> {
             }
         }
         if !lacking.is_empty() {
-            let listed = self.listed(scope, &lacking).await;
-            for service in lacking {
-                if let Some((_, reason)) = listed.unknown.iter().find(|(s, _)| *s == service) {
-                    snapshot.unknown.push((service, reason.clone()));
-                } else {
-                    snapshot.known.push(service);
-                    snapshot.consumers.extend(
-                        listed
-                            .consumers
-                            .iter()
-                            .filter(|c| c.kind.service() == service)
-                            .cloned(),
-                    );
+            for (service, outcome) in self.listed(scope, &lacking).await.by_service() {
+                match outcome {
+                    Ok(found) => {
+                        snapshot.known.push(service);
+                        snapshot.consumers.extend(found);
+                    }
+                    Err(reason) => snapshot.unknown.push((service, reason)),
                 }
             }
         }
