@@ -83,7 +83,9 @@ impl<R: Registry, N: Notify> Actor<'_, R, N> {
             v.actions.push(alerted(ActionStatus::WouldSend, topic));
         } else {
             let message = alert::unreadable(&push.image, reason);
-            let status = self.publish_once(push, "unreadable", &message).await?;
+            let status = self
+                .publish_once(push, "unreadable", &message, &mut v.warnings)
+                .await?;
             v.actions.push(alerted(status, topic));
         }
         Ok(v)
@@ -169,19 +171,23 @@ impl<R: Registry, N: Notify> Actor<'_, R, N> {
             .actions
             .push(alerted(ActionStatus::Sent, topic.clone()));
         let message = alert::compose(&shown, &push.image, lambda);
-        let status = self.publish_once(push, "alert", &message).await?;
+        let status = self
+            .publish_once(push, "alert", &message, &mut verdict.warnings)
+            .await?;
         verdict.actions.push(alerted(status, topic));
         Ok(())
     }
 
     /// Publishes `message` unless another delivery of the same event (`what` about this image)
     /// sent it or is sending it ([`crate::alert_claim`]); `Sent` or `OtherDelivery`. Without a
-    /// claim store or an event id, or when the store fails, it is simply published.
+    /// claim store or an event id, or when the store fails, it is simply published (the failure
+    /// is logged and said in `warnings`, which the `AlertClaimFailures` metric counts).
     async fn publish_once(
         &self,
         push: &Push,
         what: &str,
         message: &crate::message::Message,
+        warnings: &mut Vec<String>,
     ) -> Result<ActionStatus, Error> {
         let claim = match (self.claims, &push.event_id) {
             (Some(claims), Some(id)) => {
@@ -198,6 +204,7 @@ impl<R: Registry, N: Notify> Actor<'_, R, N> {
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "alert claim unavailable; sending (perhaps twice, never not at all)");
+                        warnings.push(crate::alert_claim::unavailable_warning(&e));
                         None
                     }
                 }

@@ -49,6 +49,20 @@ const _: () = assert!(
     "the retry of a sender that died must find its claim expired"
 );
 
+/// The start of the verdict warning when the claim store failed and the alert went out unclaimed.
+const UNAVAILABLE: &str = "alert claim store unavailable";
+
+/// The verdict warning for an alert sent without a claim because the store failed: `error`
+/// says how (a missing bucket, access denied, an outage).
+pub fn unavailable_warning(error: &Error) -> String {
+    format!("{UNAVAILABLE} ({error}): the alert was sent without a claim, so another delivery of the same event may send it too")
+}
+
+/// Whether a verdict warning is [`unavailable_warning`] (the `AlertClaimFailures` metric).
+pub fn is_unavailable_warning(warning: &str) -> bool {
+    warning.starts_with(UNAVAILABLE)
+}
+
 /// A record's bytes and its version.
 pub type Versioned = (Vec<u8>, String);
 
@@ -79,6 +93,30 @@ struct Record {
     state: State,
     /// Seconds since the Unix epoch.
     at: u64,
+    /// Who wrote it: a token drawn for each claim. A delivery whose own create was carried out
+    /// but whose answer was lost (a reset after the write, an answer later than the client's
+    /// timeout) is retried by the client, gets 412, and reads the record back: the token tells
+    /// its own claim from another delivery's. Records written before the token have none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    owner: String,
+}
+
+/// A token no other claim draws: the process, the time in nanoseconds and a counter, hashed.
+fn owner_token() -> String {
+    use sha2::{Digest as _, Sha256};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let seed = format!(
+        "{}:{nanos}:{}:{:p}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        &COUNTER
+    );
+    hex::encode(&Sha256::digest(seed.as_bytes())[..12])
 }
 
 /// What a claim found.
@@ -129,17 +167,19 @@ impl AlertClaims {
         format!("alerts/{}/{}.json", safe(event_id), safe(image))
     }
 
-    fn record(&self, state: State) -> Vec<u8> {
+    fn record(&self, state: State, owner: &str) -> Vec<u8> {
         serde_json::to_vec(&Record {
             state,
             at: (self.clock)(),
+            owner: owner.to_string(),
         })
         .expect("a record serialises")
     }
 
     /// Claims the alert at `key`.
     pub async fn claim(&self, key: &str) -> Result<Claim, Error> {
-        let sending = self.record(State::Sending);
+        let owner = owner_token();
+        let sending = self.record(State::Sending, &owner);
         if let Written::Stored(v) = self.store.put(key, sending.clone(), Expect::Absent).await? {
             return Ok(Claim::Mine(v));
         }
@@ -147,7 +187,7 @@ impl AlertClaims {
             // Gone between the two calls (expired): claim it again, once.
             return Ok(match self.store.put(key, sending, Expect::Absent).await? {
                 Written::Stored(v) => Claim::Mine(v),
-                Written::Conflict => Claim::InFlight,
+                Written::Conflict => self.after_conflict(key, &owner).await?,
             });
         };
         let record: Option<Record> = serde_json::from_slice(&body).ok();
@@ -156,9 +196,16 @@ impl AlertClaims {
             Some(Record {
                 state: State::Sent, ..
             }) => return Ok(Claim::Sent),
+            // This claim's own create, carried out though its answer was lost: it is ours.
+            Some(Record {
+                state: State::Sending,
+                owner: o,
+                ..
+            }) if o == owner => return Ok(Claim::Mine(version)),
             Some(Record {
                 state: State::Sending,
                 at,
+                ..
             }) => now.saturating_sub(at) >= LEASE.as_secs(),
             // Failed, or unreadable: whoever wrote it did not send.
             _ => true,
@@ -173,16 +220,32 @@ impl AlertClaims {
                 .await?
             {
                 Written::Stored(v) => Claim::Mine(v),
-                Written::Conflict => Claim::InFlight,
+                Written::Conflict => self.after_conflict(key, &owner).await?,
             },
         )
+    }
+
+    /// A write of this claim (`owner`) lost to a conflict: ours all the same when the record
+    /// now holds our token (the write was carried out and only its answer was lost, then the
+    /// client's retry met its own record), otherwise another delivery's.
+    async fn after_conflict(&self, key: &str, owner: &str) -> Result<Claim, Error> {
+        let Some((body, version)) = self.store.get(key).await? else {
+            return Ok(Claim::InFlight);
+        };
+        Ok(match serde_json::from_slice::<Record>(&body) {
+            Ok(r) if r.state == State::Sending && r.owner == owner => Claim::Mine(version),
+            Ok(Record {
+                state: State::Sent, ..
+            }) => Claim::Sent,
+            _ => Claim::InFlight,
+        })
     }
 
     /// Records how the claimed alert went (best effort: a record left `sending` is taken over
     /// after the lease).
     pub async fn settle(&self, key: &str, version: &str, sent: bool) {
         let state = if sent { State::Sent } else { State::Failed };
-        let body = self.record(state);
+        let body = self.record(state, "");
         match self
             .store
             .put(key, body, Expect::Version(version.to_string()))
@@ -272,6 +335,69 @@ mod tests {
             a.claim(&key).await.unwrap(),
             Claim::InFlight,
             "only one taker"
+        );
+    }
+
+    /// A store whose writes are carried out but answered as a conflict: what S3 gives when the
+    /// answer to a conditional write is lost (a reset after the write, an answer later than the
+    /// client's timeout) and the client's retry meets the record its first attempt wrote.
+    struct AnswerLost(MemoryClaims);
+
+    impl ClaimStore for AnswerLost {
+        fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Versioned>, Error>> {
+            self.0.get(key)
+        }
+        fn put<'a>(
+            &'a self,
+            key: &'a str,
+            body: Vec<u8>,
+            expect: Expect,
+        ) -> BoxFuture<'a, Result<Written, Error>> {
+            let _first_attempt = self.0.records.put(&key.to_string(), body, &expect);
+            Box::pin(async { Ok(Written::Conflict) })
+        }
+    }
+
+    /// Found by a fault campaign: the claim's own create, retried after its answer was lost,
+    /// read back as another delivery's `sending` claim, and the alert was never sent. The
+    /// owner token makes it this delivery's claim; another delivery's claim still is not.
+    #[tokio::test]
+    async fn a_claim_whose_answer_was_lost_is_still_this_deliverys() {
+        let store = Arc::new(AnswerLost(MemoryClaims::new()));
+        let now = Arc::new(AtomicU64::new(1_000));
+        let clock: Clock = {
+            let now = now.clone();
+            Arc::new(move || now.load(Ordering::SeqCst))
+        };
+        let first = AlertClaims::new(store.clone()).with_clock(clock.clone());
+        let key = AlertClaims::key("evt-5", "grafana@sha256:aa");
+        assert!(matches!(first.claim(&key).await.unwrap(), Claim::Mine(_)));
+        let other = AlertClaims::new(store.clone()).with_clock(clock.clone());
+        assert_eq!(other.claim(&key).await.unwrap(), Claim::InFlight);
+
+        // The take-over's write answered late too: the taker's own record, the taker's claim.
+        now.fetch_add(LEASE.as_secs(), Ordering::SeqCst);
+        assert!(matches!(other.claim(&key).await.unwrap(), Claim::Mine(_)));
+        assert_eq!(first.claim(&key).await.unwrap(), Claim::InFlight);
+    }
+
+    /// Records written before the owner token (no `owner`) still read, as another's claim.
+    #[tokio::test]
+    async fn records_without_an_owner_are_anothers() {
+        let store = Arc::new(MemoryClaims::new());
+        let now = Arc::new(AtomicU64::new(1_000));
+        let key = AlertClaims::key("evt-6", "x");
+        store
+            .put(
+                &key,
+                br#"{"state":"sending","at":1000}"#.to_vec(),
+                Expect::Absent,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            claims(&store, &now).claim(&key).await.unwrap(),
+            Claim::InFlight
         );
     }
 

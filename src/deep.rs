@@ -93,6 +93,11 @@ pub struct DeepCheck {
     /// What else to know (a program not found, names that climb out of the root).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The programs the image names that could not be examined (not in the image, a symbolic
+    /// link loop, a broken ELF header): for them the label alone was judged, which the verdict's
+    /// warnings say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unexamined: Vec<String>,
     pub downloaded_bytes: u64,
     pub layers_read: usize,
     pub layers: usize,
@@ -130,6 +135,7 @@ pub fn check(target: &target::Target, source: &dyn LayerSource, limits: Limits) 
         mislabelled: false,
         not_checked: None,
         notes: Vec::new(),
+        unexamined: Vec::new(),
         downloaded_bytes: 0,
         layers_read: 0,
         layers: layers.len(),
@@ -155,7 +161,10 @@ pub fn check(target: &target::Target, source: &dyn LayerSource, limits: Limits) 
         match examine(&mut fs, program, run) {
             Ok(Ok(Some(exe))) => report.executables.push(exe),
             Ok(Ok(None)) => {}
-            Ok(Err(problem)) => report.notes.push(problem),
+            Ok(Err(problem)) => {
+                report.unexamined.push(problem.clone());
+                report.notes.push(problem);
+            }
             Err(Fault(why)) => {
                 report.not_checked = Some(why);
                 break;

@@ -149,16 +149,26 @@ impl GateAnswer {
 pub enum Kind {
     /// `hookTypeName`, `actionInvocationPoint`, `requestData`.
     CloudFormation,
-    /// `lifecycleStage`, `executionDetails`.
+    /// `lifecycleStage` with `executionId`, `resourceArn` or `executionDetails`.
     EcsLifecycle,
 }
 
-/// The gate a payload is for, or `None` (an EventBridge event).
+/// The gate a payload is for, or `None` (an EventBridge event). An ECS lifecycle hook is told
+/// by `lifecycleStage` with any of the other top-level fields the guide documents
+/// (`executionId`, `resourceArn`, `executionDetails`), present even as null: a payload whose
+/// details are missing must still be answered as a hook (a Lambda error rolls the deployment
+/// back), never read as an EventBridge event. EventBridge events have none of these fields.
 pub fn recognise(payload: &Value) -> Option<Kind> {
     let has = |k: &str| payload.get(k).is_some_and(|v| !v.is_null());
+    let present = |k: &str| payload.get(k).is_some();
     if has("actionInvocationPoint") && has("requestData") {
         Some(Kind::CloudFormation)
-    } else if has("lifecycleStage") && has("executionDetails") {
+    } else if present("lifecycleStage")
+        && !present("detail-type")
+        && ["executionId", "resourceArn", "executionDetails"]
+            .iter()
+            .any(|k| present(k))
+    {
         Some(Kind::EcsLifecycle)
     } else {
         None
@@ -177,6 +187,13 @@ mod tests {
         let ecs = serde_json::json!({"executionId": "e", "lifecycleStage": "PRE_SCALE_UP",
             "executionDetails": {"serviceArn": "s"}});
         assert_eq!(recognise(&ecs), Some(Kind::EcsLifecycle));
+        for partial in [
+            serde_json::json!({"executionId": "e", "lifecycleStage": "PRE_SCALE_UP", "resourceArn": "r"}),
+            serde_json::json!({"executionId": "e", "lifecycleStage": "PRE_SCALE_UP", "executionDetails": null}),
+            serde_json::json!({"lifecycleStage": null, "executionId": null}),
+        ] {
+            assert_eq!(recognise(&partial), Some(Kind::EcsLifecycle), "{partial}");
+        }
         let push = serde_json::json!({"detail-type": "ECR Image Action", "detail": {}});
         assert_eq!(recognise(&push), None);
     }

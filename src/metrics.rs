@@ -11,7 +11,8 @@
 //! `TagsWritten`, `TagsFailed`, `DiscoveryFailures` (a service whose consumers could not be
 //! listed), `GateRefusals` (a deployment gate answered FAILED: a CloudFormation hook or an ECS
 //! lifecycle hook refused a change), `GateUnjudged` (a gate could not judge a change and let
-//! it through, `DEPLOY_GATE_UNKNOWN=pass`), `Duration` (the judgement, from event in to
+//! it through, `DEPLOY_GATE_UNKNOWN=pass`), `AlertClaimFailures` (an alert sent without its
+//! claim because the state bucket failed: missing, denied, unreachable), `Duration` (the judgement, from event in to
 //! verdict out).
 //!
 //! A writer of our own rather than `metrics_cloudwatch_embedded`: that crate is a backend of the
@@ -28,7 +29,7 @@ use crate::verdict::{ActionKind, ActionStatus, Verdict, VerdictKind};
 pub const NAMESPACE: &str = "ecr-arch-guard";
 
 /// Every metric with its unit, in the order they are written.
-pub const METRICS: [(&str, &str); 13] = [
+pub const METRICS: [(&str, &str); 14] = [
     ("Events", "Count"),
     ("Fits", "Count"),
     ("Mismatches", "Count"),
@@ -41,6 +42,7 @@ pub const METRICS: [(&str, &str); 13] = [
     ("DiscoveryFailures", "Count"),
     ("GateRefusals", "Count"),
     ("GateUnjudged", "Count"),
+    ("AlertClaimFailures", "Count"),
     ("Duration", "Milliseconds"),
 ];
 
@@ -58,6 +60,8 @@ pub struct Invocation {
     pub discovery_failures: u32,
     pub gate_refusals: u32,
     pub gate_unjudged: u32,
+    /// Alerts sent without a claim because the claim store failed (they may go out twice).
+    pub alert_claim_failures: u32,
     pub duration_ms: f64,
     /// The repositories the verdicts name (distinct).
     pub repositories: Vec<String>,
@@ -86,6 +90,11 @@ impl Invocation {
             .iter()
             .filter(|w| inputs::is_unknown_service(w))
             .count() as u32;
+        self.alert_claim_failures += v
+            .warnings
+            .iter()
+            .filter(|w| crate::alert_claim::is_unavailable_warning(w))
+            .count() as u32;
         if let Some(r) = &v.repository {
             if !self.repositories.contains(r) {
                 self.repositories.push(r.clone());
@@ -109,6 +118,7 @@ impl Invocation {
             self.discovery_failures.into(),
             self.gate_refusals.into(),
             self.gate_unjudged.into(),
+            self.alert_claim_failures.into(),
             self.duration_ms,
         ];
         let mut dimensions = vec![json!(["FunctionName"])];

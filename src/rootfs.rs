@@ -222,15 +222,25 @@ impl<'a> MergedFs<'a> {
         if let Some(n) = self.layers[i].index.get(path) {
             return Ok(Some(n.clone()));
         }
+        let inside = format!("{path}/");
         loop {
-            let keep = |e: &crate::tar_walk::Entry| want_head && e.path == path;
+            // The file asked for; or, looking for a directory, the first entry inside it, which
+            // ends this scan and is, in a layer that leaves its directories implied
+            // (`app/server` with no `app/` entry), most often the very file the lookup goes on
+            // to: its head is kept now, so the layer is not read a second time for it.
+            let keep = |e: &crate::tar_walk::Entry| {
+                if want_head {
+                    e.path == path
+                } else {
+                    e.path.starts_with(&inside)
+                }
+            };
             let Some(entry) =
                 self.layers[i].next_entry(self.source, &self.meter, &mut self.tally, keep)?
             else {
                 return Ok(None);
             };
-            if !entry.escapes && (entry.path == path || entry.path.starts_with(&format!("{path}/")))
-            {
+            if !entry.escapes && (entry.path == path || entry.path.starts_with(&inside)) {
                 return Ok(self.layers[i].index.get(path).cloned());
             }
         }

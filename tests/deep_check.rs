@@ -614,3 +614,55 @@ fn a_legacy_docker_save_tar_is_checked_from_its_layer_tars() {
     assert!(c.mislabelled);
     assert_eq!(platform(&c), "linux/amd64");
 }
+
+/// A zstd layer of several frames, as RFC 8878 allows and pzstd (Debian's zstd 1.5.4) writes
+/// them: `tests/fixtures/layers/app-server-in-second-frame-pzstd.tar.zst` (see SOURCES.md),
+/// two zstd frames each behind a skippable frame, `/app/server` (an x86-64 ELF) in the second.
+/// Read to the first frame's end only, the binary was "not in the image" and the amd64 binary
+/// labelled arm64 passed as fitting; every frame is read now. Cut short, the layer is "not
+/// checked" with the reason, never taken as ending there.
+#[tokio::test]
+async fn a_binary_in_a_later_zstd_frame_is_found_and_a_cut_stream_is_not_checked() {
+    let layer = common::fixture("layers/app-server-in-second-frame-pzstd.tar.zst");
+    let l = layout(
+        "linux/arm64",
+        json!({"Entrypoint": ["/app/server"]}),
+        &[(layer.clone(), "application/vnd.oci.image.layer.v1.tar+zstd")],
+    );
+    let c = &check_layout(l.path(), "").await[0];
+    assert_eq!(c.not_checked, None, "{c:?}");
+    assert_eq!(platform(c), "linux/amd64", "{c:?}");
+    assert!(c.mislabelled, "an x86-64 binary labelled arm64: {c:?}");
+    assert_eq!(
+        c.downloaded_bytes,
+        layer.len() as u64,
+        "read into its last frame: {c:?}"
+    );
+
+    // The same stream cut inside its second frame.
+    let cut = layer[..layer.len() - 1000].to_vec();
+    let (src, refs) = raw(vec![fake(cut)]);
+    let c = deep_check(&src, &refs, "/app/server", Limits::default());
+    assert!(
+        c.not_checked
+            .as_deref()
+            .is_some_and(|r| r.contains("unreadable")),
+        "{c:?}"
+    );
+}
+
+/// A layer that leaves its directories implied (`app/server`, no `app/` entry, as many image
+/// builders write them) is read once: the scan that finds the directory keeps the head of the
+/// entry that implies it, the very file looked for (it was read a second time for it).
+#[test]
+fn a_layer_with_implied_directories_is_read_once() {
+    let layer = gzip(&tar_of(&[
+        E::File("usr/share/doc/readme", b"text".to_vec()),
+        E::File("app/server", elf("busybox-static-amd64")),
+    ]));
+    let (src, refs) = raw(vec![bytes(layer)]);
+    let c = deep_check(&src, &refs, "/app/server", Limits::default());
+    assert_eq!(c.not_checked, None, "{c:?}");
+    assert_eq!(platform(&c), "linux/amd64");
+    assert_eq!(c.layers_read, 1, "opened once: {c:?}");
+}

@@ -85,6 +85,12 @@ fn every_failure_mode_has_an_alarm_on_the_operations_topic() {
     assert!(METRICS
         .iter()
         .any(|(n, _)| *n == gate["Properties"]["MetricName"].as_str().unwrap()));
+    // Alerts sent without their claim (the state bucket failing), on the metric the function
+    // writes.
+    let claims = &r["AlertClaimsAlarm"];
+    assert_eq!(claims["Condition"], "AlertingEnabled");
+    assert_eq!(claims["Properties"]["MetricName"], "AlertClaimFailures");
+    assert!(METRICS.iter().any(|(n, _)| *n == "AlertClaimFailures"));
     let dlq = alarms
         .iter()
         .find(|(_, a)| a["Properties"]["Namespace"] == "AWS/SQS")

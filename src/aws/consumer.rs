@@ -91,7 +91,28 @@ async fn service_revision(client: &aws_sdk_ecs::Client, arn: &str) -> Result<Vec
     let Some(td_name) = r.task_definition() else {
         return Ok(Vec::new());
     };
-    let td = ecs::describe_td(client, td_name).await?;
+    let mut td = ecs::describe_td(client, td_name).await?;
+    // "The effective runtime overrides that Amazon ECS applies to this service revision ...
+    // present only when Amazon ECS detects a difference between the task definition and the
+    // actual runtime configuration" (ECS API Reference, ServiceRevision `overrides`;
+    // RuntimePlatformOverride: the CPU architecture the revision's tasks run on, e.g. an Express
+    // deployment moved to another architecture). Where present it decides, not the task
+    // definition.
+    if let Some(arch) = r
+        .overrides()
+        .and_then(|o| o.runtime_platform())
+        .and_then(|p| p.cpu_architecture())
+    {
+        let declared = td.runtime_platform.take();
+        td.runtime_platform = Some(
+            aws_sdk_ecs::types::RuntimePlatform::builder()
+                .cpu_architecture(aws_sdk_ecs::types::CpuArchitecture::from(arch))
+                .set_operating_system_family(
+                    declared.and_then(|d| d.operating_system_family().cloned()),
+                )
+                .build(),
+        );
+    }
     let providers: Vec<&str> = r
         .capacity_provider_strategy()
         .iter()

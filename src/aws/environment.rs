@@ -16,11 +16,8 @@
 //! `AWS_USE_DUALSTACK_ENDPOINT`, `AWS_MAX_ATTEMPTS`. Timeouts and retries are the SDK's
 //! defaults for the latest behaviour version (3.1 s to connect, standard retry).
 
-use std::time::Duration;
-
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_runtime::env_config::EnvConfigValue;
@@ -29,9 +26,6 @@ use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 use super::trust::TrustRoots;
 use crate::error::Error;
-
-/// The SDK loader's default connect timeout (aws-config's `SDK_DEFAULT_CONNECT_TIMEOUT`).
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
 /// The SDK configuration the environment `env` describes, over [`super::http_client`]
 /// trusting `roots`. No region or no credentials in it is an error naming the variables.
@@ -76,11 +70,7 @@ pub fn sdk_config(env: &Env, roots: TrustRoots) -> Result<SdkConfig, Error> {
         .identity_cache(aws_config::identity::IdentityCache::lazy().build())
         .http_client(super::http_client(roots))
         .retry_config(retry)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .build(),
-        )
+        .timeout_config(super::timeouts::config())
         .service_config(Endpoints { env: env.clone() });
     builder.set_use_fips(flag("AWS_USE_FIPS_ENDPOINT"));
     builder.set_use_dual_stack(flag("AWS_USE_DUALSTACK_ENDPOINT"));
@@ -148,10 +138,14 @@ mod tests {
         assert_eq!(c.region().unwrap().as_ref(), "eu-west-1");
         assert!(c.credentials_provider().is_some());
         assert_eq!(c.retry_config().unwrap().max_attempts(), 3);
+        let t = c.timeout_config().unwrap();
+        assert_eq!(t.connect_timeout(), Some(crate::aws::timeouts::CONNECT));
+        // Every attempt and operation bounded (a hung answer no longer holds the invocation).
         assert_eq!(
-            c.timeout_config().unwrap().connect_timeout(),
-            Some(CONNECT_TIMEOUT)
+            t.operation_attempt_timeout(),
+            Some(crate::aws::timeouts::ATTEMPT)
         );
+        assert_eq!(t.operation_timeout(), Some(crate::aws::timeouts::OPERATION));
         assert_eq!(c.use_fips(), None);
         assert_eq!(endpoint(&c, "ECR"), None);
     }

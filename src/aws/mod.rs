@@ -37,6 +37,7 @@ pub mod s3_claims;
 pub mod s3_objects;
 pub mod s3_signing;
 pub mod sns;
+pub mod timeouts;
 pub mod trust;
 pub mod wiring;
 
@@ -72,7 +73,9 @@ fn http_client_now(roots: trust::TrustRoots) -> aws_sdk_ecr::config::SharedHttpC
 /// The standard AWS configuration chain (environment, profiles, SSO, IMDS, container
 /// credentials, `AWS_ENDPOINT_URL`) with [`http_client`] trusting `roots`.
 pub fn config_loader(roots: trust::TrustRoots) -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client(roots))
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client(roots))
+        .timeout_config(timeouts::config())
 }
 
 /// The ECR and SNS API actions the guard calls. The SAM template must grant exactly these

@@ -24,9 +24,15 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+/// The one 404 that means "no such object" (S3 API Reference, "Error responses"); every other
+/// 404 code (`NoSuchBucket`, …) means the store itself is missing.
+pub const NO_SUCH_KEY: &str = "NoSuchKey";
+
 /// Attempts per call (5xx and transport errors are tried again).
 const ATTEMPTS: u32 = 3;
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// One attempt, and the whole call, as the SDK clients ([`super::timeouts`]).
+const TIMEOUT: Duration = super::timeouts::ATTEMPT;
+const OPERATION: Duration = super::timeouts::OPERATION;
 
 /// An answer: status, ETag, body.
 #[derive(Debug)]
@@ -131,9 +137,14 @@ impl S3Objects {
     ) -> Result<S3Answer, Error> {
         let url = self.endpoint.url(key, query);
         let mut last = String::new();
+        let started = tokio::time::Instant::now();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                let pause = Duration::from_millis(100 << attempt);
+                if started.elapsed() + pause + TIMEOUT > OPERATION {
+                    break;
+                }
+                tokio::time::sleep(pause).await;
             }
             let request = self.signed(method, &url, headers, body.clone()).await?;
             match tokio::time::timeout(TIMEOUT, self.http.get()?.request(request)).await {
@@ -197,21 +208,25 @@ impl S3Objects {
     }
 
     /// GetObject of `key`, with `If-None-Match: held` when given: the answer as S3 gave it
-    /// (200 with the object, 304 unchanged, 404 missing), any other status an error.
+    /// (200 with the object, 304 unchanged, 404 `NoSuchKey`: no such object), any other status
+    /// an error — a 404 with another code among them: `NoSuchBucket` is the store missing, not
+    /// the record (S3 API Reference, "Error responses": both are 404).
     pub async fn get_object(&self, key: &str, held: Option<&str>) -> Result<S3Answer, Error> {
         let headers: Vec<(&str, &str)> = held.map(|v| ("if-none-match", v)).into_iter().collect();
         let a = self
             .send("GET", key, "", &headers, Bytes::new(), "s3:GetObject")
             .await?;
         match a.status {
-            200 | 304 | 404 => Ok(a),
+            200 | 304 => Ok(a),
+            404 if a.code() == NO_SUCH_KEY => Ok(a),
             s => Err(status_error("s3:GetObject", s, &a.code())),
         }
     }
 
     /// PutObject of `body` at `key` if `expect` holds: `If-None-Match: *` to create,
     /// `If-Match: <ETag>` to replace. 412 PreconditionFailed, 409 ConditionalRequestConflict (a
-    /// concurrent write) and 404 (If-Match on an object deleted meanwhile) are a conflict.
+    /// concurrent write) and 404 `NoSuchKey` (If-Match on an object deleted meanwhile) are a
+    /// conflict; any other 404 (`NoSuchBucket`) is the store failing, an error.
     pub async fn put_object(
         &self,
         key: &str,
@@ -229,7 +244,8 @@ impl S3Objects {
             .await?;
         match a.status {
             200 => Ok(Written::Stored(a.etag.clone().unwrap_or_default())),
-            412 | 409 | 404 => Ok(Written::Conflict),
+            412 | 409 => Ok(Written::Conflict),
+            404 if a.code() == NO_SUCH_KEY => Ok(Written::Conflict),
             s => Err(status_error("s3:PutObject", s, &a.code())),
         }
     }

@@ -37,12 +37,45 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             let started = std::time::Instant::now();
-            let answer = guard.handle_any(event.payload).await;
+            let answer = within_deadline(&event.context, guard.handle_any(event.payload)).await;
             metrics(guard, function, &answer, started);
             answer.map_err(diagnostic)
         },
     ))
     .await
+}
+
+/// `work`, or an error just before the invocation's deadline (less
+/// [`timeouts::MARGIN`](ecr_arch_guard::aws::timeouts::MARGIN)): the invocation then fails as
+/// any other error does — logged, counted, retried by Lambda, then dead-lettered — instead of
+/// being ended by Lambda at the function's timeout with nothing said. Every AWS call is bounded
+/// too (`aws::timeouts`); this is the net under all of them together.
+async fn within_deadline(
+    context: &lambda_runtime::Context,
+    work: impl std::future::Future<Output = Result<Answer, Error>>,
+) -> Result<Answer, Error> {
+    let margin = ecr_arch_guard::aws::timeouts::MARGIN;
+    let left = context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(margin);
+    // A deadline the runtime did not give (0, local runs): no limit of our own.
+    if context.deadline == 0 {
+        return work.await;
+    }
+    match tokio::time::timeout(left, work).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            let e = Error::Transient(format!(
+                "not finished {} s before the function's timeout: failed so that Lambda retries \
+                 it (the AWS calls were slow or did not answer)",
+                margin.as_secs()
+            ));
+            tracing::error!(error = %e, request_id = %context.request_id, "invocation deadline");
+            Err(e)
+        }
+    }
 }
 
 /// The invocation's metrics, one EMF line on standard output (CloudWatch Logs extracts them).

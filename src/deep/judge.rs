@@ -29,6 +29,15 @@ pub fn apply(verdict: &mut Verdict, checks: Vec<DeepCheck>) {
             c.not_checked.as_deref().unwrap_or_default()
         ));
     }
+    for c in checks.iter().filter(|c| c.not_checked.is_none()) {
+        for problem in &c.unexamined {
+            verdict.warnings.push(format!(
+                "deep check of {} ({}): {problem}; for it the label alone was judged",
+                c.label,
+                short(&c.manifest)
+            ));
+        }
+    }
     let judged = matches!(verdict.verdict, VerdictKind::Fits | VerdictKind::Mismatch);
     if judged && !mislabelled.is_empty() {
         verdict.missing = missing(&runs_on, &verdict.required);

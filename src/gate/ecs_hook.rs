@@ -10,7 +10,7 @@
 //! deployment" — so the guard always answers, and its own failures answer SUCCEEDED unless
 //! configured strict.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::ruling::{Ruling, RulingKind};
@@ -21,8 +21,13 @@ use crate::image::RegistryId;
 /// The stage the guard is meant for: no task of the new revision has started.
 pub const STAGE: &str = "PRE_SCALE_UP";
 
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// The stages ECS runs again when a deployment rolls back ("When a roll back happens, Amazon
+/// ECS runs the lifecycle hooks for the following lifecycle stages: PRODUCTION_TRAFFIC_SHIFT,
+/// TEST_TRAFFIC_SHIFT", ECS Developer Guide, "Lifecycle hooks for Amazon ECS service
+/// deployments"), each with the weights of its own traffic.
+pub const ROLLBACK_STAGES: [&str; 2] = ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"];
+
+#[derive(Clone, Debug, Default)]
 pub struct ExecutionDetails {
     pub service_arn: Option<String>,
     pub target_service_revision_arn: Option<String>,
@@ -30,9 +35,9 @@ pub struct ExecutionDetails {
     pub production_traffic_weights: Value,
 }
 
-/// A lifecycle hook invocation.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// A lifecycle hook invocation, read leniently: a field missing, null or of another type is
+/// absent (the hook must answer whatever comes; a function error rolls the deployment back).
+#[derive(Clone, Debug, Default)]
 pub struct LifecycleRequest {
     pub execution_id: Option<String>,
     pub lifecycle_stage: Option<String>,
@@ -47,12 +52,43 @@ pub enum Classified {
     Judge { revision_arn: String },
     /// SUCCEEDED without a read, with the reason.
     Pass(String),
+    /// Nothing in the payload can be judged (no or no valid target revision): answered as
+    /// `DEPLOY_GATE_UNKNOWN` says, and alerted as not judged.
+    Unjudgeable(String),
 }
 
 impl LifecycleRequest {
+    /// The payload's documented fields; an error only when it is not a JSON object.
     pub fn parse(payload: Value) -> Result<LifecycleRequest, Error> {
-        serde_json::from_value(payload)
-            .map_err(|e| Error::Malformed(format!("not an ECS lifecycle hook payload: {e}")))
+        let Value::Object(top) = payload else {
+            return Err(Error::Malformed(
+                "an ECS lifecycle hook payload is a JSON object".into(),
+            ));
+        };
+        let text = |m: &serde_json::Map<String, Value>, k: &str| {
+            m.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let execution_details = match top.get("executionDetails") {
+            Some(Value::Object(d)) => ExecutionDetails {
+                service_arn: text(d, "serviceArn"),
+                target_service_revision_arn: text(d, "targetServiceRevisionArn"),
+                test_traffic_weights: d.get("testTrafficWeights").cloned().unwrap_or_default(),
+                production_traffic_weights: d
+                    .get("productionTrafficWeights")
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+            _ => ExecutionDetails::default(),
+        };
+        Ok(LifecycleRequest {
+            execution_id: text(&top, "executionId"),
+            lifecycle_stage: text(&top, "lifecycleStage"),
+            resource_arn: text(&top, "resourceArn"),
+            execution_details,
+        })
     }
 
     /// The account and region of the revision (`arn:aws:ecs:REGION:ACCOUNT:service-revision/…`).
@@ -88,27 +124,40 @@ impl LifecycleRequest {
         )
     }
 
-    /// Whether the target revision is judged. A rollback (the target revision's production
-    /// weight at 0 while another revision's is at 100: the guide, "Lifecycle hooks during
-    /// rollback") is let through: it returns to the revision that ran before.
+    /// Whether the target revision is judged. Every stage is judged but a rollback: at the two
+    /// stages ECS runs again during a rollback ([`ROLLBACK_STAGES`]), the stage's own weights
+    /// with the target revision at 0 and another revision at 100 (the guide's rollback payload)
+    /// return to the revision that ran before, which passes unread. The same weights at any
+    /// other stage are a forward deployment (at PRE_PRODUCTION_TRAFFIC_SHIFT the blue revision
+    /// still takes all traffic) and are judged.
     pub fn classify(&self) -> Classified {
-        let Some(revision_arn) = self
-            .execution_details
-            .target_service_revision_arn
-            .clone()
-            .filter(|a| !a.is_empty())
-        else {
-            return Classified::Pass(
-                "the payload names no targetServiceRevisionArn: nothing to judge".into(),
-            );
+        let Some(revision_arn) = self.execution_details.target_service_revision_arn.clone() else {
+            return Classified::Unjudgeable(format!(
+                "{}: the payload names no executionDetails.targetServiceRevisionArn, so there \
+                 is no revision to judge",
+                self.describe()
+            ));
         };
-        let weights = &self.execution_details.production_traffic_weights;
-        let weight = |arn: &str| weights.get(arn).and_then(Value::as_f64);
-        let rolling_back = weight(&revision_arn) == Some(0.0)
-            && weights.as_object().is_some_and(|m| {
-                m.iter()
-                    .any(|(k, v)| *k != revision_arn && v.as_f64() == Some(100.0))
-            });
+        if !is_revision_arn(&revision_arn) {
+            return Classified::Unjudgeable(format!(
+                "{}: {revision_arn:?} is not a service revision ARN \
+                 (arn:PARTITION:ecs:REGION:ACCOUNT:service-revision/CLUSTER/SERVICE/ID)",
+                self.describe()
+            ));
+        }
+        let stage = self.lifecycle_stage.as_deref().unwrap_or("");
+        let weights = match stage {
+            "TEST_TRAFFIC_SHIFT" => Some(&self.execution_details.test_traffic_weights),
+            "PRODUCTION_TRAFFIC_SHIFT" => Some(&self.execution_details.production_traffic_weights),
+            _ => None,
+        };
+        let rolling_back = weights.is_some_and(|w| {
+            w.get(&revision_arn).and_then(Value::as_f64) == Some(0.0)
+                && w.as_object().is_some_and(|m| {
+                    m.iter()
+                        .any(|(k, v)| *k != revision_arn && v.as_f64() == Some(100.0))
+                })
+        });
         if rolling_back {
             return Classified::Pass(format!(
                 "{}: a rollback to the previous revision, not judged",
@@ -133,6 +182,23 @@ impl LifecycleRequest {
             },
         }
     }
+}
+
+/// `arn:PARTITION:ecs:REGION:ACCOUNT:service-revision/CLUSTER/SERVICE/ID`.
+fn is_revision_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_, partition, service, region, account, resource] = parts.as_slice() else {
+        return false;
+    };
+    let path = resource.strip_prefix("service-revision/").unwrap_or("");
+    *arn_ == "arn"
+        && !partition.is_empty()
+        && *service == "ecs"
+        && !region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && path.split('/').count() == 3
+        && path.split('/').all(|p| !p.is_empty())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -193,6 +259,65 @@ mod tests {
         assert!(matches!(rollback.classify(), Classified::Pass(r) if r.contains("rollback")));
         let forward = payload("PRODUCTION_TRAFFIC_SHIFT", json!({REVISION: 100, BLUE: 0}));
         assert!(matches!(forward.classify(), Classified::Judge { .. }));
+    }
+
+    /// The guide's forward PRE_PRODUCTION_TRAFFIC_SHIFT (target at 0, blue at 100) was taken
+    /// for a rollback and passed unread: only the two stages ECS runs again in a rollback read
+    /// the weights, each its own traffic's.
+    #[test]
+    fn only_the_guides_rollback_stages_can_be_a_rollback() {
+        let back = json!({REVISION: 0, BLUE: 100});
+        for stage in [
+            "RECONCILE_SERVICE",
+            "PRE_SCALE_UP",
+            "POST_SCALE_UP",
+            "POST_TEST_TRAFFIC_SHIFT",
+            "PRE_PRODUCTION_TRAFFIC_SHIFT",
+            "POST_PRODUCTION_TRAFFIC_SHIFT",
+            "SOMETHING_NEW",
+        ] {
+            assert!(
+                matches!(
+                    payload(stage, back.clone()).classify(),
+                    Classified::Judge { .. }
+                ),
+                "{stage} is judged"
+            );
+        }
+        assert!(matches!(
+            payload("PRODUCTION_TRAFFIC_SHIFT", back.clone()).classify(),
+            Classified::Pass(r) if r.contains("rollback")
+        ));
+        // TEST_TRAFFIC_SHIFT reads the test weights: production at blue 100 is normal there.
+        assert!(matches!(
+            payload("TEST_TRAFFIC_SHIFT", back.clone()).classify(),
+            Classified::Judge { .. }
+        ));
+        let mut test_back = payload("TEST_TRAFFIC_SHIFT", json!({}));
+        test_back.execution_details.test_traffic_weights = back;
+        assert!(matches!(test_back.classify(), Classified::Pass(_)));
+    }
+
+    /// Whatever ECS sends, an answer: missing or null details, bad ARNs, wrong types.
+    #[test]
+    fn payloads_without_a_valid_revision_are_unjudgeable_not_errors() {
+        for p in [
+            json!({"executionId": "e", "lifecycleStage": "PRE_SCALE_UP", "resourceArn": "r"}),
+            json!({"executionId": "e", "lifecycleStage": "PRE_SCALE_UP", "executionDetails": null}),
+            json!({"executionId": "e", "lifecycleStage": 7, "executionDetails": {"targetServiceRevisionArn": 12}}),
+            json!({"executionId": "e", "lifecycleStage": "PRE_SCALE_UP",
+                   "executionDetails": {"targetServiceRevisionArn": "not-an-arn"}}),
+            json!({"executionId": "e", "lifecycleStage": "PRE_SCALE_UP",
+                   "executionDetails": {"targetServiceRevisionArn": "arn:aws:ecs:us-west-2:123456789012:service/c/s"}}),
+        ] {
+            let r = LifecycleRequest::parse(p.clone()).unwrap();
+            assert!(
+                matches!(r.classify(), Classified::Unjudgeable(_)),
+                "{p}: {:?}",
+                r.classify()
+            );
+        }
+        assert!(LifecycleRequest::parse(json!([1])).is_err());
     }
 
     #[test]

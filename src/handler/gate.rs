@@ -69,8 +69,24 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     async fn ecs_hook(&self, payload: Value) -> GateAnswer {
         let request = LifecycleRequest::parse(payload).unwrap_or_default();
         let subject = request.describe();
+        let unknown = self.settings.gate.unknown;
         let (ruling, verdicts) = match request.classify() {
             ecs_hook::Classified::Pass(reason) => (Ruling::pass(&reason), Vec::new()),
+            ecs_hook::Classified::Unjudgeable(reason) => {
+                let ruling = Ruling::new(RulingKind::NotJudged, reason);
+                let change = Change {
+                    event_id: request.execution_id.clone(),
+                    event_name: "ECS deployment lifecycle hook".into(),
+                    event_time: None,
+                    caller: request.resource_arn.clone(),
+                    scope: request.scope(),
+                    target: Target::EcsServiceRevision(String::new()),
+                    requested: None,
+                };
+                self.alert_unjudged(&subject, &change, &ruling, unknown)
+                    .await;
+                (ruling, Vec::new())
+            }
             ecs_hook::Classified::Judge { revision_arn } => {
                 let change = Change {
                     event_id: request.execution_id.clone(),
@@ -91,12 +107,13 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                     .flat_map(|v| &v.actions)
                     .any(|a| a.earlier_delivery);
                 if ruling.kind == RulingKind::NotJudged && !earlier {
-                    self.alert_unjudged(&subject, &change, &ruling).await;
+                    self.alert_unjudged(&subject, &change, &ruling, unknown)
+                        .await;
                 }
                 (ruling, verdicts)
             }
         };
-        let response = request.respond(&ruling, self.settings.gate.unknown);
+        let response = request.respond(&ruling, unknown);
         self.answer(Kind::EcsLifecycle, &subject, response, ruling, verdicts)
     }
 
@@ -127,13 +144,21 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         }
     }
 
-    /// The alert for a deployment let through unjudged. The hook must answer whatever happens
-    /// (a failed ECS hook rolls the deployment back): a failure to publish is logged, not raised.
-    async fn alert_unjudged(&self, subject: &str, change: &Change, ruling: &Ruling) {
+    /// The alert for a deployment the gate could not judge, saying what its answer did: let
+    /// through (`DEPLOY_GATE_UNKNOWN=pass`) or refused (`fail`). The hook must answer whatever
+    /// happens (a failed ECS hook rolls the deployment back): a failure to publish is logged, not
+    /// raised.
+    async fn alert_unjudged(
+        &self,
+        subject: &str,
+        change: &Change,
+        ruling: &Ruling,
+        unknown: crate::gate::Unknown,
+    ) {
         if !self.settings.actions.alert || self.settings.dry_run {
             return;
         }
-        let message = alert::gate_unjudged(subject, &change.scope, &ruling.message);
+        let message = alert::gate_unjudged(subject, &change.scope, &ruling.message, unknown);
         if let Err(e) = self.notifier.publish(&message).await {
             tracing::error!(error = %e, subject, "the unjudged-deployment alert could not be sent");
         }

@@ -18,6 +18,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
+use super::faults::{self, Decision, Fault, Faults};
 use super::loopback::{respond, Request};
 use super::moto::{ecr_digest, Moto};
 use super::push::sha256;
@@ -39,6 +40,8 @@ pub struct GapFiller {
     revisions: Arc<ServiceRevisions>,
     /// Added before every answer (benchmarks: a fake with the latency of a real call).
     latency: Arc<Mutex<std::time::Duration>>,
+    /// Faults to inject (`faults.rs`).
+    faults: Arc<Faults>,
 }
 
 impl GapFiller {
@@ -52,7 +55,8 @@ impl GapFiller {
         let revisions = Arc::new(ServiceRevisions::new(moto.port));
         let latency: Arc<Mutex<std::time::Duration>> = Arc::default();
         let moto_port = moto.port;
-        let (b, d, c, n, base, rv, l) = (
+        let faults: Arc<Faults> = Arc::default();
+        let (b, d, c, n, base, rv, l, f) = (
             blobs.clone(),
             downloads.clone(),
             calls.clone(),
@@ -60,10 +64,11 @@ impl GapFiller {
             endpoint.clone(),
             revisions.clone(),
             latency.clone(),
+            faults.clone(),
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (b, d, c, n, base, rv, l) = (
+                let (b, d, c, n, base, rv, l, f) = (
                     b.clone(),
                     d.clone(),
                     c.clone(),
@@ -71,6 +76,7 @@ impl GapFiller {
                     base.clone(),
                     rv.clone(),
                     l.clone(),
+                    f.clone(),
                 );
                 std::thread::spawn(move || {
                     if let Some(req) = Request::read(&stream) {
@@ -78,19 +84,56 @@ impl GapFiller {
                         if !delay.is_zero() && !req.path().starts_with("/upload/") {
                             std::thread::sleep(delay);
                         }
-                        if let Some(op) = operation(&req) {
-                            c.lock().unwrap().push(op);
+                        let op = operation(&req);
+                        if let Some(op) = &op {
+                            c.lock().unwrap().push(op.clone());
                         }
-                        if let Some(account) = denied_assume_role(&req, &n.lock().unwrap()) {
-                            return refuse_assume_role(&stream, &account);
+                        let serve = |stream: &TcpStream, req: Request| {
+                            if let Some(account) = denied_assume_role(&req, &n.lock().unwrap()) {
+                                return refuse_assume_role(stream, &account);
+                            }
+                            if req
+                                .header("x-amz-target")
+                                .is_some_and(|t| t.ends_with(".DescribeServiceRevisions"))
+                            {
+                                return rv.answer(stream, &req);
+                            }
+                            serve_gap(stream, req, moto_port, &b, &d, &base);
+                        };
+                        let decision = op.as_deref().and_then(|o| f.decide(o));
+                        match decision {
+                            None => serve(&stream, req),
+                            Some(Decision::Bucket(bucket)) => {
+                                faults::bucket_down(&stream, op.as_deref().unwrap_or(""), bucket)
+                            }
+                            Some(Decision::Fault(fault)) => {
+                                let op = op.unwrap_or_default();
+                                if faults::refuse(&stream, &op, fault) {
+                                    return;
+                                }
+                                match fault {
+                                    Fault::ResetBefore => faults::reset(&stream),
+                                    Fault::Hung => {
+                                        std::thread::sleep(faults::HUNG);
+                                        faults::reset(&stream);
+                                    }
+                                    Fault::Slow => {
+                                        let answer = capture(|s| serve(s, req));
+                                        std::thread::sleep(faults::SLOW);
+                                        let _ = (&stream).write_all(&answer);
+                                    }
+                                    Fault::ResetAfter => {
+                                        // Carried out; the answer is lost.
+                                        let _ = capture(|s| serve(s, req));
+                                        faults::reset(&stream);
+                                    }
+                                    _ => {
+                                        let answer = capture(|s| serve(s, req));
+                                        faults::cut_body(&stream, &answer);
+                                    }
+                                }
+                            }
                         }
-                        if req
-                            .header("x-amz-target")
-                            .is_some_and(|t| t.ends_with(".DescribeServiceRevisions"))
-                        {
-                            return rv.answer(&stream, &req);
-                        }
-                        serve_gap(&stream, req, moto_port, &b, &d, &base);
                     }
                 });
             }
@@ -103,7 +146,13 @@ impl GapFiller {
             denied,
             revisions,
             latency,
+            faults,
         }
+    }
+
+    /// The faults this proxy injects (none until a test enables them).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
     }
 
     /// From now on every call (and blob download) is answered `latency` later.
@@ -147,6 +196,22 @@ impl GapFiller {
     pub fn take_calls(&self) -> Vec<String> {
         std::mem::take(&mut *self.calls.lock().unwrap())
     }
+}
+
+/// What `serve` writes, read back through a loopback connection of its own (to delay it, cut it
+/// or lose it).
+fn capture(serve: impl FnOnce(&TcpStream)) -> Vec<u8> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = client.read_to_end(&mut out);
+        out
+    });
+    serve(&server);
+    drop(server);
+    reader.join().unwrap_or_default()
 }
 
 /// The AWS operation a request is, as `service:Operation` (the IAM action name): the service from

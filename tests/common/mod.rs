@@ -6,6 +6,7 @@ pub mod ecs_mock;
 pub mod estate_run;
 pub mod fake_ecr;
 pub mod fake_estate;
+pub mod faults;
 pub mod fixtures;
 pub mod fleet;
 pub mod gap_filler;
