@@ -346,4 +346,100 @@ async fn the_ecs_lifecycle_hook_refuses_a_revision_before_its_tasks_start() {
         answer(&mut strict, &payload(&unknown, "exec-4")),
         json!({"hookStatus": "FAILED"})
     );
+    // The strict mode's alert says what the answer did: refused, not let through.
+    let alerts = local.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    let subject = alerts[0]["Subject"].as_str().unwrap();
+    let body = alerts[0]["Message"].as_str().unwrap();
+    assert!(
+        subject.starts_with("Deployment refused, not judged: ECS service prod/web"),
+        "{subject}"
+    );
+    assert!(
+        body.contains("REFUSED a deployment it could not judge")
+            && !body.contains("let a deployment through"),
+        "{body}"
+    );
+
+    // Every forward stage is judged, the guide's PRE_PRODUCTION_TRAFFIC_SHIFT among them (its
+    // own example: the target revision at 0, the blue one at 100), which was taken for a
+    // rollback and passed unread.
+    for (i, stage) in [
+        "RECONCILE_SERVICE",
+        "POST_SCALE_UP",
+        "POST_TEST_TRAFFIC_SHIFT",
+        "PRE_PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut p = payload(&bad, &format!("exec-stage-{i}"));
+        p["lifecycleStage"] = (*stage).into();
+        p["executionDetails"]["productionTrafficWeights"] =
+            json!({bad.as_str(): 0, good.as_str(): 100});
+        assert_eq!(
+            answer(&mut lambda, &p),
+            json!({"hookStatus": "FAILED"}),
+            "{stage} is judged"
+        );
+    }
+    assert_eq!(local.alerts().await.len(), 5, "one alert per execution");
+}
+
+/// Whatever ECS sends, the function answers (a Lambda error is a failed hook: ECS rolls the
+/// deployment back on the guard's own failure). Payloads built from the guide's PRE_SCALE_UP
+/// sample with `executionDetails` missing, null or not an object, ARNs that are not service
+/// revision ARNs, fields of the wrong type: each a `hookStatus`, never an error; not judged, so
+/// SUCCEEDED (alerted as not judged) — FAILED with DEPLOY_GATE_UNKNOWN=fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ecs_lifecycle_hook_answers_every_payload_shape_without_a_lambda_error() {
+    let local = Local::start().await;
+    let sample = common::event_value("hook-ecs-pre-scale-up.json");
+    let mut cases = Vec::new();
+    let mut missing = sample.clone();
+    missing.as_object_mut().unwrap().remove("executionDetails");
+    cases.push(("executionDetails missing", missing));
+    let mut null = sample.clone();
+    null["executionDetails"] = Value::Null;
+    cases.push(("executionDetails null", null));
+    let mut text = sample.clone();
+    text["executionDetails"] = "details".into();
+    cases.push(("executionDetails a string", text));
+    for bad_arn in [
+        "",
+        "not-an-arn",
+        "arn:aws:ecs:us-west-2:123456789012:service/my-cluster/my-service",
+        "arn:aws:ecs:us-west-2:12345:service-revision/my-cluster/my-service/1",
+    ] {
+        let mut p = sample.clone();
+        p["executionDetails"]["targetServiceRevisionArn"] = bad_arn.into();
+        cases.push(("a bad revision ARN", p));
+    }
+    let mut typed = sample.clone();
+    typed["executionDetails"]["targetServiceRevisionArn"] = json!(42);
+    typed["lifecycleStage"] = json!(["PRE_SCALE_UP"]);
+    cases.push(("fields of the wrong type", typed));
+    let mut lambda = local.lambda(&[]);
+    for (what, p) in &cases {
+        assert_eq!(
+            answer(&mut lambda, p),
+            json!({"hookStatus": "SUCCEEDED"}),
+            "{what}: {p}"
+        );
+    }
+    let alerts = local.alerts().await;
+    assert_eq!(alerts.len(), cases.len(), "each alerted as not judged");
+    assert!(alerts.iter().all(|a| a["Subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("Deployment not judged")));
+    let mut strict = local.lambda(&[("DEPLOY_GATE_UNKNOWN", "fail")]);
+    for (what, p) in &cases {
+        assert_eq!(
+            answer(&mut strict, p),
+            json!({"hookStatus": "FAILED"}),
+            "{what}"
+        );
+    }
 }

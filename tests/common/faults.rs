@@ -83,6 +83,8 @@ struct State {
     bucket: Bucket,
     injected: BTreeMap<(String, Fault), usize>,
     requests: usize,
+    /// Faults for the next calls of an operation, in order (a test's script).
+    scripted: Vec<(String, Fault)>,
 }
 
 /// The fault plan a gap filler applies.
@@ -99,6 +101,7 @@ impl Default for Faults {
                 bucket: Bucket::Up,
                 injected: BTreeMap::new(),
                 requests: 0,
+                scripted: Vec::new(),
             }),
         }
     }
@@ -131,11 +134,25 @@ impl Faults {
         self.state.lock().unwrap().requests
     }
 
+    /// The next call of `op` (e.g. `s3:PutObject`) meets `fault`, whatever the draw.
+    pub fn script(&self, op: &str, fault: Fault) {
+        self.state
+            .lock()
+            .unwrap()
+            .scripted
+            .push((op.to_string(), fault));
+    }
+
     /// What happens to `op` (`service:Operation`, or `GET blob`): `None` to serve it.
     pub fn decide(&self, op: &str) -> Option<Decision> {
         let mut s = self.state.lock().unwrap();
         if op.starts_with("s3:") && s.bucket != Bucket::Up {
             return Some(Decision::Bucket(s.bucket));
+        }
+        if let Some(at) = s.scripted.iter().position(|(o, _)| o == op) {
+            let (_, fault) = s.scripted.remove(at);
+            *s.injected.entry((op.to_string(), fault)).or_default() += 1;
+            return Some(Decision::Fault(fault));
         }
         if s.per_mille == 0 {
             return None;
