@@ -16,21 +16,31 @@
 //! the hooks' answers, the index in the bucket. Outcomes only; times are reported, never
 //! asserted.
 #![allow(dead_code)]
+// Each test binary uses its own part of the harness.
+#![allow(unused_imports)]
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::CpuArchitecture;
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::faults::Fault;
+
+mod drive;
+mod events;
+mod table;
+
 use super::grafana::{Grafana, REPO};
 use super::lambda_rie::{Lambda, Outcome};
 use super::local_aws::*;
 use super::{event_value, images};
-use ecr_arch_guard::aws::s3_objects::{xml_values, S3Objects};
+use drive::{age_claims, deliver, missing_changes, timed_out};
+use ecr_arch_guard::aws::s3_objects::S3Objects;
 use ecr_arch_guard::aws::trust::TrustRoots;
+use events::plan;
+pub use table::table;
 
 pub const BUCKET: &str = "guard-state";
 /// Lambda's asynchronous invocation: the first attempt and two retries.
@@ -77,15 +87,6 @@ impl Kind {
             Kind::HookCfnMismatch | Kind::HookCfnFit | Kind::HookEcsMismatch | Kind::HookEcsFit
         )
     }
-}
-
-struct Event {
-    kind: Kind,
-    /// What names it in its alert's subject.
-    token: String,
-    payload: Value,
-    /// Delivered to both environments at once.
-    twice: bool,
 }
 
 /// The campaign's figures.
@@ -224,73 +225,15 @@ pub async fn run(
     // A first refresh before the faults: the index exists, as it does a while after deploying.
     let _ = refresher.invoke(&event_value("scheduled-refresh.json"));
 
-    // The events, in the plan's order.
-    let mut events = Vec::new();
-    let mut rng = seed.max(1) ^ 0xA5A5_A5A5;
-    let mut change_k = 0;
-    for (i, kind) in plan.iter().enumerate() {
-        let id = format!("camp-{seed}-{i}");
-        let twice = !kind.is_hook() && *kind != Kind::Refresh && draw(&mut rng) % 100 < 5;
-        let (token, mut payload) = match kind {
-            Kind::MismatchPush => {
-                let tag = format!("cmp-m-{i:05}");
-                (
-                    tag.clone(),
-                    push_event(REPO, &arm_digest, &tag, OCI_MANIFEST, OCI_CONFIG),
-                )
-            }
-            Kind::FittingPush => {
-                let tag = format!("cmp-f-{i:05}");
-                (
-                    tag.clone(),
-                    push_event(REPO, &amd_digest, &tag, OCI_MANIFEST, OCI_CONFIG),
-                )
-            }
-            Kind::MismatchReplication => {
-                let tag = format!("cmp-r-{i:05}");
-                (
-                    tag.clone(),
-                    replication_event(REPO, &arm_digest, &tag, "eu-west-1"),
-                )
-            }
-            Kind::ConsumerChange => {
-                let (svc, td) = change_tds[change_k].clone();
-                change_k += 1;
-                (svc.clone(), update_service_event(&svc, &td))
-            }
-            Kind::HookCfnMismatch | Kind::HookCfnFit => {
-                let tag = if *kind == Kind::HookCfnFit {
-                    "amd"
-                } else {
-                    "latest"
-                };
-                let text = event_value("hook-cfn-create-task-definition.json")
-                    .to_string()
-                    .replace(&image_uri(REPO, "latest"), &image_uri(REPO, tag));
-                let mut p: Value = serde_json::from_str(&text).unwrap();
-                p["clientRequestToken"] = id.clone().into();
-                (id.clone(), p)
-            }
-            Kind::HookEcsMismatch | Kind::HookEcsFit => {
-                let revision = if *kind == Kind::HookEcsFit {
-                    &good_revision
-                } else {
-                    &bad_revision
-                };
-                (id.clone(), ecs_hook(revision, &id))
-            }
-            Kind::Refresh => (id.clone(), event_value("scheduled-refresh.json")),
-        };
-        if payload.get("detail-type").is_some() {
-            payload["id"] = id.clone().into();
-        }
-        events.push(Event {
-            kind: kind.clone(),
-            token,
-            payload,
-            twice,
-        });
-    }
+    let events = events::build(
+        &plan,
+        seed,
+        &arm_digest,
+        &amd_digest,
+        &change_tds,
+        &bad_revision,
+        &good_revision,
+    );
 
     let mut report = Report {
         seed,
@@ -399,87 +342,13 @@ pub async fn run(
 
     // Replay the dead-letter queue (the CLI, as an operator would, faults off).
     if !dead_letters.is_empty() {
-        let sqs = aws_sdk_sqs::Client::new(&direct);
-        let dlq = sqs
-            .create_queue()
-            .queue_name("guard-dlq")
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        for body in &dead_letters {
-            sqs.send_message()
-                .queue_url(&dlq)
-                .message_body(body.to_string())
-                .send()
-                .await
-                .unwrap();
-        }
-        let out = local_cli(cli, &local.gap.endpoint)
-            .env("AWS_ENDPOINT_URL_LAMBDA", envs[0].invoke_endpoint())
-            .args([
-                "replay",
-                "--queue-url",
-                dlq.as_str(),
-                "--function",
-                "function",
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        // "N replayed, M kept in the queue"
-        let count = |word: &str| {
-            text.lines()
-                .rev()
-                .find_map(|l| {
-                    l.split(", ").find_map(|part| {
-                        let (n, rest) = part.trim().split_once(' ')?;
-                        rest.starts_with(word)
-                            .then(|| n.parse::<usize>().ok())
-                            .flatten()
-                    })
-                })
-                .unwrap_or(0)
-        };
-        report.replayed = count("replayed");
-        report.replay_left = count("kept");
+        (report.replayed, report.replay_left) =
+            drive::replay(&direct, cli, &local.gap.endpoint, &envs[0], &dead_letters).await;
     }
     let _ = refresher.invoke(&event_value("scheduled-refresh.json"));
     report.changes_missing_after_refresh = missing_changes(&objects, &change_tds).await;
 
-    // Alerts, from the topic's queue.
-    let mut alerts = Vec::new();
-    loop {
-        let batch = queued_alerts(&direct, &local.alerts).await;
-        if batch.is_empty() {
-            break;
-        }
-        alerts.extend(batch);
-    }
-    let subjects: Vec<String> = alerts
-        .iter()
-        .map(|a| a["Subject"].as_str().unwrap_or_default().to_string())
-        .collect();
-    report.subjects = subjects.clone();
-    for e in events.iter().filter(|e| e.kind.is_mismatch()) {
-        report.mismatches += 1;
-        let n = subjects
-            .iter()
-            .filter(|s| {
-                if e.kind == Kind::ConsumerChange {
-                    s.contains(&format!("ECS service prod/{}", e.token))
-                } else {
-                    s.contains(&format!("{REPO}:{}", e.token))
-                }
-            })
-            .count();
-        match n {
-            0 => report.lost.push(e.token.clone()),
-            1 => {}
-            n => report.alerted_more_than_once.push((e.token.clone(), n)),
-        }
-    }
+    drive::count_alerts(&direct, &local.alerts, &events, &mut report).await;
     for lambda in envs.iter() {
         report.unclaimed_alerts += lambda
             .logs()
@@ -491,288 +360,4 @@ pub async fn run(
     drop((envs, refresher));
     report.wall = started.elapsed();
     report
-}
-
-/// One delivery as Lambda's asynchronous invocation makes it: up to [`ATTEMPTS`] attempts while
-/// the function fails; `true` when it gave up (the event goes to the dead-letter queue). A hook
-/// is invoked synchronously by ECS or CloudFormation: one attempt, its answer.
-fn deliver(
-    lambda: &mut Lambda,
-    payload: &Value,
-    hook: bool,
-    wait: &dyn Fn(usize),
-) -> (bool, Vec<(Outcome, Duration)>) {
-    let mut attempts = Vec::new();
-    let tries = if hook { 1 } else { ATTEMPTS };
-    for n in 0..tries {
-        if n > 0 {
-            wait(n - 1);
-        }
-        let t = Instant::now();
-        let o = lambda.invoke(payload);
-        let failed = matches!(o, Outcome::Error(_));
-        attempts.push((o, t.elapsed()));
-        if !failed {
-            return (false, attempts);
-        }
-    }
-    (!hook, attempts)
-}
-
-/// The emulator's answer for an invocation it ended at the function's timeout.
-fn timed_out(err: &Value) -> bool {
-    let text = err.to_string();
-    text.contains("Timedout") || text.contains("Task timed out")
-}
-
-/// The mix of events, shuffled by `seed`: 35 % mismatching pushes, 15 % fitting pushes, 10 %
-/// replications, 10 % consumer changes, 12 % CloudFormation hooks, 12 % ECS hooks (half of
-/// each fitting), 6 % scheduled refreshes.
-fn plan(size: usize, seed: u64) -> Vec<Kind> {
-    let share = |p: usize| (size * p).div_ceil(100);
-    let mut kinds = Vec::new();
-    for (kind, n) in [
-        (Kind::MismatchPush, share(35)),
-        (Kind::FittingPush, share(15)),
-        (Kind::MismatchReplication, share(10)),
-        (Kind::ConsumerChange, share(10)),
-        (Kind::HookCfnMismatch, share(6)),
-        (Kind::HookCfnFit, share(6)),
-        (Kind::HookEcsMismatch, share(6)),
-        (Kind::HookEcsFit, share(6)),
-        (Kind::Refresh, share(6)),
-    ] {
-        kinds.extend(std::iter::repeat_n(kind, n));
-    }
-    kinds.truncate(size);
-    let mut rng = seed.max(1);
-    for i in (1..kinds.len()).rev() {
-        let j = (draw(&mut rng) % (i as u64 + 1)) as usize;
-        kinds.swap(i, j);
-    }
-    kinds
-}
-
-fn draw(x: &mut u64) -> u64 {
-    *x ^= *x << 13;
-    *x ^= *x >> 7;
-    *x ^= *x << 17;
-    *x
-}
-
-/// CloudTrail's UpdateService (events/change-ecs-update-service-arm64.json) of prod/`svc` to
-/// the task definition `td`.
-fn update_service_event(svc: &str, td: &str) -> Value {
-    let mut e = event_value("change-ecs-update-service-arm64.json");
-    let service_arn = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/prod/{svc}");
-    e["detail"]["requestParameters"] = json!({
-        "cluster": "prod", "service": svc, "taskDefinition": td, "forceNewDeployment": false
-    });
-    let s = &mut e["detail"]["responseElements"]["service"];
-    s["serviceArn"] = service_arn.into();
-    s["serviceName"] = svc.into();
-    s["clusterArn"] = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod").into();
-    s["taskDefinition"] = td.into();
-    e
-}
-
-/// The ECS guide's PRE_SCALE_UP payload for `revision`.
-fn ecs_hook(revision: &str, execution: &str) -> Value {
-    let mut p = event_value("hook-ecs-pre-scale-up.json");
-    let service = revision
-        .replacen(":service-revision/", ":service/", 1)
-        .rsplit_once('/')
-        .unwrap()
-        .0
-        .to_string();
-    p["executionId"] = execution.into();
-    p["resourceArn"] = service
-        .replacen(":service/", ":service-deployment/", 1)
-        .into();
-    p["executionDetails"]["serviceArn"] = service.into();
-    p["executionDetails"]["targetServiceRevisionArn"] = revision.into();
-    p
-}
-
-/// Ages every `sending` claim of `event`'s alerts by the wait before Lambda's `retry`-th retry (moto's S3,
-/// directly: the harness's own write, outside the faults).
-async fn age_claims(objects: &S3Objects, event: &Value, retry: usize) {
-    let Some(id) = event["id"].as_str() else {
-        return;
-    };
-    let safe: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-._".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let query = format!("list-type=2&prefix=alerts%2F{safe}%2F");
-    let Ok(list) = objects
-        .send("GET", "", &query, &[], Bytes::new(), "s3:ListBucket")
-        .await
-    else {
-        return;
-    };
-    for key in xml_values(&list.body, "Key") {
-        let Ok(got) = objects.get_object(&key, None).await else {
-            continue;
-        };
-        let Ok(mut record) = serde_json::from_slice::<Value>(&got.body) else {
-            continue;
-        };
-        if record["state"] != "sending" {
-            continue;
-        }
-        let at = record["at"].as_u64().unwrap_or(0);
-        record["at"] = at.saturating_sub(RETRY_WAITS[retry.min(1)]).into();
-        let _ = objects
-            .send(
-                "PUT",
-                &key,
-                "",
-                &[("content-type", "application/json")],
-                Bytes::from(record.to_string()),
-                "s3:PutObject",
-            )
-            .await;
-    }
-}
-
-/// The changed services whose slot in the index does not show their new task definition.
-async fn missing_changes(objects: &S3Objects, changes: &[(String, String)]) -> Vec<String> {
-    let key = format!("consumers/{ACCOUNT}/{REGION}.json.gz");
-    let Ok(got) = objects.get_object(&key, None).await else {
-        return changes.iter().map(|(s, _)| s.clone()).collect();
-    };
-    let Ok(index) = ecr_arch_guard::consumer_index::ConsumerIndex::decode(&got.body) else {
-        return changes.iter().map(|(s, _)| s.clone()).collect();
-    };
-    changes
-        .iter()
-        .filter(|(svc, _)| {
-            !index.consumers.iter().any(|c| {
-                c.name.contains(&format!("prod/{svc}"))
-                    && c.image.ends_with(&format!("{REPO}:latest"))
-            })
-        })
-        .map(|(s, _)| s.clone())
-        .collect()
-}
-
-/// The table for docs/operations.md.
-pub fn table(r: &Report) -> String {
-    let mut t = String::new();
-    let mut row = |k: &str, v: String| t.push_str(&format!("| {k} | {v} |\n"));
-    row(
-        "events (seed, faulted calls)",
-        format!(
-            "{} (seed {}, {}‰ of calls faulted: {} of {} requests)",
-            r.events.values().sum::<usize>(),
-            r.seed,
-            r.per_mille,
-            r.injected.values().sum::<usize>(),
-            r.requests
-        ),
-    );
-    row(
-        "mix",
-        r.events
-            .iter()
-            .map(|(k, n)| format!("{k:?} {n}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
-    let mut by_kind: BTreeMap<Fault, usize> = BTreeMap::new();
-    for ((_, f), n) in &r.injected {
-        *by_kind.entry(*f).or_default() += n;
-    }
-    row(
-        "faults injected",
-        by_kind
-            .iter()
-            .map(|(f, n)| format!("{} {n}", f.name()))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
-    row(
-        "deliveries (of which duplicated to both environments)",
-        format!("{} ({})", r.deliveries, r.duplicated_deliveries),
-    );
-    row("invocations (retries included)", r.invocations.to_string());
-    row(
-        "events retried by the async driver",
-        r.retried_events.to_string(),
-    );
-    row(
-        "dead-lettered → judged by `replay` (left in the queue)",
-        format!("{} → {} ({})", r.dead_lettered, r.replayed, r.replay_left),
-    );
-    row(
-        "mismatches: alerted ≥ 1 / **lost** (must be 0)",
-        format!("{} / **{}**", r.mismatches - r.lost.len(), r.lost.len()),
-    );
-    row(
-        "mismatches alerted more than once",
-        if r.alerted_more_than_once.is_empty() {
-            "0".into()
-        } else {
-            format!(
-                "{} ({})",
-                r.alerted_more_than_once.len(),
-                r.alerted_more_than_once
-                    .iter()
-                    .map(|(t, n)| format!("{t}×{n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        },
-    );
-    row(
-        "alerts sent without a claim (store failing)",
-        r.unclaimed_alerts.to_string(),
-    );
-    row(
-        "hook answers / FAILED because of a fault (must be 0) / Lambda errors (must be 0)",
-        format!(
-            "{} / **{}** / **{}**",
-            r.hook_answers,
-            r.hooks_failed_by_fault.len(),
-            r.hook_errors
-        ),
-    );
-    row(
-        "right refusals let through unjudged by a fault (alerted \"not judged\")",
-        r.refusals_unjudged.to_string(),
-    );
-    row(
-        "hook answers past 30 s (must be 0); slowest",
-        format!(
-            "**{}**; {:.1} s",
-            r.hooks_past_30s,
-            r.slowest_hook.as_secs_f64()
-        ),
-    );
-    row(
-        "invocations ended at the function's 30 s timeout (must be 0); slowest",
-        format!(
-            "**{}**; {:.1} s",
-            r.timed_out,
-            r.slowest_invocation.as_secs_f64()
-        ),
-    );
-    row(
-        "consumer changes missing from the index: at the campaign's end / after one refresh (must be 0)",
-        format!(
-            "{} of {} / **{}**",
-            r.changes_missing_from_index.len(),
-            r.changes,
-            r.changes_missing_after_refresh.len()
-        ),
-    );
-    row("wall time", format!("{:.0} s", r.wall.as_secs_f64()));
-    t
 }

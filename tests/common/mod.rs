@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bench;
+pub mod calls;
 pub mod campaign;
 pub mod ecs_mock;
 pub mod estate_run;
