@@ -26,6 +26,8 @@ use crate::image::RegistryId;
 
 mod ecs;
 mod lambda;
+pub mod proposal;
+pub mod resource_type;
 mod target;
 
 pub use target::Target;

@@ -22,7 +22,6 @@ use crate::platform::Platform;
 use crate::rootfs::{Fault, LayerSource, MergedFs, Resolved};
 use crate::shebang::Shebang;
 
-pub mod judge;
 pub mod target;
 
 /// Whether and within what the guard deep-checks (`DEEP_CHECK`, `DEEP_CHECK_BUDGET_MIB`,

@@ -29,8 +29,6 @@ use crate::verdict::Verdict;
 pub mod cloudformation;
 pub mod ecs_hook;
 pub mod hook_response;
-pub mod proposal;
-pub mod resource_type;
 pub mod ruling;
 
 pub use ruling::{Ruling, RulingKind};

@@ -1,6 +1,8 @@
 //! The judgement: `fits` | `mismatch` (with `missing`) | `not-an-image` | `skipped`, and the
 //! JSON object the Lambda returns and logs and the CLI prints.
 
+pub mod mislabelled;
+
 use std::fmt;
 
 use serde::Serialize;

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
+use super::proposal::Proposal;
 use crate::consumer::ConsumerKind;
 use crate::consumer_index::Slot;
 use crate::error::Error;
-use crate::gate::cloudformation::Proposal;
 use crate::image::RegistryId;
 
 /// The consumer a change names: enough to read its current state.

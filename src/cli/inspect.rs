@@ -75,7 +75,7 @@ impl InspectArgs {
                 Ok(targets) => {
                     let checks =
                         deep::check_all(&targets, &layout, layer_stream::Limits::default());
-                    deep::judge::apply(&mut verdict, checks);
+                    crate::verdict::mislabelled::apply(&mut verdict, checks);
                 }
                 // A layout without the documents the deep check needs is still judged by its
                 // labels: the deep check says why it did not run, never fails the command.

@@ -15,10 +15,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use super::hook_response::{ErrorCode, HookResponse, HookStatus};
-pub use super::proposal::Proposal;
-pub use super::resource_type::ResourceType;
 use super::ruling::{Ruling, RulingKind};
 use super::Unknown;
+pub use crate::change::proposal::Proposal;
+pub use crate::change::resource_type::ResourceType;
 use crate::error::Error;
 use crate::image::RegistryId;
 

@@ -34,7 +34,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             platform::join(&verdict.required)
         );
         if let Some(checks) = self.deep_checks.get(&key) {
-            deep::judge::apply(verdict, checks.as_ref().clone());
+            crate::verdict::mislabelled::apply(verdict, checks.as_ref().clone());
             return;
         }
         let not_checked = |verdict: &mut Verdict, why: String| {
@@ -67,7 +67,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                     "deep check"
                 );
                 self.deep_checks.insert(key, Arc::new(checks.clone()));
-                deep::judge::apply(verdict, checks);
+                crate::verdict::mislabelled::apply(verdict, checks);
             }
             Err(e) => not_checked(verdict, format!("the check stopped: {e}")),
         }

@@ -1,5 +1,6 @@
 //! Driving the function as Lambda does, and reading the outcome back from moto.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -74,14 +75,21 @@ pub async fn count_alerts(
     events: &[Event],
     report: &mut Report,
 ) {
-    let mut alerts = Vec::new();
+    // Each SNS message once, by its MessageId: a queue message received again after its
+    // visibility timeout (30 s) while a long queue is drained is not a second alert; a second
+    // Publish of the same alert is (another MessageId).
+    let mut alerts: BTreeMap<String, Value> = BTreeMap::new();
     loop {
         let batch = queued_alerts(direct, queue).await;
         if batch.is_empty() {
             break;
         }
-        alerts.extend(batch);
+        for a in batch {
+            let id = a["MessageId"].as_str().unwrap_or_default().to_string();
+            alerts.insert(id, a);
+        }
     }
+    let alerts: Vec<Value> = alerts.into_values().collect();
     let subjects: Vec<String> = alerts
         .iter()
         .map(|a| a["Subject"].as_str().unwrap_or_default().to_string())

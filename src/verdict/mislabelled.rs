@@ -2,9 +2,9 @@
 //! architecture than its label, the label loses — the verdict is `mislabelled`, `runs_on` says
 //! what the image really runs on, and `missing` is what that leaves unserved.
 
-use super::DeepCheck;
+use super::{missing, Verdict, VerdictKind};
+use crate::deep::DeepCheck;
 use crate::platform::{self, Platform};
-use crate::verdict::{missing, Verdict, VerdictKind};
 
 /// Applies the checks of the image's manifests to its verdict.
 pub fn apply(verdict: &mut Verdict, checks: Vec<DeepCheck>) {

@@ -58,7 +58,7 @@ impl ResourceType {
 
     /// The properties that decide which image runs and on what (from each type's template
     /// reference). An update that changes none of them changes no image and no platform.
-    pub(super) fn deciding_properties(self) -> &'static [&'static str] {
+    pub(crate) fn deciding_properties(self) -> &'static [&'static str] {
         match self {
             ResourceType::EcsTaskDefinition => &[
                 "ContainerDefinitions",
