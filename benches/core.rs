@@ -4,15 +4,15 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use ecr_arch_guard::act::message::Message;
+use ecr_arch_guard::act::message::Notify;
 use ecr_arch_guard::event::EcrEvent;
+use ecr_arch_guard::handler::settings::{Actions, Settings};
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::image_config::ImageConfig;
-use ecr_arch_guard::memory::MemoryFetch;
-use ecr_arch_guard::message::Message;
-use ecr_arch_guard::platform::Platform;
-use ecr_arch_guard::ports::Notify;
-use ecr_arch_guard::resolve::{self, Limits};
-use ecr_arch_guard::settings::{Actions, Settings};
+use ecr_arch_guard::image::image_config::ImageConfig;
+use ecr_arch_guard::image::memory::MemoryFetch;
+use ecr_arch_guard::image::platform::Platform;
+use ecr_arch_guard::image::resolve::{self, Limits};
 use ecr_arch_guard::Error;
 
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -28,7 +28,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// A buildx-style index: 5 platforms, each with its provenance attestation (10 entries).
-fn ten_entry_index(store: &MemoryFetch) -> ecr_arch_guard::digest::Digest {
+fn ten_entry_index(store: &MemoryFetch) -> ecr_arch_guard::image::digest::Digest {
     let platforms = [
         ("amd64", None),
         ("arm64", Some("v8")),

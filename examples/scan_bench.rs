@@ -17,15 +17,15 @@ use std::time::{Duration, Instant};
 
 use common::fake_ecr::{FakeEcr, Fleet};
 use common::local_aws::sdk_config;
+use ecr_arch_guard::act::message::NoNotify;
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::quotas;
+use ecr_arch_guard::handler::settings::{Actions, Settings};
 use ecr_arch_guard::handler::Guard;
 use ecr_arch_guard::image::RegistryId;
-use ecr_arch_guard::pace::Paced;
-use ecr_arch_guard::ports::NoNotify;
+use ecr_arch_guard::scan::pace::Paced;
 use ecr_arch_guard::scan::{self, Quiet, RowVerdict, ScanOptions};
-use ecr_arch_guard::settings::{Actions, Settings};
 
 const FLEET: Fleet = Fleet {
     repositories: 50,

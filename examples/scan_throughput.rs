@@ -10,12 +10,12 @@ mod common;
 use std::time::Instant;
 
 use common::local_aws::*;
+use ecr_arch_guard::act::message::NoNotify;
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
+use ecr_arch_guard::handler::settings::{Actions, Settings};
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::ports::NoNotify;
 use ecr_arch_guard::scan::{self, Quiet, ScanOptions};
-use ecr_arch_guard::settings::{Actions, Settings};
 
 const REPOSITORIES: usize = 10;
 const PER_REPOSITORY: usize = 20;

@@ -1,5 +1,5 @@
-//! Deployment gates: the two places AWS documents where a Lambda function can refuse a change
-//! before anything runs.
+//! Stage 7 — deployment gates: the two places AWS documents where a Lambda function can refuse
+//! a change before anything runs. May import the stages below (`util` … `act`).
 //!
 //! - A CloudFormation Lambda Hook ([`cloudformation`]; CloudFormation Hooks User Guide, "Create
 //!   Lambda functions to evaluate resources for Lambda Hooks"): CloudFormation and Cloud Control
@@ -9,7 +9,7 @@
 //!   Amazon ECS service deployments"): ECS names the target service revision at PRE_SCALE_UP,
 //!   before any task of it starts, and rolls the deployment back on `hookStatus` FAILED.
 //!
-//! What both judge is a consumer ([`crate::change::Target`]): the resource as proposed, or the
+//! What both judge is a consumer ([`crate::event::change::Target`]): the resource as proposed, or the
 //! revision about to start; the images it names are judged against it exactly as a consumer
 //! change is ([`crate::handler`]). [`ruling`] turns those verdicts into the gate's answer. Never
 //! block what was not judged: an image outside ECR, one the guard cannot read, a read that does
@@ -22,14 +22,15 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::env_value;
-use crate::error::Error;
-use crate::verdict::Verdict;
+use crate::judge::verdict::Verdict;
+use crate::util::env_value;
+use crate::util::error::Error;
 
 pub mod cloudformation;
 pub mod ecs_hook;
 pub mod hook_response;
 pub mod ruling;
+pub mod unjudged_alert;
 
 pub use ruling::{Ruling, RulingKind};
 

@@ -1,30 +1,39 @@
+//! Stage 8 — the guard's pipeline, its settings, inputs, actions and metrics. May import every
+//! stage below (`util` … `gate`).
+//!
 //! The guard: an ECR event → the image read → what decides → the verdict → the actions (a
 //! consumer change takes the same steps from `handler/consumer_change.rs`). Each
-//! step lives in its own module ([`crate::event`], [`crate::resolve`], [`crate::inputs`],
-//! [`crate::policy`], [`crate::verdict`], [`crate::actions`]); this file is the pipeline and its
+//! step lives in its own module ([`crate::event`], [`crate::image::resolve`], [`crate::handler::inputs`],
+//! [`crate::judge::policy`], [`crate::judge::verdict`], [`crate::handler::actions`]); this file is the pipeline and its
 //! warm caches.
 
 use std::sync::Arc;
 
-use crate::actions::Actor;
-use crate::cache::Cache;
-use crate::change::{self, CloudTrailEvent};
-use crate::consumer;
-use crate::digest::Digest;
-use crate::discovery::{Discover, Discovery, NoDiscovery};
-use crate::error::Error;
+pub mod actions;
+pub mod inputs;
+pub mod metrics;
+pub mod settings;
+
+use crate::act::message::Notify;
+use crate::consumers::consumer;
+use crate::consumers::discovery::{Discover, Discovery, NoDiscovery};
+use crate::consumers::lambda_index;
+use crate::event::change::{self, CloudTrailEvent};
 use crate::event::{self, Classified, EcrEvent, Push};
 use crate::gate::GateAnswer;
-use crate::inputs::{self, Sources};
-use crate::lambda_index;
-use crate::manifest::Manifest;
-use crate::media_type::MediaType;
-use crate::policy::{self, Consumers, Inputs};
-use crate::ports::{Notify, Registry};
-use crate::reads::Reads;
-use crate::resolve::{self, Limits, Outcome, Resolution};
-use crate::settings::Settings;
-use crate::verdict::Verdict;
+use crate::handler::actions::Actor;
+use crate::handler::inputs::Sources;
+use crate::handler::settings::Settings;
+use crate::image::digest::Digest;
+use crate::image::manifest::Manifest;
+use crate::image::media_type::MediaType;
+use crate::image::ports::Registry;
+use crate::image::reads::Reads;
+use crate::image::resolve::{self, Limits, Outcome, Resolution};
+use crate::judge::policy::{self, Consumers, Inputs};
+use crate::judge::verdict::Verdict;
+use crate::util::cache::Cache;
+use crate::util::error::Error;
 
 mod consumer_change;
 mod deep;
@@ -55,9 +64,9 @@ pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
     /// The verdicts of consumer changes already handled, by event id.
     changes: Cache<String, Vec<Verdict>>,
     /// Deep checks done, by digest and required platforms.
-    deep_checks: Cache<String, Arc<Vec<crate::deep::DeepCheck>>>,
-    /// One alert per event across environments ([`crate::alert_claim`]).
-    claims: Option<crate::alert_claim::AlertClaims>,
+    deep_checks: Cache<String, Arc<Vec<crate::binary::deep::DeepCheck>>>,
+    /// One alert per event across environments ([`crate::act::alert_claim`]).
+    claims: Option<crate::act::alert_claim::AlertClaims>,
 }
 
 /// What the guard answers an event with (the Lambda's response: a verdict, or an array of them).
@@ -69,7 +78,7 @@ pub enum Answer {
     /// A deployment gate's answer (the hook's response only).
     Gate(Box<GateAnswer>),
     /// The consumer index's refresh (a scheduled event).
-    Refresh(Vec<crate::discovery::RefreshReport>),
+    Refresh(Vec<crate::consumers::discovery::RefreshReport>),
 }
 
 impl<R: Registry, N: Notify> Guard<R, N, NoDiscovery> {
@@ -99,13 +108,19 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     }
 
     /// Claims each alert in `store` first, so two deliveries of one event alert once.
-    pub fn with_alert_claims(mut self, store: Arc<dyn crate::alert_claim::ClaimStore>) -> Self {
-        self.claims = Some(crate::alert_claim::AlertClaims::new(store));
+    pub fn with_alert_claims(
+        mut self,
+        store: Arc<dyn crate::act::alert_claim::ClaimStore>,
+    ) -> Self {
+        self.claims = Some(crate::act::alert_claim::AlertClaims::new(store));
         self
     }
 
     /// Reads consumers from the consumer index in `store` (and writes consumer changes to it).
-    pub fn with_consumer_index(mut self, store: Arc<dyn crate::index_store::IndexStore>) -> Self {
+    pub fn with_consumer_index(
+        mut self,
+        store: Arc<dyn crate::consumers::index_store::IndexStore>,
+    ) -> Self {
         self.sources.discovery = self.sources.discovery.with_index(store);
         self
     }

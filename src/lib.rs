@@ -4,93 +4,43 @@
 //! `os/architecture/variant` an image pushed to Amazon ECR really runs on, compares that with
 //! what its consumers need, and says so.
 //!
-//! One push event, from the Lambda's `bootstrap` to the alert:
-//! [`aws::wiring`] builds the guard → [`event`] (which ECR events are inspected) →
-//! [`handler`] (the pipeline) → [`resolve`] (the image read through [`ports::Registry`]) →
-//! [`inputs`] (the repository tag, the consumers) → [`policy`] → [`verdict`] → [`actions`]
-//! (the [`marker`] tag; the alert: [`alert`] and [`report`] compose a [`message`], which
-//! [`ports::Notify`] sends).
+//! The tree shows the flow, by stage, each a folder whose module doc says what it may import —
+//! a module imports only its own stage and those below (`tests/architecture.rs` checks it):
 //!
-//! The pure core (no AWS in it):
-//! - [`image`]: one image's identity (registry, repository, tag, digest); [`media_type`].
-//! - [`platform`]: `os/arch[/variant]`, containerd-style normalisation, what runs on what.
-//! - [`digest`]: `sha256:` digests, verification of everything read.
-//! - [`manifest`]: lenient OCI/Docker manifest, index and schema1 parsing.
-//! - [`image_config`]: the config blob's platform fields.
-//! - [`resolve`]: digest → platforms and children through the [`ports::Fetch`] trait (skips
-//!   attestations).
-//! - [`consumer`]: the services that run an image, ECR image references, who will fail;
-//!   [`placement`]: what an unset ECS/Batch architecture means where the task runs.
-//! - [`discovery`]: consumers listed per service behind one trait, cached with a TTL.
-//! - [`inputs`], [`policy`]: what decides, and the platforms required.
-//! - [`verdict`]: fits / mismatch / not-an-image / skipped, as one JSON object.
-//! - [`report`], [`advice`], [`lambda_index`]: what a mismatch breaks and the commands that
-//!   fix it (Lambda functions pointed at an index, which Lambda refuses, among them).
-//! - [`alert`], [`message`]: the SNS alert; [`marker`]: the marker tag and its recognition.
-//! - [`handler`], [`actions`], [`cache`]: the guard's pipeline, what it does, its warm caches.
-//! - [`gate`]: the deployment gates (CloudFormation Lambda Hook, ECS lifecycle hook): a change
-//!   refused before anything runs.
-//! - [`scan`]: the audit of a registry through the [`ports::Catalog`] trait and the guard,
-//!   reading at the API's granularity ([`reads`]), with adaptive concurrency ([`limiter`]) at
-//!   a paced rate ([`pace`]).
-//! - [`settings`], [`logging`], [`error`]; [`memory`]: an in-memory registry for tests.
+//! | stage | what it holds |
+//! | --- | --- |
+//! | [`util`] | the error type, clock, caches, limiters, environment readers, logging |
+//! | [`image`] | **what was pushed**: platforms, digests, manifests, configs, the registry ports, digest → platforms ([`image::resolve`]) |
+//! | [`binary`] | **what it executes**: the deep check — ELF, `#!`, entrypoint, layers, the merged filesystem; images on disk ([`binary::layout`]) |
+//! | [`consumers`] | **who runs it**: consumers and where they run, what a change names, discovery and the consumer index |
+//! | [`event`] | **what comes in**: ECR events, CloudTrail consumer changes, dead-letter messages |
+//! | [`judge`] | **the judgement**: policy, verdict, advice |
+//! | [`act`] | **what is done about it**: the alert, its message and `Notify` port, one alert per event, the report |
+//! | [`gate`] | **the deployment gates' answers**: CloudFormation Lambda Hook, ECS lifecycle hook |
+//! | [`handler`] | **the guard's pipeline**: event → image → consumers → judgement → actions; its settings, inputs, metrics |
+//! | [`scan`] | the audit of a registry through the same guard |
+//! | [`aws`] | the only place the AWS SDK is named: the adapters and the wiring |
+//! | [`cli`] | the command line |
 //!
-//! Adapters and entry points: [`aws`] (every AWS SDK call, and the wiring), [`layout`] (OCI
-//! layout / docker save tar), [`cli`]; the Lambda's `bootstrap` is `src/bin/bootstrap.rs`.
+//! One push event, from the Lambda's `bootstrap` to the alert: [`aws::wiring`] builds the guard →
+//! [`event`] (which ECR events are inspected) → [`handler`] (the pipeline) → [`image::resolve`]
+//! (the image read through [`image::ports::Registry`]) → [`handler::inputs`] (the repository tag,
+//! the consumers) → [`judge::policy`] → [`judge::verdict`] → [`handler::actions`] (the
+//! [`image::marker`] tag; the alert: [`act::alert`] and [`act::report`] compose an
+//! [`act::message`], which [`act::message::Notify`] sends). The Lambda's `bootstrap` is
+//! `src/bin/bootstrap.rs`, the CLI's `src/bin/ecr-arch-guard.rs`.
 
-pub mod actions;
-pub mod advice;
-pub mod alert;
-pub mod alert_claim;
+pub mod act;
 pub mod aws;
-pub mod cache;
-pub mod change;
+pub mod binary;
 pub mod cli;
-pub mod clock;
-pub mod consumer;
-pub mod consumer_index;
-pub mod deep;
-pub mod digest;
-pub mod discovery;
-pub mod elf;
-pub mod ellipsis;
-pub mod entrypoint;
-pub mod env_value;
-pub mod error;
+pub mod consumers;
 pub mod event;
 pub mod gate;
 pub mod handler;
 pub mod image;
-pub mod image_config;
-pub mod index_store;
-pub mod inputs;
-pub mod lambda_index;
-pub mod layer_stream;
-pub mod layout;
-pub mod limiter;
-pub mod logging;
-pub mod manifest;
-pub mod marker;
-pub mod media_type;
-pub mod memory;
-pub mod message;
-pub mod metrics;
-pub mod pace;
-pub mod placement;
-pub mod platform;
-pub mod policy;
-pub mod ports;
-pub mod reads;
-pub mod replay;
-pub mod report;
-pub mod resolve;
-pub mod rootfs;
+pub mod judge;
 pub mod scan;
-pub mod scan_html;
-pub mod service;
-pub mod settings;
-pub mod shebang;
-pub mod tar_walk;
-pub mod verdict;
+pub mod util;
 
-pub use error::Error;
+pub use util::error::Error;

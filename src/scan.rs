@@ -1,10 +1,12 @@
+//! Stage 9 — the audit. May import every stage below (`util` … `handler`).
+//!
 //! Audit: every image of every matching repository, judged by the same [`Guard`] as a push.
 //!
 //! Children of an index are judged with their index, not alone: indexes (and images whose media
 //! type the registry did not report) are judged first; their children are then left out, so
 //! no child is ever read twice. Reads follow the registry API's granularity: a repository's
 //! manifests are read ahead [`MAX_BATCH`] at a time (one BatchGetImage each), config blobs once
-//! per digest ([`crate::reads`]), and a digest shared by several repositories costs one read
+//! per digest ([`crate::image::reads`]), and a digest shared by several repositories costs one read
 //! (the guard's digest cache). How many images are judged at once adapts ([`Limiter`]):
 //! throttling halves it and the image is judged again.
 
@@ -13,17 +15,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::StreamExt;
 
-use crate::digest::Digest;
-use crate::discovery::Discover;
-use crate::error::Error;
+use crate::act::message::Notify;
+use crate::consumers::discovery::Discover;
 use crate::event::{Origin, Push};
 use crate::handler::Guard;
+use crate::image::digest::Digest;
+use crate::image::media_type;
+use crate::image::ports::{Catalog, ImageSummary, Registry, MAX_BATCH};
 use crate::image::{Image, RegistryId, Repository};
-use crate::limiter::Limiter;
-use crate::media_type;
-use crate::policy::glob_match;
-use crate::ports::{Catalog, ImageSummary, Notify, Registry, MAX_BATCH};
+use crate::judge::policy::glob_match;
+use crate::util::error::Error;
+use crate::util::limiter::Limiter;
 
+pub mod html;
+pub mod pace;
 mod row;
 
 pub use row::{Report, Row, RowVerdict};

@@ -17,8 +17,8 @@ use common::local_aws::*;
 use ecr_arch_guard::aws::s3_objects::S3Objects;
 use ecr_arch_guard::aws::trust::TrustRoots;
 use ecr_arch_guard::aws::wiring::{lambda_guard, LambdaGuard};
+use ecr_arch_guard::handler::settings::Settings;
 use ecr_arch_guard::handler::Answer;
-use ecr_arch_guard::settings::Settings;
 use serde_json::Value;
 
 const BUCKET: &str = "guard-state";

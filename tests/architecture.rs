@@ -180,6 +180,66 @@ fn the_top_level_modules_import_no_circle() {
     );
 }
 
+/// The stages of `src/`, lowest first: the folders tell the flow — what was pushed (`image`),
+/// what it executes (`binary`), who runs it (`consumers`), what comes in (`event`), the
+/// judgement (`judge`), what is done about it (`act`), the deployment gates' answers (`gate`),
+/// the guard's pipeline (`handler`), the audit (`scan`), then the AWS adapters and the CLI. Each
+/// stage's module doc says what it may import.
+const STAGES: [&str; 12] = [
+    "util",
+    "image",
+    "binary",
+    "consumers",
+    "event",
+    "judge",
+    "act",
+    "gate",
+    "handler",
+    "scan",
+    "aws",
+    "cli",
+];
+
+/// A module imports only its own stage and the stages below it: nothing runs back up the flow.
+/// (Shown failing once: `use crate::judge::verdict::Verdict;` in `image/digest.rs` gives
+/// "image::digest (image) imports judge::verdict (judge), a later stage".)
+#[test]
+fn each_stage_imports_only_itself_and_the_stages_below() {
+    let rank = |module: &str| {
+        let stage = module.split("::").next().unwrap_or_default();
+        STAGES.iter().position(|s| *s == stage)
+    };
+    let mut upward = Vec::new();
+    let mut unstaged = BTreeSet::new();
+    for (module, deps) in graph() {
+        let Some(from) = rank(&module) else {
+            unstaged.insert(module.clone());
+            continue;
+        };
+        for dep in deps {
+            match rank(&dep) {
+                Some(to) if to > from => upward.push(format!(
+                    "{module} ({}) imports {dep} ({}), a later stage",
+                    STAGES[from], STAGES[to]
+                )),
+                Some(_) => {}
+                None => {
+                    unstaged.insert(dep);
+                }
+            }
+        }
+    }
+    unstaged.remove("lib");
+    assert!(
+        unstaged.is_empty(),
+        "modules outside every stage folder: {unstaged:?} (put each in the stage it belongs to)"
+    );
+    assert!(
+        upward.is_empty(),
+        "imports that run back up the flow:\n{upward:#?}"
+    );
+}
+
 #[test]
 fn only_the_aws_adapters_name_the_aws_sdk() {
     let mut files = Vec::new();

@@ -4,11 +4,11 @@ mod common;
 
 use common::http::BlobServer;
 use ecr_arch_guard::aws::download::Download;
-use ecr_arch_guard::digest::Digest;
 use ecr_arch_guard::event::{self, Classified, EcrEvent};
-use ecr_arch_guard::manifest::Manifest;
-use ecr_arch_guard::memory::MemoryFetch;
-use ecr_arch_guard::resolve::{self, Limits};
+use ecr_arch_guard::image::digest::Digest;
+use ecr_arch_guard::image::manifest::Manifest;
+use ecr_arch_guard::image::memory::MemoryFetch;
+use ecr_arch_guard::image::resolve::{self, Limits};
 use ecr_arch_guard::Error;
 
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::fixture;
-use ecr_arch_guard::digest::Digest;
+use ecr_arch_guard::image::digest::Digest;
 use serde_json::Value;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

@@ -10,9 +10,9 @@ use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::body::SdkBody;
 use common::memory_ports::{attribute, MemoryRegistry, Outbox};
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
+use ecr_arch_guard::handler::settings::{Actions, Settings};
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::settings::{Actions, Settings};
-use ecr_arch_guard::verdict::{Verdict, VerdictKind};
+use ecr_arch_guard::judge::verdict::{Verdict, VerdictKind};
 use serde_json::{json, Value};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ecr-arch-guard-alerts";

@@ -20,10 +20,10 @@ use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::sns::Sns;
 use ecr_arch_guard::aws::{CONSUMER_CHANGE_IAM_ACTIONS, IAM_ACTIONS};
-use ecr_arch_guard::discovery::Service;
+use ecr_arch_guard::consumers::discovery::Service;
+use ecr_arch_guard::handler::settings::Settings;
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::settings::Settings;
-use ecr_arch_guard::verdict::{Verdict, VerdictKind};
+use ecr_arch_guard::judge::verdict::{Verdict, VerdictKind};
 use serde_json::Value;
 
 use common::grafana::{Grafana, REPO};

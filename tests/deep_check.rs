@@ -12,14 +12,14 @@ use common::image_layout::{elf, gzip, layout, tar_of, E, GZ};
 use std::io::Read;
 use std::path::Path;
 
-use ecr_arch_guard::deep::target::Target;
-use ecr_arch_guard::deep::{self, DeepCheck};
-use ecr_arch_guard::digest::Digest;
-use ecr_arch_guard::image_config::ImageConfig;
-use ecr_arch_guard::layer_stream::Limits;
-use ecr_arch_guard::layout::Layout;
-use ecr_arch_guard::platform::Platform;
-use ecr_arch_guard::rootfs::{LayerRef, LayerSource};
+use ecr_arch_guard::binary::deep::target::Target;
+use ecr_arch_guard::binary::deep::{self, DeepCheck};
+use ecr_arch_guard::binary::layer_stream::Limits;
+use ecr_arch_guard::binary::layout::Layout;
+use ecr_arch_guard::binary::rootfs::{LayerRef, LayerSource};
+use ecr_arch_guard::image::digest::Digest;
+use ecr_arch_guard::image::image_config::ImageConfig;
+use ecr_arch_guard::image::platform::Platform;
 use ecr_arch_guard::Error;
 use serde_json::json;
 
@@ -27,18 +27,19 @@ use serde_json::json;
 async fn check_layout(path: &Path, required: &str) -> Vec<DeepCheck> {
     let layout = Layout::open(path).unwrap();
     let candidate = layout.select(None).unwrap().clone();
-    let ecr_arch_guard::layout::Target::Manifest { digest, media_type } = &candidate.target else {
+    let ecr_arch_guard::binary::layout::Target::Manifest { digest, media_type } = &candidate.target
+    else {
         panic!("an OCI layout")
     };
-    let limits = ecr_arch_guard::resolve::Limits::default();
+    let limits = ecr_arch_guard::image::resolve::Limits::default();
     let resolution =
-        ecr_arch_guard::resolve::resolve(&layout, digest, media_type.as_deref(), &limits)
+        ecr_arch_guard::image::resolve::resolve(&layout, digest, media_type.as_deref(), &limits)
             .await
             .unwrap();
     let required = if required.is_empty() {
         Vec::new()
     } else {
-        ecr_arch_guard::platform::parse_list(required).unwrap()
+        ecr_arch_guard::image::platform::parse_list(required).unwrap()
     };
     let targets = deep::target::targets(&layout, &resolution, &required, &limits)
         .await
@@ -124,7 +125,7 @@ async fn each_listed_machine_is_told_from_its_header() {
             "static",
         ),
     ] {
-        let e = ecr_arch_guard::elf::Elf::parse(&elf(fixture)).unwrap();
+        let e = ecr_arch_guard::binary::elf::Elf::parse(&elf(fixture)).unwrap();
         assert_eq!(
             (e.bits, e.little_endian, e.machine),
             (bits, little, machine),
@@ -132,9 +133,9 @@ async fn each_listed_machine_is_told_from_its_header() {
         );
         assert_eq!(e.platform().unwrap().to_string(), platform, "{fixture}");
         let got = match &e.linking {
-            ecr_arch_guard::elf::Linking::Static => "static".to_string(),
-            ecr_arch_guard::elf::Linking::Dynamic(i) => i.clone(),
-            ecr_arch_guard::elf::Linking::Unknown => "unknown".to_string(),
+            ecr_arch_guard::binary::elf::Linking::Static => "static".to_string(),
+            ecr_arch_guard::binary::elf::Linking::Dynamic(i) => i.clone(),
+            ecr_arch_guard::binary::elf::Linking::Unknown => "unknown".to_string(),
         };
         assert_eq!(got, linking, "{fixture}");
     }
@@ -417,7 +418,7 @@ fn fake(b: Vec<u8>) -> (Opener, Option<Digest>) {
     )
 }
 
-fn run(entrypoint: &str) -> ecr_arch_guard::image_config::RunConfig {
+fn run(entrypoint: &str) -> ecr_arch_guard::image::image_config::RunConfig {
     ImageConfig::parse(
         json!({"config": {"Entrypoint": [entrypoint]}})
             .to_string()
@@ -601,13 +602,17 @@ fn a_legacy_docker_save_tar_is_checked_from_its_layer_tars() {
     let path = dir.path().join("save.tar");
     std::fs::write(&path, b.into_inner().unwrap()).unwrap();
     let layout = Layout::open(&path).unwrap();
-    let ecr_arch_guard::layout::Target::LegacyConfig { path: cfg, layers } =
+    let ecr_arch_guard::binary::layout::Target::LegacyConfig { path: cfg, layers } =
         &layout.select(None).unwrap().target
     else {
         panic!("legacy")
     };
     let t = layout
-        .legacy_target(cfg, layers, &ecr_arch_guard::resolve::Limits::default())
+        .legacy_target(
+            cfg,
+            layers,
+            &ecr_arch_guard::image::resolve::Limits::default(),
+        )
         .unwrap()
         .unwrap();
     let c = deep::check(&t, &layout, Limits::default());

@@ -9,8 +9,8 @@ use aws_smithy_types::body::SdkBody;
 mod common;
 
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
-use ecr_arch_guard::consumer::{self, ConsumerKind, MatchScope};
-use ecr_arch_guard::discovery::{Discovery, DiscoveryConfig, Service};
+use ecr_arch_guard::consumers::consumer::{self, ConsumerKind, MatchScope};
+use ecr_arch_guard::consumers::discovery::{Discovery, DiscoveryConfig, Service};
 use ecr_arch_guard::image::{Image, RegistryId, Repository};
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web:prod";
@@ -45,7 +45,7 @@ fn pushed() -> Image {
             "shop/web",
         ),
         tag: Some("prod".into()),
-        digest: Some(ecr_arch_guard::digest::Digest::of(b"pushed")),
+        digest: Some(ecr_arch_guard::image::digest::Digest::of(b"pushed")),
         media_type: None,
     }
 }

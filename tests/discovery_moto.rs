@@ -16,10 +16,10 @@ use ecr_arch_guard::aws::discovery_iam_actions;
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::sns::Sns;
-use ecr_arch_guard::discovery::Service;
+use ecr_arch_guard::consumers::discovery::Service;
 use ecr_arch_guard::event::EcrEvent;
+use ecr_arch_guard::handler::settings::Settings;
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::settings::Settings;
 use serde_json::Value;
 
 const REPO: &str = "shop/web";
@@ -219,7 +219,8 @@ async fn no_consumer_falls_back_to_rules_then_default() {
     assert_eq!(v["verdict"], "mismatch");
     assert!(v["consumers"].as_array().unwrap().is_empty());
 
-    guard.settings.rules = ecr_arch_guard::policy::parse_rules("shop/*=linux/arm64").unwrap();
+    guard.settings.rules =
+        ecr_arch_guard::judge::policy::parse_rules("shop/*=linux/arm64").unwrap();
     let v = json(&guard.handle(&local.push_arm64("v5").await).await.unwrap());
     assert_eq!(v["required_from"], "rule:shop/*", "{v:#}");
     assert_eq!(v["verdict"], "fits");

@@ -23,11 +23,11 @@ use common::{event, fixture, parsed, ARM64_ALERT_SAYS};
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::sns::Sns;
-use ecr_arch_guard::digest::Digest;
+use ecr_arch_guard::handler::settings::Settings;
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::media_type;
-use ecr_arch_guard::settings::Settings;
-use ecr_arch_guard::verdict::{Verdict, VerdictKind};
+use ecr_arch_guard::image::digest::Digest;
+use ecr_arch_guard::image::media_type;
+use ecr_arch_guard::judge::verdict::{Verdict, VerdictKind};
 
 #[tokio::test]
 async fn arm64_only_tagged_push_alerts_once_with_the_fix_and_minimum_calls() {
@@ -40,7 +40,10 @@ async fn arm64_only_tagged_push_alerts_once_with_the_fix_and_minimum_calls() {
         .unwrap();
     assert_eq!(v.verdict, VerdictKind::Mismatch);
     assert_eq!(platforms(&v), "linux/arm64");
-    assert_eq!(ecr_arch_guard::platform::join(&v.missing), "linux/amd64");
+    assert_eq!(
+        ecr_arch_guard::image::platform::join(&v.missing),
+        "linux/amd64"
+    );
     assert_eq!(v.required_from.as_ref().unwrap().to_string(), "default");
     // BatchGetImage + GetDownloadUrlForLayer + 1 GET; ListTagsForResource; Publish.
     assert_eq!(r.counts(), [1, 1, 1, 0, 1]);

@@ -5,7 +5,7 @@
 mod common;
 
 use common::event as load;
-use ecr_arch_guard::change::{self, CloudTrailEvent};
+use ecr_arch_guard::event::change::{self, CloudTrailEvent};
 use ecr_arch_guard::event::{classify, Classified, Origin};
 use ecr_arch_guard::gate::cloudformation::{self, HookRequest};
 use ecr_arch_guard::gate::ecs_hook::{self, LifecycleRequest};
@@ -178,6 +178,6 @@ fn local_invoke_settings_name_only_variables_the_function_reads() {
             .find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::to_string))
     };
     // The function starts with these settings (no missing topic).
-    ecr_arch_guard::settings::Settings::from_lookup(lookup).expect("valid settings");
+    ecr_arch_guard::handler::settings::Settings::from_lookup(lookup).expect("valid settings");
     assert!(keys.iter().any(|k| k == "ALERT_TOPIC_ARN"));
 }

@@ -8,13 +8,13 @@ mod common;
 use common::images::{AMD_MANIFEST, ARM_MANIFEST};
 use common::memory_ports::{attribute, MemoryRegistry, Outbox, PutAnswer, REPOSITORY};
 use common::{event, event_value, fixture, parsed, ARM64_ALERT_SAYS};
-use ecr_arch_guard::digest::Digest;
 use ecr_arch_guard::event::EcrEvent;
+use ecr_arch_guard::handler::settings::{Actions, Settings};
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::media_type;
-use ecr_arch_guard::platform;
-use ecr_arch_guard::settings::{Actions, Settings};
-use ecr_arch_guard::verdict::{ActionKind, ActionStatus, Verdict, VerdictKind};
+use ecr_arch_guard::image::digest::Digest;
+use ecr_arch_guard::image::media_type;
+use ecr_arch_guard::image::platform;
+use ecr_arch_guard::judge::verdict::{ActionKind, ActionStatus, Verdict, VerdictKind};
 use ecr_arch_guard::Error;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ecr-arch-guard-alerts";
@@ -312,7 +312,7 @@ async fn repository_tag_values_separated_by_spaces_or_plus_are_read() {
 #[tokio::test]
 async fn rules_decide_when_the_repository_has_no_tag() {
     let w = World::new(Settings {
-        rules: ecr_arch_guard::policy::parse_rules("graf*=linux/arm64").unwrap(),
+        rules: ecr_arch_guard::judge::policy::parse_rules("graf*=linux/arm64").unwrap(),
         ..settings(false)
     });
     let v = w.handle(&event("push-arm64-only-tagged.json")).await;

@@ -20,10 +20,10 @@ use ecr_arch_guard::aws::index_s3::{self, S3Index};
 use ecr_arch_guard::aws::s3_objects::S3Objects;
 use ecr_arch_guard::aws::trust::TrustRoots;
 use ecr_arch_guard::aws::{discovery_iam_actions, CONSUMER_CHANGE_IAM_ACTIONS, IAM_ACTIONS};
-use ecr_arch_guard::consumer_index::ConsumerIndex;
-use ecr_arch_guard::discovery::Service;
+use ecr_arch_guard::consumers::consumer_index::ConsumerIndex;
+use ecr_arch_guard::consumers::discovery::Service;
+use ecr_arch_guard::consumers::index_store::{IndexRead, IndexStore};
 use ecr_arch_guard::image::RegistryId;
-use ecr_arch_guard::index_store::{IndexRead, IndexStore};
 use serde_json::Value;
 
 const BUCKET: &str = "guard-index";

@@ -12,7 +12,7 @@ use common::images::{ARM_CONFIG, ARM_MANIFEST};
 use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
 use common::loopback::project;
-use ecr_arch_guard::metrics::{Invocation, METRICS, NAMESPACE};
+use ecr_arch_guard::handler::metrics::{Invocation, METRICS, NAMESPACE};
 use serde_json::Value;
 
 /// Runs AWS's specification over `lines` (one document per line): (exit code, report).

@@ -19,8 +19,8 @@ use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::routing::RoutedEcr;
 use ecr_arch_guard::aws::sns::Sns;
 use ecr_arch_guard::event::EcrEvent;
+use ecr_arch_guard::handler::settings::{Actions, Settings};
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::settings::{Actions, Settings};
 use ecr_arch_guard::Error;
 use serde_json::Value;
 
@@ -331,7 +331,7 @@ async fn bootstrap_in_organisation_mode_reads_the_member_account() {
 async fn member_account_consumer_change_is_read_in_its_own_account_and_region() {
     use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, CpuArchitecture};
     use ecr_arch_guard::aws::discovery::AwsDiscovery;
-    use ecr_arch_guard::discovery::Service;
+    use ecr_arch_guard::consumers::discovery::Service;
     let org = Org::start().await;
     let region = "eu-west-1";
     org.push(MEMBER, region, "app", ARM_MANIFEST, ARM_CONFIG)
@@ -390,7 +390,7 @@ async fn member_account_consumer_change_is_read_in_its_own_account_and_region() 
     assert_eq!(v.len(), 1);
     assert_eq!(
         v[0].verdict,
-        ecr_arch_guard::verdict::VerdictKind::Mismatch,
+        ecr_arch_guard::judge::verdict::VerdictKind::Mismatch,
         "{:?}",
         v[0]
     );

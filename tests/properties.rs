@@ -7,13 +7,13 @@
 mod common;
 
 use common::fixture;
-use ecr_arch_guard::digest::Digest;
 use ecr_arch_guard::event::{self, EcrEvent};
-use ecr_arch_guard::image_config::ImageConfig;
-use ecr_arch_guard::manifest::Manifest;
-use ecr_arch_guard::memory::MemoryFetch;
-use ecr_arch_guard::platform::Platform;
-use ecr_arch_guard::resolve::{self, Limits};
+use ecr_arch_guard::image::digest::Digest;
+use ecr_arch_guard::image::image_config::ImageConfig;
+use ecr_arch_guard::image::manifest::Manifest;
+use ecr_arch_guard::image::memory::MemoryFetch;
+use ecr_arch_guard::image::platform::Platform;
+use ecr_arch_guard::image::resolve::{self, Limits};
 use proptest::prelude::*;
 
 const CASES: u32 = 256;

@@ -3,13 +3,13 @@
 mod common;
 
 use common::fixture;
-use ecr_arch_guard::digest::Digest;
-use ecr_arch_guard::media_type;
-use ecr_arch_guard::memory::MemoryFetch;
-use ecr_arch_guard::platform::{join, parse_list};
-use ecr_arch_guard::policy::{decide, Inputs};
-use ecr_arch_guard::resolve::{resolve, Limits, Outcome, Resolution};
-use ecr_arch_guard::verdict::{Verdict, VerdictKind};
+use ecr_arch_guard::image::digest::Digest;
+use ecr_arch_guard::image::media_type;
+use ecr_arch_guard::image::memory::MemoryFetch;
+use ecr_arch_guard::image::platform::{join, parse_list};
+use ecr_arch_guard::image::resolve::{resolve, Limits, Outcome, Resolution};
+use ecr_arch_guard::judge::policy::{decide, Inputs};
+use ecr_arch_guard::judge::verdict::{Verdict, VerdictKind};
 use ecr_arch_guard::Error;
 
 async fn resolve_root(store: &MemoryFetch, root: &Digest) -> Result<Resolution, Error> {
@@ -178,7 +178,7 @@ async fn octet_stream_config_is_read_and_decides() {
 #[tokio::test]
 async fn signed_schema1_is_verified_over_its_payload_and_uses_its_architecture_field() {
     let bytes = fixture("docker-manifest-v1-signed-rhosp12-amd64-label-x86_64.json");
-    let payload = ecr_arch_guard::manifest::schema1_signed_payload(&bytes).expect("signed");
+    let payload = ecr_arch_guard::image::manifest::schema1_signed_payload(&bytes).expect("signed");
     assert!(payload.len() < bytes.len() && payload.ends_with(b"\n}"));
     let store = MemoryFetch::new();
     let digest = Digest::of(&payload);

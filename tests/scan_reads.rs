@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use common::fake_ecr::{FakeEcr, Fleet};
 use common::local_aws::sdk_config;
+use ecr_arch_guard::act::message::NoNotify;
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
+use ecr_arch_guard::handler::settings::{Actions, Settings};
 use ecr_arch_guard::handler::Guard;
 use ecr_arch_guard::image::RegistryId;
-use ecr_arch_guard::pace::{Paced, Rates};
-use ecr_arch_guard::ports::NoNotify;
+use ecr_arch_guard::scan::pace::{Paced, Rates};
 use ecr_arch_guard::scan::{self, Quiet, RowVerdict, ScanOptions};
-use ecr_arch_guard::settings::{Actions, Settings};
 
 async fn client(fake: &FakeEcr, attempts: u32) -> aws_sdk_ecr::Client {
     let config = sdk_config(&fake.endpoint)

@@ -5,13 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ecr_arch_guard::alert_claim::LEASE;
+use ecr_arch_guard::act::alert_claim::LEASE;
 use ecr_arch_guard::aws::{
     discovery_iam_actions, CONSUMER_CHANGE_IAM_ACTIONS, GATE_IAM_ACTIONS, IAM_ACTIONS,
     LAMBDA_SERVICE_IAM_ACTIONS, MEMBER_IAM_ACTIONS, ORGANISATION_IAM_ACTIONS,
 };
-use ecr_arch_guard::change::{DETAIL_TYPE, WATCHED};
-use ecr_arch_guard::discovery::Service;
+use ecr_arch_guard::consumers::discovery::Service;
+use ecr_arch_guard::event::change::{DETAIL_TYPE, WATCHED};
 use ecr_arch_guard::gate::cloudformation::ResourceType;
 use serde_norway::Value;
 

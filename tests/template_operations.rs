@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use ecr_arch_guard::metrics::{METRICS, NAMESPACE};
+use ecr_arch_guard::handler::metrics::{METRICS, NAMESPACE};
 use serde_norway::Value;
 
 fn template() -> Value {

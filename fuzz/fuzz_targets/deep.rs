@@ -3,10 +3,10 @@
 //! never a panic, never unbounded memory.
 #![no_main]
 
-use ecr_arch_guard::elf::Elf;
-use ecr_arch_guard::layer_stream::{self, Limits, Meter};
-use ecr_arch_guard::shebang::Shebang;
-use ecr_arch_guard::tar_walk::{Kind, TarWalk};
+use ecr_arch_guard::binary::elf::Elf;
+use ecr_arch_guard::binary::layer_stream::{self, Limits, Meter};
+use ecr_arch_guard::binary::shebang::Shebang;
+use ecr_arch_guard::binary::tar_walk::{Kind, TarWalk};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

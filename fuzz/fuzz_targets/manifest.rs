@@ -1,9 +1,9 @@
 //! Manifest / index / schema1 parsing and resolution from memory: never a panic.
 #![no_main]
 
-use ecr_arch_guard::manifest::Manifest;
-use ecr_arch_guard::memory::MemoryFetch;
-use ecr_arch_guard::resolve::{self, Limits};
+use ecr_arch_guard::image::manifest::Manifest;
+use ecr_arch_guard::image::memory::MemoryFetch;
+use ecr_arch_guard::image::resolve::{self, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Platform parsing and normalisation: never a panic, always idempotent.
 #![no_main]
 
-use ecr_arch_guard::platform::{self, Platform};
+use ecr_arch_guard::image::platform::{self, Platform};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

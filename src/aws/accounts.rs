@@ -13,8 +13,8 @@ use tokio::sync::Mutex;
 
 use super::assume_role::AssumeRole;
 use super::ecr::partition;
-use crate::error::Error;
-pub use crate::settings::MemberRole;
+pub use crate::handler::settings::MemberRole;
+use crate::util::error::Error;
 
 /// Credentials are renewed this long before they expire.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);

@@ -5,9 +5,9 @@ use aws_sdk_apprunner::Client;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
-use crate::consumer::{Consumer, ConsumerKind};
-use crate::error::Error;
-use crate::platform::Platform;
+use crate::consumers::consumer::{Consumer, ConsumerKind};
+use crate::image::platform::Platform;
+use crate::util::error::Error;
 
 pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
     let pages: Vec<aws_sdk_apprunner::operation::list_services::ListServicesOutput> = client

@@ -12,8 +12,8 @@ use aws_config::SdkConfig;
 use super::accounts::{Accounts, MemberRole};
 use super::map_sdk_error;
 use super::wiring::{self, CliGuard, Connection};
-use crate::error::Error;
-use crate::settings::Settings;
+use crate::handler::settings::Settings;
+use crate::util::error::Error;
 
 /// The name `deploy/member.yaml` gives the audit role unless told otherwise.
 pub const DEFAULT_AUDIT_ROLE: &str = "ecr-arch-guard-audit";

@@ -14,10 +14,10 @@ use aws_sdk_batch::types::{
 use aws_sdk_batch::Client;
 
 use super::map_sdk_error;
-use crate::consumer::{Consumer, ConsumerKind};
-use crate::error::Error;
-use crate::placement::{self, Capacity, Placement};
-use crate::platform::Platform;
+use crate::consumers::consumer::{Consumer, ConsumerKind};
+use crate::consumers::placement::{self, Capacity, Placement};
+use crate::image::platform::Platform;
+use crate::util::error::Error;
 
 pub async fn consumers(client: &Client) -> Result<Vec<Consumer>, Error> {
     let listing = client.describe_job_definitions().status("ACTIVE");
@@ -256,7 +256,7 @@ mod tests {
     fn compute_environments_tell_the_architectures_or_say_why_not() {
         let show = |c: Capacity| {
             (
-                crate::platform::join(&c.platforms),
+                crate::image::platform::join(&c.platforms),
                 c.unknown.unwrap_or_default(),
             )
         };

@@ -1,7 +1,7 @@
 //! The service clients discovery and the consumer reads use, per account and region: only
 //! for the services asked for.
 
-use crate::discovery::Service;
+use crate::consumers::discovery::Service;
 
 /// One client per enabled service.
 #[derive(Clone, Debug, Default)]

@@ -13,9 +13,9 @@ use super::clients::Clients;
 use super::ecs;
 use super::ecs_placement;
 use super::{apprunner, batch, lambda, map_sdk_error};
-use crate::change::Target;
-use crate::consumer::{Consumer, ConsumerKind};
-use crate::error::Error;
+use crate::consumers::consumer::{Consumer, ConsumerKind};
+use crate::consumers::target::Target;
+use crate::util::error::Error;
 
 pub async fn read(clients: &Clients, target: &Target) -> Result<Vec<Consumer>, Error> {
     let missing = |s: &str| Error::Permanent(format!("no {s} client"));
@@ -190,7 +190,7 @@ async fn express_service(client: &aws_sdk_ecs::Client, arn: &str) -> Result<Vec<
         &name,
         service.service_arn().unwrap_or(arn),
         &td,
-        &crate::placement::Placement::Fargate,
+        &crate::consumers::placement::Placement::Fargate,
         &ecs::Pins::new(),
     ))
 }

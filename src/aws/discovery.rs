@@ -1,4 +1,4 @@
-//! [`crate::discovery::Discover`] over the AWS APIs: clients for the enabled services only, per
+//! [`crate::consumers::discovery::Discover`] over the AWS APIs: clients for the enabled services only, per
 //! account and region (the member role's credentials in organisation mode), each service's
 //! listing in its own module ([`super::ecs`], [`super::apprunner`], [`super::lambda`],
 //! [`super::batch`]).
@@ -21,12 +21,12 @@ use super::clients::Clients;
 use super::control_plane::Buckets;
 use super::paced_http::PacedHttpClient;
 use super::{apprunner, batch, ecs, lambda};
-use crate::cache::Cache;
-use crate::change::Target;
-use crate::consumer::Consumer;
-use crate::discovery::{Discover, Service};
-use crate::error::Error;
+use crate::consumers::consumer::Consumer;
+use crate::consumers::discovery::{Discover, Service};
+use crate::consumers::target::Target;
 use crate::image::RegistryId;
+use crate::util::cache::Cache;
+use crate::util::error::Error;
 
 #[derive(Debug)]
 enum Source {

@@ -17,7 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::trust::TrustRoots;
-use crate::error::Error;
+use crate::util::error::Error;
 
 /// The HTTPS client of the blob download and of the consumer index's S3 calls (one body type:
 /// one copy of hyper's client in the binary).

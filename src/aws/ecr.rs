@@ -1,7 +1,7 @@
 //! [`Registry`] over the ECR API: BatchGetImage by digest (never by a tag that may have moved),
 //! up to 100 digests per call; GetDownloadUrlForLayer + one GET for config blobs;
 //! ListTagsForResource for the repository policy; PutImage for marker tags. Its
-//! [`crate::ports::Catalog`] side (listing) is `ecr_catalog.rs`.
+//! [`crate::image::ports::Catalog`] side (listing) is `ecr_catalog.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,12 +10,12 @@ use aws_sdk_ecr::types::{ImageFailure, ImageFailureCode, ImageIdentifier};
 
 use super::download::Download;
 use super::map_sdk_error;
-use crate::digest::Digest;
-use crate::error::Error;
+use crate::binary::rootfs::{LayerRef, LayerSource};
+use crate::image::digest::Digest;
+use crate::image::media_type::{self, MediaType};
+use crate::image::ports::{Fetched, Registry, TagOutcome, MAX_BATCH};
 use crate::image::Repository;
-use crate::media_type::{self, MediaType};
-use crate::ports::{Fetched, Registry, TagOutcome, MAX_BATCH};
-use crate::rootfs::{LayerRef, LayerSource};
+use crate::util::error::Error;
 
 /// A repository by registry account (`None`: the caller's) and name.
 pub(super) type RepositoryKey = (Option<String>, String);

@@ -6,11 +6,11 @@ use aws_sdk_ecr::types::{ImageDetail, ImageIdentifier};
 
 use super::ecr::Ecr;
 use super::map_sdk_error;
-use crate::digest::Digest;
-use crate::error::Error;
+use crate::image::digest::Digest;
+use crate::image::media_type::MediaType;
+use crate::image::ports::{Catalog, ImageSummary};
 use crate::image::{RegistryId, Repository};
-use crate::media_type::MediaType;
-use crate::ports::{Catalog, ImageSummary};
+use crate::util::error::Error;
 
 fn summary(d: &ImageDetail) -> Result<ImageSummary, Error> {
     let digest = d.image_digest().ok_or_else(|| {

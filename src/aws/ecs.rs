@@ -14,10 +14,10 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use super::ecs_placement::{cluster_capacity, placement, service_where, td_where, Where};
 use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
-use crate::cache::Cache;
-use crate::consumer::{Consumer, ConsumerKind};
-use crate::error::Error;
-use crate::placement::{self, Need, Placement};
+use crate::consumers::consumer::{Consumer, ConsumerKind};
+use crate::consumers::placement::{self, Need, Placement};
+use crate::util::cache::Cache;
+use crate::util::error::Error;
 
 /// DescribeServices takes at most 10 services per call.
 const DESCRIBE_SERVICES_BATCH: usize = 10;
@@ -79,7 +79,7 @@ pub(super) async fn capacity_for(
     client: &aws_sdk_ecs::Client,
     w: &Where,
     td: &TaskDefinition,
-) -> Result<std::collections::HashMap<String, crate::placement::Capacity>, Error> {
+) -> Result<std::collections::HashMap<String, crate::consumers::placement::Capacity>, Error> {
     Ok(match w {
         Where::Cluster(c) if cpu_unset(td) => {
             cluster_capacity(client, BTreeSet::from([c.as_str()])).await?

@@ -11,9 +11,9 @@ use aws_sdk_ecs::Client;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
-use crate::error::Error;
-use crate::placement::{self, Capacity, Placement};
-use crate::platform::Platform;
+use crate::consumers::placement::{self, Capacity, Placement};
+use crate::image::platform::Platform;
+use crate::util::error::Error;
 
 /// The container instance attribute ECS sets to the instance's CPU architecture (`x86_64`,
 /// `arm64`): one of its built-in attributes (ECS Developer Guide, task placement constraints).

@@ -25,7 +25,7 @@ use aws_types::os_shim_internal::Env;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 use super::trust::TrustRoots;
-use crate::error::Error;
+use crate::util::error::Error;
 
 /// The SDK configuration the environment `env` describes, over [`super::http_client`]
 /// trusting `roots`. No region or no credentials in it is an error naming the variables.

@@ -1,4 +1,4 @@
-//! [`crate::index_store::IndexStore`] over Amazon S3: one object per account and region,
+//! [`crate::consumers::index_store::IndexStore`] over Amazon S3: one object per account and region,
 //! `consumers/ACCOUNT/REGION.json.gz`, in the guard's own bucket (encrypted at rest by the
 //! bucket's default encryption, see template.yaml), through [`super::s3_objects`]. Versions
 //! are ETags:
@@ -18,10 +18,10 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 use super::s3_objects::{encode, status_error, xml_values, S3Objects};
-use crate::consumer_index::MAX_INDEX_BYTES;
-use crate::error::Error;
+use crate::consumers::consumer_index::MAX_INDEX_BYTES;
+use crate::consumers::index_store::{Expect, IndexRead, IndexStore, Written};
 use crate::image::RegistryId;
-use crate::index_store::{Expect, IndexRead, IndexStore, Written};
+use crate::util::error::Error;
 
 /// Where the indexes are, under the bucket.
 const PREFIX: &str = "consumers/";

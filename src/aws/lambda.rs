@@ -8,10 +8,10 @@ use aws_sdk_lambda::Client;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{map_sdk_error, DISCOVERY_CONCURRENCY};
-use crate::cache::Cache;
-use crate::consumer::{Consumer, ConsumerKind};
-use crate::error::Error;
-use crate::platform::Platform;
+use crate::consumers::consumer::{Consumer, ConsumerKind};
+use crate::image::platform::Platform;
+use crate::util::cache::Cache;
+use crate::util::error::Error;
 
 pub async fn consumers(
     client: &Client,

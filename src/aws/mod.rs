@@ -1,13 +1,14 @@
-//! AWS adapters: the only code that imports `aws-sdk-*`. Each implements a port of the core.
+//! Stage 10 — AWS adapters: the only code that imports `aws-sdk-*`. Each implements a port of the
+//! core; may import every stage below (`util` … `scan`).
 //!
-//! - [`ecr`]: [`crate::ports::Registry`] over BatchGetImage, GetDownloadUrlForLayer,
+//! - [`ecr`]: [`crate::image::ports::Registry`] over BatchGetImage, GetDownloadUrlForLayer,
 //!   ListTagsForResource and PutImage.
 //! - [`download`]: the one HTTPS GET of a config blob from its presigned URL.
-//! - [`sns`]: [`crate::ports::Notify`] over SNS Publish.
-//! - [`discovery`]: [`crate::discovery::Discover`] over [`ecs`], [`apprunner`], [`lambda`] and
+//! - [`sns`]: [`crate::act::message::Notify`] over SNS Publish.
+//! - [`discovery`]: [`crate::consumers::discovery::Discover`] over [`ecs`], [`apprunner`], [`lambda`] and
 //!   [`batch`], one module per service.
 //! - [`accounts`], [`routing`]: the organisation: credentials and region per event, a
-//!   [`crate::ports::Registry`] that reads each repository with the right client.
+//!   [`crate::image::ports::Registry`] that reads each repository with the right client.
 
 pub mod accounts;
 pub mod apprunner;
@@ -41,12 +42,12 @@ pub mod timeouts;
 pub mod trust;
 pub mod wiring;
 
-use crate::discovery::Service;
+use crate::consumers::discovery::Service;
 
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
-use crate::error::Error;
+use crate::util::error::Error;
 
 /// The HTTPS client every AWS SDK client uses: rustls with ring, the same TLS stack as the blob
 /// download (the SDK's default would add aws-lc, about 1.5 MB more binary), trusting `roots`;

@@ -11,7 +11,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_types::os_shim_internal::{Env, Fs};
 
-use crate::error::Error;
+use crate::util::error::Error;
 
 /// Checks the profile (`--profile`, else `AWS_PROFILE`), the region and the credentials of
 /// `config` (the credentials are loaded once here; the SDK caches them for the calls after).

@@ -19,10 +19,10 @@ use super::batch::{self, JobImage};
 use super::clients::Clients;
 use super::ecs_placement::{self, Where};
 use super::{apprunner, ecs, lambda};
-use crate::consumer::{Consumer, ConsumerKind};
-use crate::error::Error;
+use crate::consumers::consumer::{Consumer, ConsumerKind};
+use crate::consumers::placement::{Capacity, Placement};
 use crate::gate::cloudformation::{Proposal, ResourceType};
-use crate::placement::{Capacity, Placement};
+use crate::util::error::Error;
 
 pub async fn read(clients: &Clients, p: &Proposal) -> Result<Vec<Consumer>, Error> {
     let ecs_client = || {

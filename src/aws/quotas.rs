@@ -6,7 +6,7 @@
 //! the listing calls (DescribeRepositories, DescribeImages: 1 per 1,000 results) and
 //! ListTagsForResource (1 per repository) are left to the SDK's adaptive retry.
 
-use crate::pace::Rates;
+use crate::scan::pace::Rates;
 
 /// "Rate of BatchGetImage requests": 2,000 per second (L-16E70933).
 pub const BATCH_GET_IMAGE_PER_SECOND: f64 = 2000.0;

@@ -9,7 +9,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 
 use super::map_sdk_error;
-use crate::error::Error;
+use crate::util::error::Error;
 
 /// How long a received message stays hidden while it is replayed (then it is visible again if
 /// it was not deleted).
@@ -81,10 +81,10 @@ impl Replay {
             .payload()
             .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
             .unwrap_or_default();
-        if out.function_error().is_some() || crate::replay::is_error_document(&answer) {
+        if out.function_error().is_some() || crate::event::replay::is_error_document(&answer) {
             return Err(Error::Permanent(format!(
                 "the function failed: {}",
-                crate::replay::error_text(&answer)
+                crate::event::replay::error_text(&answer)
             )));
         }
         Ok(answer)

@@ -10,12 +10,12 @@ use tokio::sync::Mutex;
 use super::accounts::Accounts;
 use super::download::Download;
 use super::ecr::Ecr;
-use crate::digest::Digest;
-use crate::error::Error;
+use crate::binary::rootfs::LayerSource;
+use crate::image::digest::Digest;
+use crate::image::media_type::MediaType;
+use crate::image::ports::{Fetched, Registry, TagOutcome};
 use crate::image::{RegistryId, Repository};
-use crate::media_type::MediaType;
-use crate::ports::{Fetched, Registry, TagOutcome};
-use crate::rootfs::LayerSource;
+use crate::util::error::Error;
 
 #[derive(Debug)]
 pub struct RoutedEcr {

@@ -1,4 +1,4 @@
-//! [`crate::alert_claim::ClaimStore`] over Amazon S3: each alert's claim an object under
+//! [`crate::act::alert_claim::ClaimStore`] over Amazon S3: each alert's claim an object under
 //! `alerts/` of the stack's bucket, written with `If-None-Match: *` (claim) or `If-Match`
 //! (settle, take over) — S3's conditional writes ([`super::s3_objects`]). The bucket's lifecycle
 //! rule expires them after a day.
@@ -8,9 +8,9 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use super::s3_objects::S3Objects;
-use crate::alert_claim::{ClaimStore, Versioned};
-use crate::error::Error;
-use crate::index_store::{Expect, Written};
+use crate::act::alert_claim::{ClaimStore, Versioned};
+use crate::consumers::index_store::{Expect, Written};
+use crate::util::error::Error;
 
 /// The S3 actions the claims need (granted on `alerts/*` of the bucket).
 pub const IAM_ACTIONS: [&str; 2] = ["s3:GetObject", "s3:PutObject"];

@@ -14,7 +14,7 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use sha2::{Digest as _, Sha256};
 
-use crate::error::Error;
+use crate::util::error::Error;
 
 /// The headers Signature Version 4 adds to an S3 request made at `time`: `authorization`,
 /// `x-amz-date`, `x-amz-content-sha256` (the body's SHA-256, signed) and, with temporary

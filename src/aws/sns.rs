@@ -4,9 +4,9 @@ use std::sync::{Arc, OnceLock};
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::error::Error;
-use crate::message::{AttributeValue, Message};
-use crate::ports::Notify;
+use crate::act::message::Notify;
+use crate::act::message::{AttributeValue, Message};
+use crate::util::error::Error;
 
 #[derive(Clone, Debug)]
 pub struct Sns {

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-pub use crate::settings::TrustRoots;
+pub use crate::handler::settings::TrustRoots;
 
 /// The compiled-in roots as one PEM bundle (written by build.rs from `webpki-root-certs`).
 const BUNDLED_PEM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/trust-roots.pem"));

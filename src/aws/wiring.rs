@@ -18,14 +18,14 @@ use super::s3_claims::S3Claims;
 use super::s3_objects::S3Objects;
 use super::sns::Sns;
 use super::trust::TrustRoots;
-use crate::alert_claim::ClaimStore;
-use crate::discovery::Service;
-use crate::error::Error;
+use crate::act::alert_claim::ClaimStore;
+use crate::act::message::NoNotify;
+use crate::consumers::discovery::Service;
+use crate::consumers::index_store::IndexStore;
+use crate::handler::settings::Settings;
 use crate::handler::Guard;
-use crate::index_store::IndexStore;
-use crate::pace::Paced;
-use crate::ports::NoNotify;
-use crate::settings::Settings;
+use crate::scan::pace::Paced;
+use crate::util::error::Error;
 
 /// The Lambda's guard: each event's repository read in its own account (the member role in
 /// organisation mode) and region, alerts on the SNS topic, discovery per account and region.

@@ -9,16 +9,16 @@
 #![recursion_limit = "256"]
 
 use ecr_arch_guard::aws::wiring::{self, LambdaGuard};
+use ecr_arch_guard::handler::metrics::Invocation;
+use ecr_arch_guard::handler::settings::Settings;
 use ecr_arch_guard::handler::Answer;
-use ecr_arch_guard::metrics::Invocation;
-use ecr_arch_guard::settings::Settings;
 use ecr_arch_guard::Error;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let started = std::time::Instant::now();
-    ecr_arch_guard::logging::init();
+    ecr_arch_guard::util::logging::init();
     let settings = Settings::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let settings_us = started.elapsed().as_micros() as u64;

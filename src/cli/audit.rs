@@ -13,10 +13,10 @@ use crate::aws::accounts::MemberRole;
 use crate::aws::audit::{Audit, DEFAULT_AUDIT_ROLE};
 use crate::aws::preflight::explain;
 use crate::aws::wiring::Connection;
-use crate::error::Error;
+use crate::handler::settings::Settings;
 use crate::image::RegistryId;
 use crate::scan::{self, Report, RowVerdict, ScanOptions};
-use crate::settings::Settings;
+use crate::util::error::Error;
 
 /// How many accounts and regions are scanned at once (each has its own ECR quotas).
 const TARGETS_AT_ONCE: usize = 4;

@@ -5,9 +5,9 @@ use clap::Args;
 use super::connect::{self, AwsArgs, PolicyArgs};
 use super::Format;
 use crate::event::{Origin, Push};
+use crate::image::ports::Catalog;
 use crate::image::Image;
-use crate::ports::Catalog;
-use crate::verdict::Verdict;
+use crate::judge::verdict::Verdict;
 use crate::Error;
 
 #[derive(Debug, Args)]

@@ -4,10 +4,10 @@
 use clap::Args;
 
 use crate::aws::wiring::{self, CliGuard, Connection};
-use crate::discovery;
-use crate::error::Error;
-use crate::platform;
-use crate::settings::Settings;
+use crate::consumers::discovery;
+use crate::handler::settings::Settings;
+use crate::image::platform;
+use crate::util::error::Error;
 
 #[derive(Clone, Debug, Default, Args)]
 pub struct AwsArgs {

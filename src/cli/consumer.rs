@@ -9,9 +9,9 @@ use clap::Args;
 
 use super::connect::{self, AwsArgs, PolicyArgs};
 use super::Format;
-use crate::change::{Change, Target};
-use crate::lambda_index::WARNING_START;
-use crate::verdict::{Verdict, VerdictKind};
+use crate::consumers::lambda_index::WARNING_START;
+use crate::event::change::{Change, Target};
+use crate::judge::verdict::{Verdict, VerdictKind};
 use crate::Error;
 
 #[derive(Debug, Args)]

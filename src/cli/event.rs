@@ -9,10 +9,10 @@ use clap::Args;
 use super::connect::AwsArgs;
 use super::Format;
 use crate::aws::wiring;
-use crate::discovery::RefreshReport;
+use crate::consumers::discovery::RefreshReport;
 use crate::gate::GateAnswer;
+use crate::handler::settings::Settings;
 use crate::handler::Answer;
-use crate::settings::Settings;
 use crate::Error;
 
 #[derive(Debug, Args)]

@@ -4,13 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::layout::{Layout, Target};
-use crate::platform;
-use crate::policy::{self, Decision, Inputs};
-use crate::resolve::{self, Limits};
-use crate::verdict::Verdict;
+use crate::binary::layout::{Layout, Target};
+use crate::binary::{deep, layer_stream};
+use crate::image::platform;
+use crate::image::resolve::{self, Limits};
+use crate::judge::policy::{self, Decision, Inputs};
+use crate::judge::verdict::Verdict;
 use crate::Error;
-use crate::{deep, layer_stream};
 
 use super::Format;
 
@@ -75,7 +75,7 @@ impl InspectArgs {
                 Ok(targets) => {
                     let checks =
                         deep::check_all(&targets, &layout, layer_stream::Limits::default());
-                    crate::verdict::mislabelled::apply(&mut verdict, checks);
+                    crate::judge::verdict::mislabelled::apply(&mut verdict, checks);
                 }
                 // A layout without the documents the deep check needs is still judged by its
                 // labels: the deep check says why it did not run, never fails the command.

@@ -1,4 +1,4 @@
-//! The command line. One `Args` struct with a `run()` per subcommand; exit codes are a contract:
+//! Stage 11 — the command line (may import everything). One `Args` struct with a `run()` per subcommand; exit codes are a contract:
 //! 0 fits or not-an-image, 1 mismatch, 2 any error.
 
 mod audit;
@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::verdict::{Verdict, VerdictKind};
+use crate::judge::verdict::{Verdict, VerdictKind};
 
 /// Checks that container images run on the platforms their consumers need, before
 /// `exec format error` does.

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::report::{write_list, write_section, Report};
-use crate::verdict::{Verdict, VerdictKind};
+use crate::act::report::{write_list, write_section, Report};
+use crate::judge::verdict::{Verdict, VerdictKind};
 
 /// A multi-line summary; a mismatch comes with what breaks and how to fix it.
 pub fn text(v: &Verdict, image: &str) -> String {

@@ -11,7 +11,7 @@ use clap::Args;
 
 use super::connect::AwsArgs;
 use crate::aws::wiring;
-use crate::replay;
+use crate::event::replay;
 use crate::Error;
 
 #[derive(Debug, Args)]

@@ -10,8 +10,8 @@ use super::audit::{self, TargetArgs};
 use super::connect::{self, AwsArgs, PolicyArgs};
 use super::progress::Bar;
 use super::render;
+use crate::image::platform;
 use crate::image::RegistryId;
-use crate::platform;
 use crate::scan::{self, Report, Row, RowVerdict, ScanOptions};
 use crate::Error;
 
@@ -129,7 +129,7 @@ impl ScanArgs {
                 "{} images in {scope}; required by default: {required}",
                 report.rows.len()
             );
-            std::fs::write(path, crate::scan_html::html(&report, &generated)).map_err(
+            std::fs::write(path, crate::scan::html::html(&report, &generated)).map_err(
                 |source| Error::Io {
                     path: path.display().to_string(),
                     source,
@@ -221,7 +221,7 @@ pub fn table(report: &Report) -> String {
                 } else {
                     tags(r)
                 },
-                crate::ellipsis::within_chars(&platform::join(&r.platforms), MAX_CELL),
+                crate::util::ellipsis::within_chars(&platform::join(&r.platforms), MAX_CELL),
                 verdict,
                 consumers(r),
             ]);

@@ -17,10 +17,10 @@ use serde_json::Value;
 pub use super::hook_response::{ErrorCode, HookResponse, HookStatus};
 use super::ruling::{Ruling, RulingKind};
 use super::Unknown;
-pub use crate::change::proposal::Proposal;
-pub use crate::change::resource_type::ResourceType;
-use crate::error::Error;
+pub use crate::consumers::proposal::Proposal;
+pub use crate::consumers::resource_type::ResourceType;
 use crate::image::RegistryId;
+use crate::util::error::Error;
 
 /// CloudFormation truncates the message at this many characters.
 pub const MAX_MESSAGE_CLOUDFORMATION: usize = 4096;

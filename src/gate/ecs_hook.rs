@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::ruling::{Ruling, RulingKind};
 use super::Unknown;
-use crate::error::Error;
 use crate::image::RegistryId;
+use crate::util::error::Error;
 
 /// The stage the guard is meant for: no task of the new revision has started.
 pub const STAGE: &str = "PRE_SCALE_UP";

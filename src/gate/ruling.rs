@@ -2,10 +2,10 @@
 //! refuse or not judged, with a message that puts the verdict and the fix first (CloudFormation
 //! truncates it at 4,096 characters, Cloud Control API at 1,024).
 
-use crate::consumer::ConsumerKind;
-use crate::lambda_index;
-use crate::platform::{self, Platform};
-use crate::verdict::{Verdict, VerdictKind};
+use crate::consumers::consumer::ConsumerKind;
+use crate::consumers::lambda_index;
+use crate::image::platform::{self, Platform};
+use crate::judge::verdict::{Verdict, VerdictKind};
 
 /// What the gate makes of a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +107,7 @@ impl Ruling {
     /// The message cut to `max` characters (the verdict and the fix come first, so what is cut
     /// is detail), ending in `…` when cut.
     pub fn message_within(&self, max: usize) -> String {
-        crate::ellipsis::within_chars(&self.message, max)
+        crate::util::ellipsis::within_chars(&self.message, max)
     }
 }
 
@@ -275,7 +275,7 @@ fn fix(v: &Verdict, image: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::consumer::ConsumerReport;
+    use crate::consumers::consumer::ConsumerReport;
 
     fn verdict(kind: VerdictKind, platforms: &str, missing: &str) -> Verdict {
         let mut v = Verdict::skipped("x");

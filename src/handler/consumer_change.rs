@@ -7,21 +7,22 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{log_verdict, Guard};
-use crate::change::{self, Change, Classified, CloudTrailEvent};
-use crate::consumer::{self, Consumer, ConsumerKind};
-use crate::digest::Digest;
-use crate::discovery::Discover;
-use crate::error::Error;
+use crate::act::message::Notify;
+use crate::consumers::consumer::{self, Consumer, ConsumerKind};
+use crate::consumers::discovery::Discover;
+use crate::consumers::lambda_index;
+use crate::event::change::{self, Change, Classified, CloudTrailEvent};
 use crate::event::{Origin, Push};
+use crate::image::digest::Digest;
+use crate::image::manifest::Manifest;
+use crate::image::media_type::MediaType;
+use crate::image::platform::Platform;
+use crate::image::ports::Registry;
+use crate::image::resolve::{self, Outcome};
 use crate::image::{Image, Repository};
-use crate::lambda_index;
-use crate::manifest::Manifest;
-use crate::media_type::MediaType;
-use crate::platform::Platform;
-use crate::policy::{Decision, RequiredFrom, Requirement};
-use crate::ports::{Notify, Registry};
-use crate::resolve::{self, Outcome};
-use crate::verdict::Verdict;
+use crate::judge::policy::{Decision, RequiredFrom, Requirement};
+use crate::judge::verdict::Verdict;
+use crate::util::error::Error;
 
 impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// Handles one CloudTrail event of a watched call and logs each verdict (one per image the
@@ -263,7 +264,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         verdict.warnings.extend(warnings);
         let wrong = matches!(
             verdict.verdict,
-            crate::verdict::VerdictKind::Mismatch | crate::verdict::VerdictKind::Mislabelled
+            crate::judge::verdict::VerdictKind::Mismatch
+                | crate::judge::verdict::VerdictKind::Mislabelled
         );
         if act && (wrong || !lambda.is_empty()) {
             self.actor().alert(&push, &lambda, &mut verdict).await?;

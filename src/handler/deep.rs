@@ -1,5 +1,5 @@
 //! The guard's deep check (`DEEP_CHECK`, the CLI's `--deep`): after the label is judged, what the
-//! image executes is read from its layers through the registry ([`crate::deep`]), on a blocking
+//! image executes is read from its layers through the registry ([`crate::binary::deep`]), on a blocking
 //! thread, within the budget; the verdict is corrected where the executables disagree with the
 //! label. Each image's checks are kept in the warm environment. Never an error: what cannot be
 //! checked is a warning on the verdict.
@@ -7,13 +7,14 @@
 use std::sync::Arc;
 
 use super::Guard;
-use crate::deep;
-use crate::discovery::Discover;
+use crate::act::message::Notify;
+use crate::binary::deep;
+use crate::consumers::discovery::Discover;
+use crate::image::platform;
+use crate::image::ports::Registry;
+use crate::image::resolve::Resolution;
 use crate::image::Repository;
-use crate::platform;
-use crate::ports::{Notify, Registry};
-use crate::resolve::Resolution;
-use crate::verdict::{Verdict, VerdictKind};
+use crate::judge::verdict::{Verdict, VerdictKind};
 
 impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// Deep-checks a judged image (when on) and applies what its executables say.
@@ -34,7 +35,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             platform::join(&verdict.required)
         );
         if let Some(checks) = self.deep_checks.get(&key) {
-            crate::verdict::mislabelled::apply(verdict, checks.as_ref().clone());
+            crate::judge::verdict::mislabelled::apply(verdict, checks.as_ref().clone());
             return;
         }
         let not_checked = |verdict: &mut Verdict, why: String| {
@@ -67,7 +68,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                     "deep check"
                 );
                 self.deep_checks.insert(key, Arc::new(checks.clone()));
-                crate::verdict::mislabelled::apply(verdict, checks);
+                crate::judge::verdict::mislabelled::apply(verdict, checks);
             }
             Err(e) => not_checked(verdict, format!("the check stopped: {e}")),
         }

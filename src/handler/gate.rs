@@ -7,16 +7,16 @@
 use serde_json::{Map, Value};
 
 use super::Guard;
-use crate::alert;
-use crate::change::{Change, Target};
-use crate::digest::Digest;
-use crate::discovery::Discover;
-use crate::error::Error;
+use crate::act::message::Notify;
+use crate::consumers::discovery::Discover;
+use crate::event::change::{Change, Target};
 use crate::gate::cloudformation::{self, HookRequest};
 use crate::gate::ecs_hook::{self, LifecycleRequest};
 use crate::gate::{GateAnswer, Kind, Mode, Ruling, RulingKind};
-use crate::ports::{Notify, Registry};
-use crate::verdict::Verdict;
+use crate::image::digest::Digest;
+use crate::image::ports::Registry;
+use crate::judge::verdict::Verdict;
+use crate::util::error::Error;
 
 impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// Answers a hook payload of `kind` (see [`crate::gate::recognise`]).
@@ -158,7 +158,12 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         if !self.settings.actions.alert || self.settings.dry_run {
             return;
         }
-        let message = alert::gate_unjudged(subject, &change.scope, &ruling.message, unknown);
+        let message = crate::gate::unjudged_alert::gate_unjudged(
+            subject,
+            &change.scope,
+            &ruling.message,
+            unknown,
+        );
         if let Err(e) = self.notifier.publish(&message).await {
             tracing::error!(error = %e, subject, "the unjudged-deployment alert could not be sent");
         }

@@ -5,10 +5,11 @@
 use serde_json::Value;
 
 use super::Guard;
-use crate::discovery::{Discover, RefreshReport};
-use crate::error::Error;
+use crate::act::message::Notify;
+use crate::consumers::discovery::{Discover, RefreshReport};
+use crate::image::ports::Registry;
 use crate::image::RegistryId;
-use crate::ports::{Notify, Registry};
+use crate::util::error::Error;
 
 /// The detail-type of the events a scheduled EventBridge rule sends ("Amazon EventBridge
 /// events", example "Scheduled Event": `source` `aws.events`, `detail` `{}`).

@@ -3,13 +3,14 @@
 //! a second delivery of the same event).
 
 use super::Guard;
-use crate::discovery::Discover;
+use crate::act::message::Notify;
+use crate::consumers::discovery::Discover;
 use crate::event::Push;
-use crate::platform;
-use crate::ports::{Notify, Registry};
-use crate::resolve::Resolution;
-use crate::settings::Replication;
-use crate::verdict::Verdict;
+use crate::handler::settings::Replication;
+use crate::image::platform;
+use crate::image::ports::Registry;
+use crate::image::resolve::Resolution;
+use crate::judge::verdict::Verdict;
 
 impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// Events not worth a read: replicated images with `REPLICATION=off`, and untagged children

@@ -4,13 +4,13 @@
 
 use serde::Serialize;
 
-use crate::consumer::ConsumerReport;
-use crate::error::Error;
-use crate::limiter::LimiterStats;
-use crate::platform::Platform;
-use crate::policy::RequiredFrom;
-use crate::ports::ImageSummary;
-use crate::verdict::{Verdict, VerdictKind};
+use crate::consumers::consumer::ConsumerReport;
+use crate::image::platform::Platform;
+use crate::image::ports::ImageSummary;
+use crate::judge::policy::RequiredFrom;
+use crate::judge::verdict::{Verdict, VerdictKind};
+use crate::util::error::Error;
+use crate::util::limiter::LimiterStats;
 
 /// What an audit line says, in the order the report lists them: what breaks first, then what
 /// could not be read, then the rest.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ecr_arch_guard::act::message::NoNotify;
 use ecr_arch_guard::aws::accounts::Accounts;
 use ecr_arch_guard::aws::discovery::AwsDiscovery;
 use ecr_arch_guard::aws::download::Download;
@@ -16,12 +17,11 @@ use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::index_s3::S3Index;
 use ecr_arch_guard::aws::s3_objects::S3Objects;
 use ecr_arch_guard::aws::trust::TrustRoots;
-use ecr_arch_guard::discovery::{Discovery, DiscoveryConfig, RefreshReport, Service};
+use ecr_arch_guard::consumers::discovery::{Discovery, DiscoveryConfig, RefreshReport, Service};
+use ecr_arch_guard::handler::inputs::is_unknown_service;
+use ecr_arch_guard::handler::settings::{Actions, Settings};
 use ecr_arch_guard::handler::{Answer, Guard};
 use ecr_arch_guard::image::RegistryId;
-use ecr_arch_guard::inputs::is_unknown_service;
-use ecr_arch_guard::ports::NoNotify;
-use ecr_arch_guard::settings::{Actions, Settings};
 
 use super::fake_ecr::{FakeEcr, Fleet};
 use super::fake_estate::{EstateSpec, FakeEstate};

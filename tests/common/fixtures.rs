@@ -48,7 +48,7 @@ pub fn event(name: &str) -> EcrEvent {
 }
 
 /// A consumer-change sample of `events/` (`change-*.json`), parsed as the Lambda receives it.
-pub fn change_event(name: &str) -> ecr_arch_guard::change::CloudTrailEvent {
+pub fn change_event(name: &str) -> ecr_arch_guard::event::change::CloudTrailEvent {
     serde_json::from_value(event_value(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

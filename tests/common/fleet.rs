@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use ecr_arch_guard::digest::Digest;
+use ecr_arch_guard::image::digest::Digest;
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use ecr_arch_guard::digest::Digest;
+use ecr_arch_guard::image::digest::Digest;
 use serde_json::json;
 
 pub fn elf(name: &str) -> Vec<u8> {

@@ -6,12 +6,13 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use ecr_arch_guard::digest::Digest;
+use ecr_arch_guard::act::message::Notify;
+use ecr_arch_guard::act::message::{AttributeValue, Message};
+use ecr_arch_guard::image::digest::Digest;
+use ecr_arch_guard::image::media_type::{self, MediaType};
+use ecr_arch_guard::image::memory::MemoryFetch;
+use ecr_arch_guard::image::ports::{Fetch, Fetched, Registry, TagOutcome};
 use ecr_arch_guard::image::Repository;
-use ecr_arch_guard::media_type::{self, MediaType};
-use ecr_arch_guard::memory::MemoryFetch;
-use ecr_arch_guard::message::{AttributeValue, Message};
-use ecr_arch_guard::ports::{Fetch, Fetched, Notify, Registry, TagOutcome};
 use ecr_arch_guard::Error;
 
 use super::fixtures::{fixture, images};

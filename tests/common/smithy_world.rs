@@ -22,11 +22,11 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecr_arch_guard::aws::download::Download;
 use ecr_arch_guard::aws::ecr::Ecr;
 use ecr_arch_guard::aws::sns::Sns;
-use ecr_arch_guard::digest::Digest;
+use ecr_arch_guard::handler::settings::{Actions, Settings};
 use ecr_arch_guard::handler::Guard;
-use ecr_arch_guard::media_type;
-use ecr_arch_guard::settings::{Actions, Settings};
-use ecr_arch_guard::verdict::Verdict;
+use ecr_arch_guard::image::digest::Digest;
+use ecr_arch_guard::image::media_type;
+use ecr_arch_guard::judge::verdict::Verdict;
 
 pub const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ecr-arch-guard-alerts";
 
@@ -284,5 +284,5 @@ pub fn guard(settings: Settings, r: &Rules) -> Guard<Ecr, Sns> {
 }
 
 pub fn platforms(v: &Verdict) -> String {
-    ecr_arch_guard::platform::join(&v.platforms)
+    ecr_arch_guard::image::platform::join(&v.platforms)
 }

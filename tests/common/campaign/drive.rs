@@ -201,7 +201,8 @@ pub async fn missing_changes(objects: &S3Objects, changes: &[(String, String)]) 
     let Ok(got) = objects.get_object(&key, None).await else {
         return changes.iter().map(|(s, _)| s.clone()).collect();
     };
-    let Ok(index) = ecr_arch_guard::consumer_index::ConsumerIndex::decode(&got.body) else {
+    let Ok(index) = ecr_arch_guard::consumers::consumer_index::ConsumerIndex::decode(&got.body)
+    else {
         return changes.iter().map(|(s, _)| s.clone()).collect();
     };
     changes
