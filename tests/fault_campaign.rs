@@ -202,3 +202,65 @@ async fn a_claim_whose_create_answer_is_lost_or_late_still_alerts_once() {
         assert_eq!(local.alerts().await.len(), 1, "{case}: one alert, not zero");
     }
 }
+
+/// The consumer index's store failing the same ways: a push is still judged against its real
+/// consumers (listed directly), its verdict says why (the S3 error, not "no index yet", which a
+/// missing bucket used to read as, forever, with no alarm), and the refresher fails its
+/// invocation, which `ConsumerIndexRefreshAlarm` counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_index_bucket_missing_denied_or_unreachable_pushes_are_judged_and_refreshes_fail()
+{
+    let local = Grafana::start().await;
+    ecs_service(
+        &local.ecs,
+        "prod",
+        "web",
+        &image_uri(REPO, "latest"),
+        Some(aws_sdk_ecs::types::CpuArchitecture::X8664),
+    )
+    .await;
+    let mut guard = Lambda::start(
+        &local.gap.endpoint,
+        &[
+            ("ALERT_TOPIC_ARN", local.topic.as_str()),
+            ("DISCOVER", "ecs"),
+            ("CONSUMER_INDEX_BUCKET", "no-such-bucket"),
+            ("HOME_ACCOUNT_ID", ACCOUNT),
+        ],
+    );
+    let mut refresher = Lambda::start(
+        &local.gap.endpoint,
+        &[
+            ("ACTIONS", "none"),
+            ("DISCOVER", "ecs"),
+            ("CONSUMER_INDEX_BUCKET", "no-such-bucket"),
+            ("HOME_ACCOUNT_ID", ACCOUNT),
+        ],
+    );
+    for (case, bucket, code) in [
+        ("missing", Bucket::Up, "NoSuchBucket"),
+        ("denied", Bucket::Denied, "AccessDenied"),
+        ("unreachable", Bucket::Unreachable, "ServiceUnavailable"),
+    ] {
+        local.gap.faults().set_bucket(bucket);
+        let v = verdict(&mut guard, &push(&format!("evt-index-{case}")));
+        assert_eq!(v["verdict"], "mismatch", "{case}: {v:#}");
+        assert_eq!(
+            v["required_from"], "consumers",
+            "{case}: judged by its consumers"
+        );
+        let warnings = v["warnings"].to_string();
+        assert!(
+            warnings.contains("the consumer index could not be read") && warnings.contains(code),
+            "{case}: {warnings}"
+        );
+        assert!(
+            matches!(
+                refresher.invoke(&common::event_value("scheduled-refresh.json")),
+                Outcome::Error(_)
+            ),
+            "{case}: the refresh fails its invocation"
+        );
+    }
+    assert_eq!(local.alerts().await.len(), 3, "every push alerted");
+}
