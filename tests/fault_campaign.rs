@@ -264,3 +264,46 @@ async fn with_the_index_bucket_missing_denied_or_unreachable_pushes_are_judged_a
     }
     assert_eq!(local.alerts().await.len(), 3, "every push alerted");
 }
+
+/// A hung answer no longer holds the invocation until Lambda's timeout: every SDK call has an
+/// attempt timeout (5 s) and an operation timeout (12 s), `aws::timeouts`. One hung
+/// BatchGetImage: the attempt is abandoned and retried, the push judged and alerted. Every
+/// attempt hung: the invocation fails with the error (Lambda retries it) well inside the
+/// function's 30 s, never ended by the emulator's timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_answer_is_abandoned_and_retried_and_never_runs_into_the_functions_timeout() {
+    let local = Grafana::start().await;
+    let mut lambda = Lambda::start(
+        &local.gap.endpoint,
+        &[
+            ("ALERT_TOPIC_ARN", local.topic.as_str()),
+            ("AWS_LAMBDA_FUNCTION_TIMEOUT", "30"),
+        ],
+    );
+    local.gap.faults().script("ecr:BatchGetImage", Fault::Hung);
+    let v = verdict(&mut lambda, &push("evt-hung-once"));
+    assert_eq!(alert_status(&v), "sent", "{v:#}");
+
+    // A new environment (the first one keeps the image's verdict by digest).
+    let mut lambda = Lambda::start(
+        &local.gap.endpoint,
+        &[
+            ("ALERT_TOPIC_ARN", local.topic.as_str()),
+            ("AWS_LAMBDA_FUNCTION_TIMEOUT", "30"),
+        ],
+    );
+    for _ in 0..4 {
+        local.gap.faults().script("ecr:BatchGetImage", Fault::Hung);
+    }
+    match lambda.invoke(&push("evt-hung-always")) {
+        Outcome::Error(e) => {
+            let text = e.to_string();
+            assert!(
+                !text.contains("Timedout") && !text.contains("Task timed out"),
+                "failed by the guard, not by the function's timeout: {text}"
+            );
+        }
+        Outcome::Response(v) => panic!("every attempt hung, yet: {v:#}"),
+    }
+    assert_eq!(local.alerts().await.len(), 1);
+}

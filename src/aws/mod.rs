@@ -296,4 +296,21 @@ mod tests {
             );
         }
     }
+
+    /// The CLI's configuration (the SDK's default chain) bounds every call as the Lambda's
+    /// does (`aws::timeouts`): a hung answer ends in an error, not a wait without end.
+    #[tokio::test]
+    async fn the_clis_configuration_bounds_every_call() {
+        let c = config_loader(trust::TrustRoots::Bundled)
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+            .load()
+            .await;
+        let t = c.timeout_config().unwrap();
+        assert_eq!(t.connect_timeout(), Some(timeouts::CONNECT));
+        assert_eq!(t.operation_attempt_timeout(), Some(timeouts::ATTEMPT));
+        assert_eq!(t.operation_timeout(), Some(timeouts::OPERATION));
+    }
 }
