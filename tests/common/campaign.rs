@@ -110,6 +110,8 @@ pub struct Report {
     pub lost: Vec<String>,
     /// Mismatches alerted more than once, with the count.
     pub alerted_more_than_once: Vec<(String, usize)>,
+    /// Of those, events that were delivered to both environments.
+    pub duplicates_delivered_twice: usize,
     /// Alerts sent without a claim (the store failing), from the EMF lines.
     pub unclaimed_alerts: usize,
     pub hook_answers: usize,

@@ -110,7 +110,10 @@ pub async fn count_alerts(
         match n {
             0 => report.lost.push(e.token.clone()),
             1 => {}
-            n => report.alerted_more_than_once.push((e.token.clone(), n)),
+            n => {
+                report.alerted_more_than_once.push((e.token.clone(), n));
+                report.duplicates_delivered_twice += usize::from(e.twice);
+            }
         }
     }
 }

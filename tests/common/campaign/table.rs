@@ -73,6 +73,16 @@ pub fn table(r: &Report) -> String {
             )
         },
     );
+    let publish_lost: usize = r
+        .injected
+        .iter()
+        .filter(|((op, f), _)| op == "sns:Publish" && matches!(f, Fault::ResetAfter | Fault::Slow))
+        .map(|(_, n)| n)
+        .sum();
+    row(
+        "… of which delivered twice / SNS Publish answers lost after SNS took them (reset after, past the attempt timeout: the SDK sends again)",
+        format!("{} / {publish_lost}", r.duplicates_delivered_twice),
+    );
     row(
         "alerts sent without a claim (store failing)",
         r.unclaimed_alerts.to_string(),
