@@ -101,17 +101,22 @@ struct Record {
     owner: String,
 }
 
-/// A token no other claim draws: the process, the time in nanoseconds and a counter, hashed.
+/// A token no other claim draws: random keys from the OS (the standard library's `RandomState`
+/// seeds its hasher from them), the process, the time in nanoseconds and a counter, hashed.
 fn owner_token() -> String {
     use sha2::{Digest as _, Sha256};
+    use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     let seed = format!(
-        "{}:{nanos}:{}:{:p}",
+        "{random:x}:{}:{nanos}:{}:{:p}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
         &COUNTER

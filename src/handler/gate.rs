@@ -74,16 +74,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             ecs_hook::Classified::Pass(reason) => (Ruling::pass(&reason), Vec::new()),
             ecs_hook::Classified::Unjudgeable(reason) => {
                 let ruling = Ruling::new(RulingKind::NotJudged, reason);
-                let change = Change {
-                    event_id: request.execution_id.clone(),
-                    event_name: "ECS deployment lifecycle hook".into(),
-                    event_time: None,
-                    caller: request.resource_arn.clone(),
-                    scope: request.scope(),
-                    target: Target::EcsServiceRevision(String::new()),
-                    requested: None,
-                };
-                self.alert_unjudged(&subject, &change, &ruling, unknown)
+                self.alert_unjudged(&subject, &request.scope(), &ruling, unknown)
                     .await;
                 (ruling, Vec::new())
             }
@@ -107,7 +98,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                     .flat_map(|v| &v.actions)
                     .any(|a| a.earlier_delivery);
                 if ruling.kind == RulingKind::NotJudged && !earlier {
-                    self.alert_unjudged(&subject, &change, &ruling, unknown)
+                    self.alert_unjudged(&subject, &change.scope, &ruling, unknown)
                         .await;
                 }
                 (ruling, verdicts)
@@ -151,19 +142,15 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     async fn alert_unjudged(
         &self,
         subject: &str,
-        change: &Change,
+        scope: &crate::image::RegistryId,
         ruling: &Ruling,
         unknown: crate::gate::Unknown,
     ) {
         if !self.settings.actions.alert || self.settings.dry_run {
             return;
         }
-        let message = crate::gate::unjudged_alert::gate_unjudged(
-            subject,
-            &change.scope,
-            &ruling.message,
-            unknown,
-        );
+        let message =
+            crate::gate::unjudged_alert::gate_unjudged(subject, scope, &ruling.message, unknown);
         if let Err(e) = self.notifier.publish(&message).await {
             tracing::error!(error = %e, subject, "the unjudged-deployment alert could not be sent");
         }
