@@ -56,6 +56,14 @@ async fn under_ten_percent_faulted_calls_no_mismatch_is_lost_and_no_fit_is_refus
         "replay left events in the dead-letter queue"
     );
     assert!(
+        r.dead_lettered >= r.outages,
+        "an event with SNS down through every attempt ends in the dead-letter queue"
+    );
+    assert_eq!(
+        r.replayed, r.dead_lettered,
+        "replay judged every dead letter"
+    );
+    assert!(
         r.changes_missing_after_refresh.is_empty(),
         "consumer changes missing from the index: {:?}",
         r.changes_missing_after_refresh

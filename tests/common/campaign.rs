@@ -101,6 +101,9 @@ pub struct Report {
     pub requests: usize,
     pub injected: BTreeMap<(String, Fault), usize>,
     pub retried_events: usize,
+    /// Events that met an SNS outage through all their attempts (they must be dead-lettered,
+    /// then alerted by the replay).
+    pub outages: usize,
     pub dead_lettered: usize,
     /// Dead-lettered events `replay` judged (each deleted from the queue once answered).
     pub replayed: usize,
@@ -269,6 +272,12 @@ pub async fn run(
                 .await
                 .expect("UpdateService");
         }
+        if e.outage {
+            // Every Publish of its attempts: 3 invocations × the SDK's 3 attempts.
+            for _ in 0..ATTEMPTS * 3 {
+                local.gap.faults().script("sns:Publish", Fault::Unavailable);
+            }
+        }
         let deliveries: Vec<usize> = if e.twice { vec![0, 1] } else { vec![i % 2] };
         report.deliveries += deliveries.len();
         if e.twice {
@@ -329,6 +338,10 @@ pub async fn run(
                     }
                 }
             }
+        }
+        if e.outage {
+            report.outages += 1;
+            local.gap.faults().clear_script();
         }
         if dead {
             report.dead_lettered += 1;

@@ -143,6 +143,11 @@ impl Faults {
             .push((op.to_string(), fault));
     }
 
+    /// Forgets the scripted faults not met.
+    pub fn clear_script(&self) {
+        self.state.lock().unwrap().scripted.clear();
+    }
+
     /// What happens to `op` (`service:Operation`, or `GET blob`): `None` to serve it.
     pub fn decide(&self, op: &str) -> Option<Decision> {
         let mut s = self.state.lock().unwrap();

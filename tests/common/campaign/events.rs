@@ -15,6 +15,9 @@ pub struct Event {
     pub payload: Value,
     /// Delivered to both environments at once.
     pub twice: bool,
+    /// SNS is down for this event's every attempt (its Publish calls answered 503): the event
+    /// ends in the dead-letter queue, and `replay` must judge and alert it afterwards.
+    pub outage: bool,
 }
 
 /// The events of `plan`, in its order: unique ids and tags, 5 % of the asynchronous ones
@@ -34,6 +37,8 @@ pub fn build(
     for (i, kind) in plan.iter().enumerate() {
         let id = format!("camp-{seed}-{i}");
         let twice = !kind.is_hook() && *kind != Kind::Refresh && draw(&mut rng) % 100 < 5;
+        // 2 % of the mismatching pushes meet an SNS outage through all their attempts.
+        let outage = !twice && *kind == Kind::MismatchPush && draw(&mut rng) % 100 < 4;
         let (token, mut payload) = match kind {
             Kind::MismatchPush => {
                 let tag = format!("cmp-m-{i:05}");
@@ -92,6 +97,7 @@ pub fn build(
             token,
             payload,
             twice,
+            outage,
         });
     }
 

@@ -50,6 +50,10 @@ pub fn table(r: &Report) -> String {
         r.retried_events.to_string(),
     );
     row(
+        "events that met an SNS outage through all their attempts",
+        r.outages.to_string(),
+    );
+    row(
         "dead-lettered → judged by `replay` (left in the queue)",
         format!("{} → {} ({})", r.dead_lettered, r.replayed, r.replay_left),
     );
