@@ -164,7 +164,7 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn read_all(r: &mut dyn Read) -> io::Result<Vec<u8>> {
+    pub(super) fn read_all(r: &mut dyn Read) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
         r.read_to_end(&mut out)?;
         Ok(out)

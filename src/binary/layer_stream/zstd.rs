@@ -223,13 +223,8 @@ fn zstd_window(head: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::binary::layer_stream::tests::read_all;
     use crate::binary::layer_stream::{open, Limits, Meter};
-
-    fn read_all(r: &mut dyn Read) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        r.read_to_end(&mut out)?;
-        Ok(out)
-    }
 
     #[test]
     fn zstd_windows_are_read_from_the_frame_header() {
