@@ -269,23 +269,7 @@ async fn the_ecs_lifecycle_hook_refuses_a_revision_before_its_tasks_start() {
     .await;
     let bad = local.gap.record_service_revision("prod", "web");
     let good = local.gap.record_service_revision("prod", "api");
-    let payload = |revision: &str, execution: &str| {
-        let mut p = common::event_value("hook-ecs-pre-scale-up.json");
-        let service = revision
-            .replacen(":service-revision/", ":service/", 1)
-            .rsplit_once('/')
-            .unwrap()
-            .0
-            .to_string();
-        p["executionId"] = execution.into();
-        p["resourceArn"] = service
-            .replacen(":service/", ":service-deployment/", 1)
-            .replace("us-west-2", "us-east-1")
-            .into();
-        p["executionDetails"]["serviceArn"] = service.into();
-        p["executionDetails"]["targetServiceRevisionArn"] = revision.into();
-        p
-    };
+    let payload = common::service_revisions::pre_scale_up_payload;
     let mut lambda = local.lambda(&[]);
     local.gap.take_calls();
     let v = answer(&mut lambda, &payload(&bad, "exec-1"));

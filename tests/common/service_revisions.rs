@@ -107,3 +107,23 @@ impl ServiceRevisions {
         );
     }
 }
+
+/// The ECS guide's PRE_SCALE_UP lifecycle hook payload (`events/hook-ecs-pre-scale-up.json`,
+/// unchanged but for its names) for `revision`, as execution `execution`: the service and the
+/// service deployment named after the revision's cluster and service.
+pub fn pre_scale_up_payload(revision: &str, execution: &str) -> serde_json::Value {
+    let mut p = super::fixtures::event_value("hook-ecs-pre-scale-up.json");
+    let service = revision
+        .replacen(":service-revision/", ":service/", 1)
+        .rsplit_once('/')
+        .unwrap()
+        .0
+        .to_string();
+    p["executionId"] = execution.into();
+    p["resourceArn"] = service
+        .replacen(":service/", ":service-deployment/", 1)
+        .into();
+    p["executionDetails"]["serviceArn"] = service.into();
+    p["executionDetails"]["targetServiceRevisionArn"] = revision.into();
+    p
+}

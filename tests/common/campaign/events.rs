@@ -85,7 +85,10 @@ pub fn build(
                 } else {
                     bad_revision
                 };
-                (id.clone(), ecs_hook(revision, &id))
+                (
+                    id.clone(),
+                    super::super::service_revisions::pre_scale_up_payload(revision, &id),
+                )
             }
             Kind::Refresh => (id.clone(), event_value("scheduled-refresh.json")),
         };
@@ -153,22 +156,4 @@ fn update_service_event(svc: &str, td: &str) -> Value {
     s["clusterArn"] = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod").into();
     s["taskDefinition"] = td.into();
     e
-}
-
-/// The ECS guide's PRE_SCALE_UP payload for `revision`.
-fn ecs_hook(revision: &str, execution: &str) -> Value {
-    let mut p = event_value("hook-ecs-pre-scale-up.json");
-    let service = revision
-        .replacen(":service-revision/", ":service/", 1)
-        .rsplit_once('/')
-        .unwrap()
-        .0
-        .to_string();
-    p["executionId"] = execution.into();
-    p["resourceArn"] = service
-        .replacen(":service/", ":service-deployment/", 1)
-        .into();
-    p["executionDetails"]["serviceArn"] = service.into();
-    p["executionDetails"]["targetServiceRevisionArn"] = revision.into();
-    p
 }
