@@ -115,20 +115,32 @@ fn startup_table(bin: &std::path::Path) {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2] / 1000.0
     };
+    let guard = median(guard);
     println!(
         "| start-up: spawn → first `GET /runtime/invocation/next`, guard | {} | {RUNS} |",
-        ms(median(guard))
+        ms(guard)
     );
     println!(
         "| start-up, guard with `DISCOVER=all` | {} | {RUNS} |",
         ms(median(all))
     );
     if !floor.is_empty() {
+        let floor = median(floor);
         println!(
-            "| start-up, bare `lambda_runtime` hello-world (same profile) | {} | {RUNS} |",
-            ms(median(floor))
+            "| start-up, bare `lambda_runtime` hello-world (same package, profile and link) | {} | {RUNS} |",
+            ms(floor)
+        );
+        println!(
+            "| start-up ratio, guard / hello-world (medians of this run) | {:.2}x | {RUNS} |",
+            guard.as_secs_f64() / floor.as_secs_f64()
         );
     }
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "| binary size, guard / hello-world | {} B / {} B | |",
+        size(bin),
+        size(&hello)
+    );
     println!(
         "| in the guard's main: logging + settings {:.2} ms, AWS configuration {:.2} ms, clients {:.2} ms, main total {:.2} ms | | {RUNS} |",
         median_of(0),
@@ -150,7 +162,7 @@ async fn main() {
         });
     assert!(
         bin.exists(),
-        "{} missing: cargo build --release --bin bootstrap",
+        "{} missing: cargo build --release -p ecr-arch-guard-lambda",
         bin.display()
     );
 

@@ -11,4 +11,5 @@ pub mod placement;
 pub mod proposal;
 pub mod resource_type;
 pub mod service;
+pub mod service_deployment;
 pub mod target;

@@ -1,9 +1,10 @@
 //! Stage 4 — **what comes in**: ECR's EventBridge events (`ecr`, re-exported here), CloudTrail
-//! consumer changes (`change`), and the dead-letter queue's messages (`replay`). May import the
+//! consumer changes (`change`), ECS's deployment state changes (`ecs_deployment`), and the dead-letter queue's messages (`replay`). May import the
 //! stages below (`util`, `image`, `binary`, `consumers`).
 
 pub mod change;
 pub mod ecr;
+pub mod ecs_deployment;
 pub mod replay;
 
 pub use ecr::*;

@@ -27,6 +27,7 @@ use crate::util::env_value;
 use crate::util::error::Error;
 
 pub mod cloudformation;
+pub mod deployment_watch;
 pub mod ecs_hook;
 pub mod hook_response;
 pub mod ruling;
@@ -68,6 +69,11 @@ pub struct GateConfig {
     /// CloudFormation hook's 30 s and the function's timeout; past it the answer is "not
     /// judged: the reads did not finish".
     pub deadline: Duration,
+    /// `ECS_DEPLOYMENT_GUARD`: the deployment watcher ([`deployment_watch`]).
+    pub watch: deployment_watch::Watch,
+    /// `AWS_LAMBDA_FUNCTION_NAME`: this function, so that the watcher leaves a deployment whose
+    /// own lifecycle hook calls it to that hook.
+    pub function_name: Option<String>,
 }
 
 impl Default for GateConfig {
@@ -76,6 +82,8 @@ impl Default for GateConfig {
             mode: Mode::default(),
             unknown: Unknown::default(),
             deadline: Duration::from_secs(20),
+            watch: deployment_watch::Watch::default(),
+            function_name: None,
         }
     }
 }
@@ -116,6 +124,8 @@ impl GateConfig {
         )? {
             c.deadline = d;
         }
+        c.watch = deployment_watch::Watch::read(get("ECS_DEPLOYMENT_GUARD"))?;
+        c.function_name = get("AWS_LAMBDA_FUNCTION_NAME");
         Ok(c)
     }
 }

@@ -37,6 +37,7 @@ use crate::util::error::Error;
 
 mod consumer_change;
 mod deep;
+mod deployment_watch;
 mod gate;
 mod index;
 mod skips;
@@ -79,6 +80,8 @@ pub enum Answer {
     Gate(Box<GateAnswer>),
     /// The consumer index's refresh (a scheduled event).
     Refresh(Vec<crate::consumers::discovery::RefreshReport>),
+    /// The deployment watcher's answer to an ECS Deployment State Change event.
+    Watch(Box<crate::gate::deployment_watch::WatchReport>),
 }
 
 impl<R: Registry, N: Notify> Guard<R, N, NoDiscovery> {
@@ -186,6 +189,11 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         };
         if let Some(kind) = crate::gate::recognise(&event) {
             return Ok(Answer::Gate(Box::new(self.handle_gate(kind, event).await)));
+        }
+        if crate::event::ecs_deployment::recognise(&event) {
+            return Ok(Answer::Watch(Box::new(
+                self.watch_deployment(&event).await?,
+            )));
         }
         if let Some(home) = index::scheduled(&event) {
             return Ok(Answer::Refresh(self.refresh_index(&home).await?));

@@ -28,11 +28,13 @@
 //! the consumers) → [`judge::policy`] → [`judge::verdict`] → [`handler::actions`] (the
 //! [`image::marker`] tag; the alert: [`act::alert`] and [`act::report`] compose an
 //! [`act::message`], which [`act::message::Notify`] sends). The Lambda's `bootstrap` is
-//! `src/bin/bootstrap.rs`, the CLI's `src/bin/ecr-arch-guard.rs`.
+//! `lambda/src/main.rs` (its own package, without the `cli` feature), the CLI's
+//! `src/bin/ecr-arch-guard.rs`.
 
 pub mod act;
 pub mod aws;
 pub mod binary;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod consumers;
 pub mod event;

@@ -21,6 +21,11 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
+/// The Lambda's entry point, in its own package (`lambda/`).
+fn lambda_main() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("lambda/src/main.rs")
+}
+
 /// `aws::ecr` for src/aws/ecr.rs, `cli` for src/cli/mod.rs; `None` for the binaries.
 fn module_of(path: &Path) -> Option<String> {
     let rel = path.strip_prefix(src()).unwrap();
@@ -309,13 +314,12 @@ fn only_the_cli_loads_the_sdks_default_configuration_chain() {
                 "the Lambda's guard is built on its environment: {lambda}"
             );
         }
-        if rel == "bin/bootstrap.rs" {
-            assert!(
-                text.contains("wiring::lambda(") && !text.contains("Connection"),
-                "bootstrap builds its guard with wiring::lambda"
-            );
-        }
     }
+    let bootstrap = code(&std::fs::read_to_string(lambda_main()).unwrap());
+    assert!(
+        bootstrap.contains("wiring::lambda(") && !bootstrap.contains("Connection"),
+        "bootstrap builds its guard with wiring::lambda"
+    );
     assert!(offenders.is_empty(), "{offenders:#?}");
 }
 
@@ -343,5 +347,49 @@ fn no_source_file_grows_past_what_a_reader_takes_in_at_once() {
     assert!(
         long.is_empty(),
         "split these by concept (at most {MAX_LINES} lines each): {long:?}"
+    );
+}
+
+/// The Lambda is its own package (`lambda/`) so that its dependency features are its own: it
+/// takes the library without the `cli` feature (clap, indicatif, the SDK's SSO and process
+/// credential providers, Organizations, SQS), and SAM builds it from there.
+#[test]
+fn the_lambda_package_takes_the_library_without_the_cli() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("lambda/Cargo.toml")).unwrap();
+    let dep = manifest
+        .lines()
+        .find(|l| l.starts_with("ecr-arch-guard ="))
+        .expect("lambda/Cargo.toml depends on ecr-arch-guard");
+    assert!(
+        dep.contains("default-features = false") && !dep.contains("features = ["),
+        "{dep}"
+    );
+    let library = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let cli = library
+        .lines()
+        .find(|l| l.starts_with("cli = ["))
+        .expect("a cli feature");
+    for gated in [
+        "clap",
+        "indicatif",
+        "aws-sdk-organizations",
+        "aws-sdk-sqs",
+        "sso",
+    ] {
+        assert!(
+            cli.contains(gated),
+            "{gated} only under the cli feature: {cli}"
+        );
+    }
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let uris: Vec<&str> = template
+        .lines()
+        .filter(|l| l.trim_start().starts_with("CodeUri:"))
+        .collect();
+    assert!(!uris.is_empty());
+    assert!(
+        uris.iter().all(|l| l.trim() == "CodeUri: lambda"),
+        "every function is built from the Lambda package: {uris:?}"
     );
 }

@@ -64,6 +64,26 @@ fn every_sample_event_parses_and_is_classified_as_named() {
             seen.push(name);
             continue;
         }
+        if name.starts_with("ecs-deployment-") {
+            use ecr_arch_guard::event::ecs_deployment::{self as deployment, DeploymentEvent};
+            let event = common::event_value(&name);
+            assert!(deployment::recognise(&event), "{name}");
+            assert_eq!(recognise(&event), None, "{name} is no hook payload");
+            match (name.as_str(), DeploymentEvent::parse(&event).classify()) {
+                ("ecs-deployment-rollback.json", deployment::Classified::Skip(why)) => {
+                    assert!(why.contains("rollback"), "{why}")
+                }
+                ("ecs-deployment-in-progress.json", deployment::Classified::Watch(s)) => {
+                    assert_eq!(s.to_string(), "ECS service default/servicetest")
+                }
+                ("ecs-deployment-in-progress-real.json", deployment::Classified::Watch(s)) => {
+                    assert_eq!(s.to_string(), "ECS service autoptic-test/mcp")
+                }
+                (other, c) => panic!("{other}: unexpected {c:?}"),
+            }
+            seen.push(name);
+            continue;
+        }
         if name == "scheduled-refresh.json" {
             let event = common::event_value(&name);
             let scope = ecr_arch_guard::handler::scheduled(&event).expect("a schedule");
@@ -92,7 +112,7 @@ fn every_sample_event_parses_and_is_classified_as_named() {
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 34, "{seen:?}");
+    assert_eq!(seen.len(), 37, "{seen:?}");
 }
 
 /// A deployment gate's request (`hook-*`): recognised as its gate, judged or passed as named.

@@ -166,6 +166,17 @@ fn iam_actions_granted_equal_the_actions_the_code_calls() {
         gate,
         "the deployment gates' reads, only under GateEnabled"
     );
+    let set = |a: &[&str]| -> BTreeSet<String> { a.iter().map(|s| s.to_string()).collect() };
+    assert_eq!(
+        actions_under(&all, Some("EcsWatchEnabled")),
+        set(&ecr_arch_guard::aws::ecs_deployments::WATCH_IAM_ACTIONS),
+        "the deployment watcher's reads, only with EcsDeploymentGuard on"
+    );
+    assert_eq!(
+        actions_under(&all, Some("EcsRollbackEnabled")),
+        set(&ecr_arch_guard::aws::ecs_deployments::ROLLBACK_IAM_ACTIONS),
+        "StopServiceDeployment only with EcsDeploymentGuard rollback"
+    );
     let index: BTreeSet<String> = ["s3:GetObject", "s3:PutObject"]
         .iter()
         .map(|s| s.to_string())
@@ -191,6 +202,8 @@ fn iam_actions_granted_equal_the_actions_the_code_calls() {
         || s.condition.as_deref() == Some("CentralMode")
         || s.condition.as_deref() == Some("ConsumerChangesEnabled")
         || s.condition.as_deref() == Some("GateEnabled")
+        || s.condition.as_deref() == Some("EcsWatchEnabled")
+        || s.condition.as_deref() == Some("EcsRollbackEnabled")
         || s.condition.as_deref().unwrap().starts_with("Discover")));
 }
 

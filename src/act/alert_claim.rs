@@ -172,6 +172,22 @@ impl AlertClaims {
         format!("alerts/{}/{}.json", safe(event_id), safe(image))
     }
 
+    /// The key of the rollback of the ECS service deployment `arn` (one StopServiceDeployment
+    /// across deliveries and environments): `rollbacks/ARN`.
+    pub fn rollback_key(arn: &str) -> String {
+        let safe: String = arn
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("rollbacks/{safe}.json")
+    }
+
     fn record(&self, state: State, owner: &str) -> Vec<u8> {
         serde_json::to_vec(&Record {
             state,

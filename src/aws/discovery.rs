@@ -23,6 +23,7 @@ use super::paced_http::PacedHttpClient;
 use super::{apprunner, batch, ecs, lambda};
 use crate::consumers::consumer::Consumer;
 use crate::consumers::discovery::{Discover, Service};
+use crate::consumers::service_deployment::ServiceDeployment;
 use crate::consumers::target::Target;
 use crate::image::RegistryId;
 use crate::util::cache::Cache;
@@ -179,5 +180,22 @@ impl Discover for AwsDiscovery {
     async fn consumer(&self, scope: &RegistryId, target: &Target) -> Result<Vec<Consumer>, Error> {
         let c = self.clients(scope).await?;
         super::consumer::read(&c, target).await
+    }
+
+    async fn ongoing_deployment(
+        &self,
+        scope: &RegistryId,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<ServiceDeployment>, Error> {
+        let c = self.clients(scope).await?;
+        let client = c.ecs.as_ref().ok_or(disabled(Service::Ecs))?;
+        super::ecs_deployments::ongoing(client, cluster, service).await
+    }
+
+    async fn roll_back(&self, scope: &RegistryId, arn: &str) -> Result<(), Error> {
+        let c = self.clients(scope).await?;
+        let client = c.ecs.as_ref().ok_or(disabled(Service::Ecs))?;
+        super::ecs_deployments::roll_back(client, arn).await
     }
 }

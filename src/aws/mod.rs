@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod apprunner;
 pub mod assume_role;
+#[cfg(feature = "cli")]
 pub mod audit;
 pub mod batch;
 pub mod clients;
@@ -23,6 +24,7 @@ pub mod download;
 pub mod ecr;
 pub mod ecr_catalog;
 pub mod ecs;
+pub mod ecs_deployments;
 pub mod ecs_placement;
 pub mod environment;
 pub mod index_s3;
@@ -32,6 +34,7 @@ pub mod paced_http;
 pub mod preflight;
 pub mod proposed;
 pub mod quotas;
+#[cfg(feature = "cli")]
 pub mod replay;
 pub mod routing;
 pub mod s3_claims;

@@ -6,7 +6,7 @@
 //! The numbers fit the guard function's 30 s timeout (template.yaml): an attempt is given
 //! [`ATTEMPT`]; an operation, its retries and their back-off included, [`OPERATION`]; a push
 //! makes its calls one after another, and the handler's own deadline (the invocation's, less
-//! [`MARGIN`]: `src/bin/bootstrap.rs`) fails the invocation cleanly — retried, then
+//! [`MARGIN`]: `lambda/src/main.rs`) fails the invocation cleanly — retried, then
 //! dead-lettered — before Lambda would end it. The deployment gates answer within their own
 //! deadline (`DEPLOY_GATE_DEADLINE_SECONDS`, 20 s), inside these.
 

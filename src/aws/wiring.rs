@@ -12,6 +12,7 @@ use super::download::Download;
 use super::ecr::Ecr;
 use super::index_s3::S3Index;
 use super::quotas;
+#[cfg(feature = "cli")]
 use super::replay::Replay;
 use super::routing::RoutedEcr;
 use super::s3_claims::S3Claims;
@@ -182,6 +183,7 @@ pub(crate) fn guard_for(
 }
 
 /// The dead-letter queue and the function, for `ecr-arch-guard replay`.
+#[cfg(feature = "cli")]
 pub async fn replay(
     connection: &Connection,
     queue_url: &str,

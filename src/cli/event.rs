@@ -73,6 +73,14 @@ impl EventArgs {
                 print_refresh(&reports, self.format)?;
                 return Ok(std::process::ExitCode::SUCCESS);
             }
+            Answer::Watch(report) => {
+                print_watch(&report, self.format)?;
+                return Ok(if report.refused() {
+                    std::process::ExitCode::from(1)
+                } else {
+                    std::process::ExitCode::SUCCESS
+                });
+            }
             Answer::Gate(gate) => {
                 print_gate(&gate, self.format)?;
                 return Ok(if gate.refused() {
@@ -90,6 +98,35 @@ impl EventArgs {
         super::print(&verdict, &image, self.format)?;
         Ok(super::exit_code(&verdict))
     }
+}
+
+/// The deployment watcher's answer: what it did and why, then each verdict (JSON: the
+/// Lambda's answer).
+fn print_watch(
+    report: &crate::gate::deployment_watch::WatchReport,
+    format: Format,
+) -> Result<(), Error> {
+    match format {
+        Format::Json => super::print_json(report, "answer")?,
+        Format::Text => {
+            let step = match report.step {
+                None => "skipped".to_string(),
+                Some(s) => format!("{s:?}"),
+            };
+            println!(
+                "{}: {step}{}: {}",
+                report.deployment,
+                if report.rolled_back {
+                    " (stopped: rolled back)"
+                } else {
+                    ""
+                },
+                report.reason
+            );
+            super::consumer::print(&report.verdicts, format)?;
+        }
+    }
+    Ok(())
 }
 
 /// A consumer index refresh: one line per account and region (JSON: the Lambda's answer).

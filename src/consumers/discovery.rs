@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 use crate::consumers::consumer::Consumer;
 use crate::consumers::consumer_index::ConsumerIndex;
 use crate::consumers::index_store::IndexStore;
+use crate::consumers::service_deployment::ServiceDeployment;
 use crate::consumers::target::Target;
 use crate::image::RegistryId;
 use crate::util::cache::Cache;
@@ -58,6 +59,40 @@ pub trait Discover: Sync {
             Err(Error::Permanent(format!(
                 "reading {what} is not available in this build of the guard"
             )))
+        }
+    }
+
+    /// The newest ongoing (PENDING or IN_PROGRESS) service deployment of `service` in
+    /// `cluster`, for the deployment watcher; `None` when none is ongoing (it finished, or
+    /// another superseded it).
+    fn ongoing_deployment(
+        &self,
+        scope: &RegistryId,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Option<ServiceDeployment>, Error>> + Send {
+        let _ = (scope, cluster, service);
+        async move {
+            Err(Error::Permanent(
+                "reading ECS service deployments is not available in this build of the guard"
+                    .into(),
+            ))
+        }
+    }
+
+    /// Stops the service deployment `arn` with a rollback to the previous revision
+    /// (StopServiceDeployment, `stopType` ROLLBACK).
+    fn roll_back(
+        &self,
+        scope: &RegistryId,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        let _ = (scope, arn);
+        async move {
+            Err(Error::Permanent(
+                "stopping ECS service deployments is not available in this build of the guard"
+                    .into(),
+            ))
         }
     }
 }

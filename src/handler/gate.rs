@@ -109,7 +109,12 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     }
 
     /// Judges what `change` names within the gate's deadline, and rules on it.
-    async fn rule(&self, subject: &str, change: &Change, act: bool) -> (Ruling, Vec<Verdict>) {
+    pub(super) async fn rule(
+        &self,
+        subject: &str,
+        change: &Change,
+        act: bool,
+    ) -> (Ruling, Vec<Verdict>) {
         let deadline = self.settings.gate.deadline;
         let judged = tokio::time::timeout(deadline, self.judge_change_once(change, act)).await;
         match judged {
@@ -139,7 +144,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     /// through (`DEPLOY_GATE_UNKNOWN=pass`) or refused (`fail`). The hook must answer whatever
     /// happens (a failed ECS hook rolls the deployment back): a failure to publish is logged, not
     /// raised.
-    async fn alert_unjudged(
+    pub(super) async fn alert_unjudged(
         &self,
         subject: &str,
         scope: &crate::image::RegistryId,

@@ -12,6 +12,9 @@
 //!   trust policy, so the refusal STS sends (403 `AccessDenied`) is answered here.
 //! - ECS `DescribeServiceRevisions` (moto has no service revisions): answered from the
 //!   revisions a test records at a deployment (`service_revisions.rs`).
+//! - ECS `ListServiceDeployments`, `DescribeServiceDeployments`, `StopServiceDeployment` (moto
+//!   has no service deployments): answered from the deployments a test records
+//!   (`service_deployments.rs`), each stop recorded.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -24,6 +27,7 @@ use super::faults::{self, Decision, Fault, Faults};
 use super::loopback::{respond, Request};
 use super::moto::{ecr_digest, Moto};
 use super::push::sha256;
+use super::service_deployments::ServiceDeployments;
 use super::service_revisions::ServiceRevisions;
 
 /// Blobs by (repository, digest), as ECR keeps layers per repository.
@@ -40,6 +44,8 @@ pub struct GapFiller {
     denied: Arc<Mutex<Vec<String>>>,
     /// ECS service revisions recorded by [`GapFiller::record_service_revision`].
     revisions: Arc<ServiceRevisions>,
+    /// ECS service deployments recorded by [`GapFiller::record_service_deployment`].
+    pub deployments: Arc<ServiceDeployments>,
     /// Added before every answer (benchmarks: a fake with the latency of a real call).
     latency: Arc<Mutex<std::time::Duration>>,
     /// Faults to inject (`faults.rs`).
@@ -55,10 +61,11 @@ impl GapFiller {
         let calls: Arc<Mutex<Vec<String>>> = Arc::default();
         let denied: Arc<Mutex<Vec<String>>> = Arc::default();
         let revisions = Arc::new(ServiceRevisions::new(moto.port));
+        let deployments: Arc<ServiceDeployments> = Arc::default();
         let latency: Arc<Mutex<std::time::Duration>> = Arc::default();
         let moto_port = moto.port;
         let faults: Arc<Faults> = Arc::default();
-        let (b, d, c, n, base, rv, l, f) = (
+        let (b, d, c, n, base, rv, l, f, sd) = (
             blobs.clone(),
             downloads.clone(),
             calls.clone(),
@@ -67,10 +74,11 @@ impl GapFiller {
             revisions.clone(),
             latency.clone(),
             faults.clone(),
+            deployments.clone(),
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (b, d, c, n, base, rv, l, f) = (
+                let (b, d, c, n, base, rv, l, f, sd) = (
                     b.clone(),
                     d.clone(),
                     c.clone(),
@@ -79,6 +87,7 @@ impl GapFiller {
                     rv.clone(),
                     l.clone(),
                     f.clone(),
+                    sd.clone(),
                 );
                 std::thread::spawn(move || {
                     if let Some(req) = Request::read(&stream) {
@@ -99,6 +108,9 @@ impl GapFiller {
                                 .is_some_and(|t| t.ends_with(".DescribeServiceRevisions"))
                             {
                                 return rv.answer(stream, &req);
+                            }
+                            if sd.answer(stream, &req) {
+                                return;
                             }
                             serve_gap(stream, req, moto_port, &b, &d, &base);
                         };
@@ -147,6 +159,7 @@ impl GapFiller {
             calls,
             denied,
             revisions,
+            deployments,
             latency,
             faults,
         }
@@ -166,6 +179,19 @@ impl GapFiller {
     /// stands in moto now; its ARN (see [`ServiceRevisions::record`]).
     pub fn record_service_revision(&self, cluster: &str, service: &str) -> String {
         self.revisions.record(cluster, service)
+    }
+
+    /// Deploys `service` of `cluster` as it stands in moto: its revision recorded, and an
+    /// IN_PROGRESS service deployment of it (whose lifecycle hook calls `hook_target`, if any).
+    /// `(deployment ARN, revision ARN)`.
+    pub fn record_service_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+        hook_target: Option<&str>,
+    ) -> (String, String) {
+        let revision = self.revisions.record(cluster, service);
+        (self.deployments.record(&revision, hook_target), revision)
     }
 
     /// From now on STS refuses AssumeRole into any role of `account`.

@@ -34,11 +34,20 @@ pub enum Outcome {
     Error(serde_json::Value),
 }
 
-/// The `bootstrap` binary of this build.
+/// The `bootstrap` binary of this build: the `lambda/` package's, which `cargo test` and
+/// `cargo build` here build beside this test or example (`target/<profile>/deps/…` or
+/// `target/<profile>/examples/…` → `target/<profile>/bootstrap`).
 pub fn bootstrap() -> PathBuf {
-    option_env!("CARGO_BIN_EXE_bootstrap")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project().join("target/debug/bootstrap"))
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let bin = profile_dir.join("bootstrap");
+    assert!(
+        bin.exists(),
+        "{} missing: build the Lambda with `cargo build -p ecr-arch-guard-lambda` (a plain \
+         `cargo test` or `cargo build` in the project builds it)",
+        bin.display()
+    );
+    bin
 }
 
 /// `bootstrap` running under AWS's Runtime Interface Emulator; stopped when dropped.
@@ -160,8 +169,17 @@ impl Lambda {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let value: serde_json::Value = serde_json::from_str(body)
-            .unwrap_or_else(|_| serde_json::Value::from(body.to_string()));
+        let chunked = head.lines().any(|l| {
+            let l = l.to_ascii_lowercase();
+            l.starts_with("transfer-encoding:") && l.contains("chunked")
+        });
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|_| serde_json::Value::from(body.clone()));
         let is_error_document = value.get("errorType").is_some() && value.get("verdict").is_none();
         if status == 200 && !is_error_document {
             Outcome::Response(value)
@@ -244,4 +262,20 @@ impl Drop for Lambda {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// An HTTP/1.1 chunked body decoded (RFC 9112 §7.1: `SIZE-IN-HEX[;ext]\r\nDATA\r\n` … `0\r\n`),
+/// as the emulator sends a larger answer.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((line, after)) = rest.split_once("\r\n") {
+        let size =
+            usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
 }

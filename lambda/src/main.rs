@@ -21,6 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     ecr_arch_guard::util::logging::init();
     let settings = Settings::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    outside_lambda().inspect_err(|e| tracing::error!(error = %e, "not under a Lambda runtime"))?;
     let settings_us = started.elapsed().as_micros() as u64;
     let guard =
         wiring::lambda(settings).inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
@@ -32,7 +33,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "initialised"
     );
     let guard = &guard;
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     let function = function.as_str();
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
@@ -91,6 +92,13 @@ fn metrics(
         Ok(Answer::Change(verdicts)) => verdicts.iter().for_each(|v| m.count(v)),
         // A consumer index refresh judges nothing (its log line says what it wrote).
         Ok(Answer::Refresh(_)) => {}
+        Ok(Answer::Watch(report)) => {
+            report.verdicts.iter().for_each(|v| m.count(v));
+            m.gate_refusals = u32::from(report.refused());
+            m.gate_unjudged = u32::from(
+                report.step == Some(ecr_arch_guard::gate::deployment_watch::Step::NotJudged),
+            );
+        }
         Ok(Answer::Gate(gate)) => {
             gate.verdicts.iter().for_each(|v| m.count(v));
             m.gate_refusals = u32::from(gate.refused());
@@ -121,4 +129,34 @@ fn diagnostic(e: Error) -> Diagnostic {
         .to_string(),
         error_message: e.to_string(),
     }
+}
+
+/// The variables Lambda (and its runtime emulator) sets and `lambda_runtime` reads with
+/// `expect` (`Config::from_env`): checked first, so that `bootstrap` started outside Lambda ends
+/// with this error instead of the runtime's panic.
+fn outside_lambda() -> Result<(), Error> {
+    let missing: Vec<&str> = [
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    ]
+    .into_iter()
+    .filter(|name| std::env::var_os(name).is_none())
+    .collect();
+    let memory = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or_default();
+    if !missing.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} not set: bootstrap is the Lambda function and runs under Lambda or its runtime \
+             emulator (scripts/demo, `sam local invoke`); for the guard on a machine use the \
+             ecr-arch-guard CLI",
+            missing.join(", ")
+        )));
+    }
+    if memory.parse::<i32>().is_err() {
+        return Err(Error::Usage(format!(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE is {memory:?}, not a number of MB"
+        )));
+    }
+    Ok(())
 }
