@@ -74,6 +74,9 @@ pub struct GateConfig {
     /// `AWS_LAMBDA_FUNCTION_NAME`: this function, so that the watcher leaves a deployment whose
     /// own lifecycle hook calls it to that hook.
     pub function_name: Option<String>,
+    /// `ECS_TASK_STOPS` (`true`/`false`): explain stopped ECS tasks whose image does not fit
+    /// the CPU they ran on.
+    pub task_stops: bool,
 }
 
 impl Default for GateConfig {
@@ -84,6 +87,7 @@ impl Default for GateConfig {
             deadline: Duration::from_secs(20),
             watch: deployment_watch::Watch::default(),
             function_name: None,
+            task_stops: false,
         }
     }
 }
@@ -126,6 +130,16 @@ impl GateConfig {
         }
         c.watch = deployment_watch::Watch::read(get("ECS_DEPLOYMENT_GUARD"))?;
         c.function_name = get("AWS_LAMBDA_FUNCTION_NAME");
+        c.task_stops = match get("ECS_TASK_STOPS").map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "ECS_TASK_STOPS: {other:?}; use true or false"
+                )))
+            }
+        };
         Ok(c)
     }
 }

@@ -41,6 +41,7 @@ mod deployment_watch;
 mod gate;
 mod index;
 mod skips;
+mod task_stop;
 
 pub use index::scheduled;
 
@@ -189,6 +190,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         };
         if let Some(kind) = crate::gate::recognise(&event) {
             return Ok(Answer::Gate(Box::new(self.handle_gate(kind, event).await)));
+        }
+        if crate::event::ecs_task::recognise(&event) {
+            return Ok(Answer::Change(self.explain_task_stop(&event).await?));
         }
         if crate::event::ecs_deployment::recognise(&event) {
             return Ok(Answer::Watch(Box::new(

@@ -84,6 +84,17 @@ fn every_sample_event_parses_and_is_classified_as_named() {
             seen.push(name);
             continue;
         }
+        if name == "ecs-task-stopped.json" {
+            use ecr_arch_guard::event::ecs_task::{self as task, TaskStop};
+            let event = common::event_value(&name);
+            assert!(task::recognise(&event) && recognise(&event).is_none());
+            let t = TaskStop::parse(&event);
+            assert_eq!(t.classify(), task::Classified::Explain);
+            assert_eq!(t.group(), "service:web");
+            assert_eq!(t.platform().unwrap().to_string(), "linux/amd64");
+            seen.push(name);
+            continue;
+        }
         if name == "scheduled-refresh.json" {
             let event = common::event_value(&name);
             let scope = ecr_arch_guard::handler::scheduled(&event).expect("a schedule");
@@ -112,7 +123,7 @@ fn every_sample_event_parses_and_is_classified_as_named() {
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 37, "{seen:?}");
+    assert_eq!(seen.len(), 38, "{seen:?}");
 }
 
 /// A deployment gate's request (`hook-*`): recognised as its gate, judged or passed as named.

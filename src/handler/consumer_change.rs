@@ -185,7 +185,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
 
     /// One image reference of the consumer, judged against the platforms of `users` (the
     /// consumer's entries naming it: several on mixed EC2 capacity).
-    async fn judge_image_for(
+    pub(super) async fn judge_image_for(
         &self,
         change: &Change,
         reference: &str,

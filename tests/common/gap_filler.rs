@@ -25,8 +25,9 @@ pub use super::calls::assert_only_granted;
 use super::calls::operation;
 use super::faults::{self, Decision, Fault, Faults};
 use super::loopback::{respond, Request};
-use super::moto::{ecr_digest, Moto};
+use super::moto::Moto;
 use super::push::sha256;
+use super::resolved_image_uri;
 use super::service_deployments::ServiceDeployments;
 use super::service_revisions::ServiceRevisions;
 
@@ -358,54 +359,9 @@ fn forward(mut client: &TcpStream, req: Request, moto_port: u16) {
     }
     let mut response = Vec::new();
     let _ = upstream.read_to_end(&mut response);
-    if req.method == "GET" && is_get_function(req.path()) {
-        response = resolve_image_uri(response, moto_port);
+    if req.method == "GET" && resolved_image_uri::is_get_function(req.path()) {
+        response = resolved_image_uri::resolve(response, moto_port);
     }
     let _ = client.write_all(&response);
     let _ = client.flush();
-}
-
-/// `/2015-03-31/functions/NAME` (GetFunction; not its sub-resources).
-fn is_get_function(path: &str) -> bool {
-    path.strip_prefix("/2015-03-31/functions/")
-        .is_some_and(|name| !name.is_empty() && !name.trim_end_matches('/').contains('/'))
-}
-
-/// A GetFunction answer with `Code.ResolvedImageUri` naming the digest moto's ECR holds for
-/// `Code.ImageUri`'s tag, as Lambda reports it (unchanged when there is nothing to resolve).
-fn resolve_image_uri(response: Vec<u8>, moto_port: u16) -> Vec<u8> {
-    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return response;
-    };
-    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&response[split + 4..]) else {
-        return response;
-    };
-    let Some(uri) = body["Code"]["ImageUri"].as_str().map(str::to_string) else {
-        return response;
-    };
-    let Some((repository_uri, tag)) = uri
-        .rsplit_once(':')
-        .filter(|(r, t)| !t.contains('/') && !r.contains('@'))
-    else {
-        return response;
-    };
-    let repository = repository_uri.split_once('/').map_or("", |(_, r)| r);
-    let Some(digest) = ecr_digest(moto_port, repository, tag) else {
-        return response;
-    };
-    body["Code"]["ResolvedImageUri"] = format!("{repository_uri}@{digest}").into();
-    let body = body.to_string();
-    let head = String::from_utf8_lossy(&response[..split]);
-    let mut out = String::new();
-    for line in head.split("\r\n") {
-        if line.to_ascii_lowercase().starts_with("content-length:") {
-            out.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        } else {
-            out.push_str(line);
-            out.push_str("\r\n");
-        }
-    }
-    out.push_str("\r\n");
-    out.push_str(&body);
-    out.into_bytes()
 }

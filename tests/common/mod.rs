@@ -22,6 +22,7 @@ pub mod loopback;
 pub mod memory_ports;
 pub mod moto;
 pub mod push;
+pub mod resolved_image_uri;
 pub mod service_deployments;
 pub mod service_revisions;
 pub mod services;
