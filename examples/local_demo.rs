@@ -5,8 +5,9 @@
 //! deploys that image to an X86_64 ECS service, runs the real `bootstrap` on the events ECR and
 //! CloudTrail would send (under AWS's own Lambda Runtime
 //! Interface Emulator, the one `sam local` uses), then on the requests the deployment gates
-//! send (a CloudFormation Lambda Hook, an ECS lifecycle hook), and prints what the user
-//! sees. Everything is stopped at the end.
+//! send (a CloudFormation Lambda Hook, an ECS lifecycle hook), then on ECS's own events (a
+//! rolling deployment stopped by the deployment watcher, a RunTask crash explained), and
+//! prints what the user sees. Everything is stopped at the end.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -183,8 +184,67 @@ async fn main() {
     }
     let _ = gate.stop();
 
+    println!("\n== 7. No hook on the service: a rolling update from the console, the CLI or Terraform (ECS_DEPLOYMENT_GUARD=rollback, ECS_TASK_STOPS=true)");
+    let mut watcher = Lambda::start(
+        &gap.endpoint,
+        &[
+            ("ALERT_TOPIC_ARN", topic.as_str()),
+            ("ECS_DEPLOYMENT_GUARD", "rollback"),
+            ("ECS_TASK_STOPS", "true"),
+        ],
+    );
+    let (deployment, _) = gap.record_service_deployment("prod", "web", None);
+    let mut in_progress = common::event_value("ecs-deployment-in-progress.json");
+    in_progress["account"] = ACCOUNT.into();
+    in_progress["region"] = REGION.into();
+    in_progress["resources"][0] = service.into();
+    println!("   ECS: \"ECS Deployment State Change\" SERVICE_DEPLOYMENT_IN_PROGRESS for prod/web (events/ecs-deployment-in-progress.json), seconds after the update");
+    let started = std::time::Instant::now();
+    match watcher.invoke(&in_progress) {
+        Outcome::Response(v) => println!(
+            "   step {} in {} ms; StopServiceDeployment called: {}",
+            v["step"].as_str().unwrap_or("?"),
+            started.elapsed().as_millis(),
+            v["rolled_back"]
+        ),
+        Outcome::Error(e) => println!("  invocation error {e}"),
+    }
+    for (arn, stop_type) in gap.deployments.stops() {
+        println!("   ECS received StopServiceDeployment {stop_type} for {arn}: the service goes back to its previous revision");
+    }
+    let _ = deployment;
+    for envelope in queued_alerts(&config, &queue).await {
+        println!("   Subject: {}", envelope["Subject"].as_str().unwrap_or(""));
+        for line in envelope["Message"].as_str().unwrap_or("").lines().take(6) {
+            println!("   | {line}");
+        }
+        println!("   | …");
+    }
+    println!("   A nightly RunTask of the same image (no deployment, no hook): its task stops, exit code 255 (events/ecs-task-stopped.json)");
+    let mut task = common::event_value("ecs-task-stopped.json");
+    task["account"] = ACCOUNT.into();
+    task["region"] = REGION.into();
+    task["detail"]["clusterArn"] = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod").into();
+    task["detail"]["group"] = "family:nightly-report".into();
+    task["detail"]["taskDefinitionArn"] =
+        format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/nightly-report:1").into();
+    task["detail"]["startedBy"] = "events-rule/nightly-report".into();
+    task["detail"]["containers"][0]["image"] = image_uri("grafana", "latest").into();
+    task["detail"]["containers"][0]["imageDigest"] = arm.clone().into();
+    if let Outcome::Error(e) = watcher.invoke(&task) {
+        println!("  invocation error {e}");
+    }
+    for envelope in queued_alerts(&config, &queue).await {
+        println!("   Subject: {}", envelope["Subject"].as_str().unwrap_or(""));
+        for line in envelope["Message"].as_str().unwrap_or("").lines().take(6) {
+            println!("   | {line}");
+        }
+        println!("   | …");
+    }
+    let _ = watcher.stop();
+
     println!(
-        "\n== 7. The CLI against the same registry: deploy gates (check, consumer) and an audit (scan)"
+        "\n== 8. The CLI against the same registry: deploy gates (check, consumer) and an audit (scan)"
     );
     let cli = |args: &[&str]| {
         println!("\n$ ecr-arch-guard {}", args.join(" "));

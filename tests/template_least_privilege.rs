@@ -673,3 +673,92 @@ fn the_function_writes_only_its_own_logs_and_dead_letter_queue() {
         serde_norway::from_str::<Value>("!Ref GuardLogGroup").unwrap()
     );
 }
+
+/// The deployment watcher and the task-stop explainer: off by default; each rule (the stack's
+/// own, the central bus's, the member stack's forward) matches the same events; the function
+/// is told its mode; the member role grants the central guard exactly the watcher's reads, the
+/// stop only where the member opts in to rollback.
+#[test]
+fn ecs_events_reach_the_guard_the_same_way_everywhere() {
+    let t = template();
+    let m = member();
+    let r = &t["Resources"];
+    for p in ["EcsDeploymentGuard", "EcsTaskStops"] {
+        assert_eq!(
+            t["Parameters"][p]["Default"], m["Parameters"][p]["Default"],
+            "{p}"
+        );
+    }
+    assert_eq!(t["Parameters"]["EcsDeploymentGuard"]["Default"], "off");
+    assert_eq!(t["Parameters"]["EcsTaskStops"]["Default"], "false");
+    let pattern = |res: &Value| {
+        let mut p = res["Properties"]["EventPattern"].clone();
+        if let Some(o) = p.as_mapping_mut() {
+            // The central bus's rules also leave out the central account's own region.
+            o.remove("$or");
+        }
+        p
+    };
+    for (own, central, forward) in [
+        (
+            "EcsDeploymentRule",
+            "CentralEcsDeploymentRule",
+            "ForwardEcsDeploymentEvents",
+        ),
+        (
+            "EcsTaskStopRule",
+            "CentralEcsTaskStopRule",
+            "ForwardEcsTaskStopEvents",
+        ),
+    ] {
+        assert_eq!(pattern(&r[own]), pattern(&r[central]), "{central}");
+        assert_eq!(
+            pattern(&r[own]),
+            pattern(&m["Resources"][forward]),
+            "{forward}"
+        );
+        assert_eq!(r[own]["Properties"]["EventPattern"]["source"][0], "aws.ecs");
+    }
+    assert_eq!(
+        r["EcsDeploymentRule"]["Properties"]["EventPattern"]["detail"]["eventName"][0],
+        ecr_arch_guard::event::ecs_deployment::IN_PROGRESS
+    );
+    let stops = &r["EcsTaskStopRule"]["Properties"]["EventPattern"]["detail"]["$or"];
+    let codes: Vec<String> = stops
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|b| strings(&b["stopCode"]))
+        .collect();
+    assert_eq!(
+        codes,
+        ecr_arch_guard::event::ecs_task::EXPLAINED_STOP_CODES
+            .iter()
+            .rev()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    );
+    let env = &r["GuardFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(format!("{:?}", env["ECS_DEPLOYMENT_GUARD"]).contains("EcsDeploymentGuard"));
+    assert!(format!("{:?}", env["ECS_TASK_STOPS"]).contains("EcsTaskStops"));
+
+    let all = member_statements(&m);
+    let set = |a: &[&str]| -> BTreeSet<String> { a.iter().map(|s| s.to_string()).collect() };
+    assert_eq!(
+        actions_under(&all, Some("EcsWatchEnabled")),
+        set(&[
+            "ecs:ListServiceDeployments",
+            "ecs:DescribeServiceDeployments",
+            "ecs:DescribeServiceRevisions",
+            "ecs:ListAttributes"
+        ])
+    );
+    assert_eq!(
+        actions_under(&all, Some("EcsRollbackEnabled")),
+        set(&ecr_arch_guard::aws::ecs_deployments::ROLLBACK_IAM_ACTIONS)
+    );
+    assert_eq!(
+        actions_under(&all, Some("EcsWatchOrTaskStops")),
+        set(&["ecs:DescribeTaskDefinition", "ecs:ListClusters"])
+    );
+}
