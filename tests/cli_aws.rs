@@ -443,3 +443,72 @@ async fn consumer_is_a_deploy_gate_for_a_service_or_task_definition() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("is not the ARN of"), "{}", stderr(&o));
 }
+
+/// `event FILE` answers ECS's own events as the Lambda would: a rolling deployment of the
+/// arm64-only image to an X86_64 service (`events/ecs-deployment-in-progress.json`) is judged
+/// and, with `--dry-run`, neither alerted nor stopped (exit 1); without it, stopped once; a
+/// task of it that crashed (`events/ecs-task-stopped.json`) is explained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_answers_ecs_deployment_and_task_events_as_the_lambda_would() {
+    let w = World::start().await;
+    let (topic, queue) = topic_with_queue(&w.config, "alerts", "alerts").await;
+    let ecs = aws_sdk_ecs::Client::new(&w.config);
+    let image = format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/grafana:latest");
+    ecs_service(
+        &ecs,
+        "prod",
+        "web",
+        &image,
+        Some(aws_sdk_ecs::types::CpuArchitecture::X8664),
+    )
+    .await;
+    let (deployment, _) = w.gap.record_service_deployment("prod", "web", None);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: &Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let mut e = common::event_value("ecs-deployment-in-progress.json");
+    e["account"] = ACCOUNT.into();
+    e["region"] = REGION.into();
+    e["resources"][0] = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/prod/web").into();
+    let file = write("deployment.json", &e);
+    let env = [
+        ("ALERT_TOPIC_ARN", topic.as_str()),
+        ("ECS_DEPLOYMENT_GUARD", "rollback"),
+        ("ECS_TASK_STOPS", "true"),
+    ];
+
+    let o = w.cli(&["event", &file, "--dry-run", "--format", "text"], &env);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("ECS service prod/web deployment ecs-svc/123: AlertAndRollBack"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        w.gap.deployments.stops().is_empty(),
+        "a dry run stops nothing"
+    );
+    assert!(queued_alerts(&w.config, &queue).await.is_empty());
+
+    let o = w.cli(&["event", &file], &env);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(json(&o)["rolled_back"], true);
+    assert_eq!(
+        w.gap.deployments.stops(),
+        vec![(deployment, "ROLLBACK".to_string())]
+    );
+    assert_eq!(queued_alerts(&w.config, &queue).await.len(), 1);
+
+    let mut t = common::event_value("ecs-task-stopped.json");
+    t["account"] = ACCOUNT.into();
+    t["region"] = REGION.into();
+    t["detail"]["containers"][0]["image"] = image.clone().into();
+    t["detail"]["containers"][0]["imageDigest"] = w.arm_digest.clone().into();
+    let file = write("task.json", &t);
+    let o = w.cli(&["event", &file, "--dry-run"], &env);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(json(&o)[0]["verdict"], "mismatch", "{}", stdout(&o));
+}

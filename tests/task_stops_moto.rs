@@ -100,7 +100,7 @@ async fn a_crash_loop_is_explained_once_per_task_group_and_image_per_hour() {
     let body = alerts[0]["Message"].as_str().unwrap();
     for says in [
         "tasks of service:web stop (EssentialContainerExited: Essential container in task exited; container web exit code 255)",
-        "started by ecs-svc/2757582648257641111",
+        "by ecs-svc/2757582648257641111",
         "prod/web (its task",
         "the task ran on x86_64 (ecs.cpu-architecture)",
         "grafana@sha256:",
@@ -118,10 +118,7 @@ async fn a_crash_loop_is_explained_once_per_task_group_and_image_per_hour() {
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     let body = alerts[0]["Message"].as_str().unwrap();
     assert!(body.contains("family:nightly (task"), "{body}");
-    assert!(
-        body.contains("started by events-rule/nightly-report"),
-        "{body}"
-    );
+    assert!(body.contains("by events-rule/nightly-report"), "{body}");
 
     // Without `ecs.cpu-architecture` the task definition says where it ran.
     let mut bare = stopped("family:bare", "latest", ARM_MANIFEST, 8, &web);

@@ -100,7 +100,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             event_id: Some(format!("ecs-deployment/{}", deployment.arn)),
             event_name: deployment_watch::event_name(&deployment.arn, watch),
             event_time: None,
-            caller: Some(deployment.arn.clone()),
+            // The event name names the deployment; ECS's event does not say who started it.
+            caller: None,
             scope: scope.clone(),
             target: Target::EcsServiceRevision(revision),
             requested: None,
@@ -116,6 +117,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                 .await;
         }
         let rolled_back = match step {
+            // A dry run (the CLI's `event --dry-run`) stops nothing, as it alerts nothing.
+            Step::AlertAndRollBack if self.settings.dry_run => false,
             Step::AlertAndRollBack => self.roll_back_once(&scope, &deployment.arn).await?,
             _ => false,
         };

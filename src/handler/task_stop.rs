@@ -36,11 +36,8 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         let event_id = format!("ecs-task/{group}/{}", stop.hour());
         let change = Change {
             event_id: Some(event_id.clone()),
-            event_name: format!(
-                "tasks of {group} stop ({}), started by {}",
-                stop.why(),
-                stop.started_by.as_deref().unwrap_or("(not reported)")
-            ),
+            // The report adds " at TIME by CALLER": who started the task.
+            event_name: format!("tasks of {group} stop ({})", stop.why()),
             event_time: stop.time.clone(),
             caller: stop.started_by.clone(),
             scope: stop.scope(),
