@@ -30,6 +30,8 @@ pub mod cloudformation;
 pub mod deployment_watch;
 pub mod ecs_hook;
 pub mod hook_response;
+#[cfg(feature = "cli")]
+pub mod plan;
 pub mod ruling;
 pub mod unjudged_alert;
 

@@ -7,9 +7,11 @@ mod connect;
 mod consumer;
 mod event;
 mod inspect;
+mod plan;
 mod progress;
 pub mod render;
 mod replay;
+mod sarif;
 mod scan;
 
 use std::process::ExitCode;
@@ -43,6 +45,10 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Run the Lambda handler on an event file against the configured AWS endpoint.
     Event(event::EventArgs),
+    /// Judge what an infrastructure change will deploy before it is applied: Terraform plans
+    /// (`terraform show -json`), CloudFormation/SAM/CDK templates, ECS task definition files.
+    /// Exit 0 nothing refused, 1 refused, 2 error.
+    Plan(plan::PlanArgs),
 }
 
 /// Output format.
@@ -76,6 +82,7 @@ pub fn main() -> ExitCode {
             Command::Consumer(args) => args.run().await,
             Command::Replay(args) => args.run().await,
             Command::Scan(args) => args.run().await,
+            Command::Plan(args) => args.run().await,
         }
     });
     match result {

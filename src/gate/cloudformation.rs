@@ -213,7 +213,9 @@ impl HookRequest {
 
 /// Why a proposed resource runs no container image (a .zip function, a source-code App Runner
 /// service): nothing to read.
-fn no_image(p: &Proposal) -> Option<String> {
+/// Why a proposal starts no container image (a .zip function, a code-built App Runner
+/// service), if it does not: such a resource passes unread.
+pub fn no_image(p: &Proposal) -> Option<String> {
     match p.resource_type {
         ResourceType::LambdaFunction
             if p.text(&["Code", "ImageUri"]).is_none()

@@ -108,6 +108,12 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         self.answer(Kind::EcsLifecycle, &subject, response, ruling, verdicts)
     }
 
+    /// The ruling on a resource as proposed (the CLI's `plan`), exactly as the CloudFormation
+    /// hook rules on it, without any action.
+    pub async fn rule_on_proposal(&self, subject: &str, change: &Change) -> (Ruling, Vec<Verdict>) {
+        self.rule(subject, change, false).await
+    }
+
     /// Judges what `change` names within the gate's deadline, and rules on it.
     pub(super) async fn rule(
         &self,
