@@ -14,13 +14,14 @@ pub mod inputs;
 pub mod metrics;
 pub mod settings;
 
+pub use answer::Answer;
+
 use crate::act::message::Notify;
 use crate::consumers::consumer;
 use crate::consumers::discovery::{Discover, Discovery, NoDiscovery};
 use crate::consumers::lambda_index;
 use crate::event::change::{self, CloudTrailEvent};
 use crate::event::{self, Classified, EcrEvent, Push};
-use crate::gate::GateAnswer;
 use crate::handler::actions::Actor;
 use crate::handler::inputs::Sources;
 use crate::handler::settings::Settings;
@@ -35,6 +36,7 @@ use crate::judge::verdict::Verdict;
 use crate::util::cache::Cache;
 use crate::util::error::Error;
 
+mod answer;
 mod consumer_change;
 mod deep;
 mod deployment_watch;
@@ -69,20 +71,10 @@ pub struct Guard<R: Registry, N: Notify, D: Discover = NoDiscovery> {
     deep_checks: Cache<String, Arc<Vec<crate::binary::deep::DeepCheck>>>,
     /// One alert per event across environments ([`crate::act::alert_claim`]).
     claims: Option<crate::act::alert_claim::AlertClaims>,
-}
-
-/// What the guard answers an event with (the Lambda's response: a verdict, or an array of them).
-#[derive(Clone, Debug, serde::Serialize)]
-#[serde(untagged)]
-pub enum Answer {
-    Push(Box<Verdict>),
-    Change(Vec<Verdict>),
-    /// A deployment gate's answer (the hook's response only).
-    Gate(Box<GateAnswer>),
-    /// The consumer index's refresh (a scheduled event).
-    Refresh(Vec<crate::consumers::discovery::RefreshReport>),
-    /// The deployment watcher's answer to an ECS Deployment State Change event.
-    Watch(Box<crate::gate::deployment_watch::WatchReport>),
+    /// What a tag pointed at, kept for [`Guard::with_tag_cache`]'s time (off: every proposal
+    /// naming a tag resolves it again, as a hook must).
+    tags: Cache<String, (Digest, Option<MediaType>)>,
+    tag_ttl: std::time::Duration,
 }
 
 impl<R: Registry, N: Notify> Guard<R, N, NoDiscovery> {
@@ -108,7 +100,16 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             changes: Cache::new(CACHE_ENTRIES),
             deep_checks: Cache::new(READS_ENTRIES),
             claims: None,
+            tags: Cache::new(READS_ENTRIES),
+            tag_ttl: std::time::Duration::ZERO,
         }
+    }
+
+    /// Resolves each `repository:tag` once per `ttl` (the CLI's `plan`: one read per image
+    /// however many resources name it; a plan judges one moment).
+    pub fn with_tag_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.tag_ttl = ttl;
+        self
     }
 
     /// Claims each alert in `store` first, so two deliveries of one event alert once.

@@ -169,6 +169,23 @@ async fn cdk_templates_and_task_definition_files_and_the_exit_codes() {
         ],
     );
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    // `--require` overrides what the function's platform says: before moving it to Graviton.
+    let o = plan(
+        &local,
+        &[
+            &fixture("cdk-lambda-ecr-docker.template.json"),
+            "--parameter",
+            account,
+            "--require",
+            "linux/amd64,linux/arm64",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&o), 1);
+    let v = json_out(&o);
+    assert_eq!(v[0]["verdicts"][0]["required_from"], "flag");
+    assert_eq!(v[0]["verdicts"][0]["missing"], json!(["linux/arm64"]));
     // Without the account the asset's URI cannot be told: not judged, never a silent pass.
     let o = plan(
         &local,

@@ -7,6 +7,7 @@ mod connect;
 mod consumer;
 mod event;
 mod inspect;
+mod judged;
 mod plan;
 mod progress;
 pub mod render;

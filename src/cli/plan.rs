@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 
 use super::connect::{self, AwsArgs, PolicyArgs};
+use super::judged::Judged;
 use crate::event::change::{Change, Target};
-use crate::gate::plan::{self, Parameters, PlanItem, Source, Step};
+use crate::gate::plan::{self, Parameters, PlanItem, Step};
 use crate::gate::{Ruling, RulingKind};
 use crate::image::RegistryId;
 use crate::judge::verdict::Verdict;
@@ -58,23 +58,12 @@ pub struct PlanArgs {
     /// Deep check: also read what each image executes from its layers.
     #[arg(long)]
     pub deep: bool,
+    /// Platforms every image must run on, overriding what each resource's platform says
+    /// (comma-separated, e.g. `linux/amd64,linux/arm64` before moving a fleet to Graviton).
+    #[arg(long, value_name = "PLATFORMS")]
+    pub require: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
-}
-
-/// One resource's outcome (the JSON output's element).
-#[derive(Debug, Serialize)]
-pub struct Judged {
-    pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    pub address: String,
-    pub source: Source,
-    pub resource_type: &'static str,
-    /// `pass`, `refuse` or `not-judged`.
-    pub ruling: &'static str,
-    pub message: String,
-    pub verdicts: Vec<Verdict>,
 }
 
 impl PlanArgs {
@@ -106,9 +95,13 @@ impl PlanArgs {
         if items.iter().any(|i| matches!(i.step, Step::Judge(_))) {
             let policy = PolicyArgs {
                 deep: self.deep,
+                require: self.require.clone(),
                 ..PolicyArgs::default()
             };
-            let guard = connect::guard(&connection, &policy).await?;
+            // One read per image, however many resources of the plan name its tag.
+            let guard = connect::guard(&connection, &policy)
+                .await?
+                .with_tag_cache(std::time::Duration::from_secs(3600));
             let scope = RegistryId::new(
                 parameters.get("AWS::AccountId").map(String::as_str),
                 region.as_deref(),

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::plan::Judged;
+use super::judged::Judged;
 
 pub const WRONG_ARCHITECTURE: &str = "ecr-arch-guard/wrong-architecture";
 pub const NOT_JUDGED: &str = "ecr-arch-guard/not-judged";

@@ -245,9 +245,17 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             v.set_image(&push.image);
             return Ok(v);
         }
-        let decision = Decision::Check(Requirement {
-            platforms: required,
-            from: RequiredFrom::Consumers,
+        // The CLI's `--require` (plan) overrides what the consumer needs, as it overrides every
+        // other source for `check`.
+        let decision = Decision::Check(match &self.settings.require {
+            Some(platforms) => Requirement {
+                platforms: platforms.clone(),
+                from: RequiredFrom::Flag,
+            },
+            None => Requirement {
+                platforms: required,
+                from: RequiredFrom::Consumers,
+            },
         });
         let mut verdict = Verdict::judge(&resolution, &decision);
         verdict.set_image(&push.image);
@@ -280,6 +288,17 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         repository: &Repository,
         tag: &str,
     ) -> Result<(Digest, Option<MediaType>), Error> {
+        let key = format!(
+            "{}/{}/{}:{tag}",
+            repository.registry.account.as_deref().unwrap_or(""),
+            repository.registry.region.as_deref().unwrap_or(""),
+            repository.name
+        );
+        if !self.tag_ttl.is_zero() {
+            if let Some(hit) = self.tags.get_fresh(&key, self.tag_ttl) {
+                return Ok(hit);
+            }
+        }
         let max = self.limits.max_manifest_bytes;
         let fetched = self.registry.manifest_by_tag(repository, tag, max).await?;
         let digest = Digest::of(&fetched.bytes);
@@ -295,6 +314,10 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             )
             .await?;
             self.resolutions.insert(digest.clone(), Arc::new(r));
+        }
+        if !self.tag_ttl.is_zero() {
+            self.tags
+                .insert(key, (digest.clone(), fetched.media_type.clone()));
         }
         Ok((digest, fetched.media_type))
     }

@@ -14,6 +14,9 @@ use serde_json::{json, Map, Value};
 
 use super::{line_of, PlanItem, Proposal, ResourceType, Source, Step};
 
+mod properties;
+use properties::{block, job_definition_properties, task_definition_properties, text};
+
 const TYPES: [(&str, ResourceType); 5] = [
     ("aws_ecs_task_definition", ResourceType::EcsTaskDefinition),
     ("aws_ecs_service", ResourceType::EcsService),
@@ -85,15 +88,6 @@ fn unknown_at(unknown: &Value, key: &str) -> bool {
         }
     }
     unknown.get(key).is_some_and(any_true)
-}
-
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-/// The first block of a nested block list (`runtime_platform = [{…}]`).
-fn block<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    v.get(key).and_then(Value::as_array).and_then(|a| a.first())
 }
 
 fn not_known(address: &str, what: &str) -> Step {
@@ -234,128 +228,6 @@ fn same_module(change: &Value, address: &str) -> bool {
         .get("address")
         .and_then(Value::as_str)
         .is_some_and(|a| module(a) == module(address))
-}
-
-/// A JSON string attribute (`container_definitions`, `container_properties`) as JSON.
-fn embedded(after: &Value, key: &str) -> Result<Option<Value>, String> {
-    match after.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => serde_json::from_str(s)
-            .map(Some)
-            .map_err(|e| format!("{key} is not JSON: {e}")),
-        Some(other) => Ok(Some(other.clone())),
-    }
-}
-
-/// The ECS API's camelCase `runtimePlatform` (or the provider's block) as CloudFormation's.
-fn runtime_platform(rp: &Value) -> Value {
-    let pick = |a: &str, b: &str| {
-        rp.get(a)
-            .or_else(|| rp.get(b))
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
-    let mut out = Map::new();
-    for (cfn, camel, snake) in [
-        ("CpuArchitecture", "cpuArchitecture", "cpu_architecture"),
-        (
-            "OperatingSystemFamily",
-            "operatingSystemFamily",
-            "operating_system_family",
-        ),
-    ] {
-        let v = pick(camel, snake);
-        if v.as_str().is_some_and(|s| !s.is_empty()) {
-            out.insert(cfn.into(), v);
-        }
-    }
-    Value::Object(out)
-}
-
-fn task_definition_properties(after: &Value) -> Result<Value, String> {
-    let containers: Vec<Value> = embedded(after, "container_definitions")?
-        .as_ref()
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            json!({"Name": c.get("name").cloned().unwrap_or(Value::Null),
-                        "Image": c.get("image").cloned().unwrap_or(Value::Null)})
-        })
-        .collect();
-    let mut p = json!({"ContainerDefinitions": containers});
-    if let Some(f) = text(after, "family") {
-        p["Family"] = f.into();
-    }
-    if let Some(rp) = block(after, "runtime_platform") {
-        p["RuntimePlatform"] = runtime_platform(rp);
-    }
-    if let Some(rc) = after
-        .get("requires_compatibilities")
-        .filter(|v| v.is_array())
-    {
-        p["RequiresCompatibilities"] = rc.clone();
-    }
-    Ok(p)
-}
-
-fn job_definition_properties(after: &Value) -> Result<Value, String> {
-    let container = |c: &Value, rp: Option<&Value>| {
-        let mut out = json!({"Image": c.get("image").cloned().unwrap_or(Value::Null)});
-        if let Some(rp) = rp {
-            out["RuntimePlatform"] = runtime_platform(rp);
-        }
-        out
-    };
-    let mut p = Map::new();
-    if let Some(c) = embedded(after, "container_properties")? {
-        p.insert(
-            "ContainerProperties".into(),
-            container(&c, c.get("runtimePlatform")),
-        );
-    }
-    if let Some(n) = embedded(after, "node_properties")? {
-        let ranges: Vec<Value> = n
-            .get("nodeRangeProperties")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.get("container"))
-            .map(|c| json!({"Container": container(c, c.get("runtimePlatform"))}))
-            .collect();
-        p.insert(
-            "NodeProperties".into(),
-            json!({"NodeRangeProperties": ranges}),
-        );
-    }
-    if let Some(e) = embedded(after, "ecs_properties")? {
-        let tasks: Vec<Value> = e
-            .get("taskProperties")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|t| {
-                let containers: Vec<Value> = t
-                    .get("containers")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|c| container(c, None))
-                    .collect();
-                let mut task = json!({"Containers": containers});
-                if let Some(rp) = t.get("runtimePlatform") {
-                    task["RuntimePlatform"] = runtime_platform(rp);
-                }
-                task
-            })
-            .collect();
-        p.insert("EcsProperties".into(), json!({"TaskProperties": tasks}));
-    }
-    if let Some(pc) = after.get("platform_capabilities").filter(|v| v.is_array()) {
-        p.insert("PlatformCapabilities".into(), pc.clone());
-    }
-    Ok(Value::Object(p))
 }
 
 #[cfg(test)]
