@@ -100,7 +100,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             changes: Cache::new(CACHE_ENTRIES),
             deep_checks: Cache::new(READS_ENTRIES),
             claims: None,
-            tags: Cache::new(READS_ENTRIES),
+            tags: Cache::new(CACHE_ENTRIES),
             tag_ttl: std::time::Duration::ZERO,
         }
     }
@@ -140,6 +140,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     pub fn with_cache_entries(mut self, entries: usize) -> Self {
         self.resolutions = Cache::new(entries);
         self.reads = Reads::new(entries);
+        self.tags = Cache::new(entries);
         self
     }
 

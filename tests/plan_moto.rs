@@ -70,11 +70,17 @@ async fn world() -> Grafana {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terraform_plan_is_judged_resource_by_resource() {
     let local = world().await;
+    local.gap.take_calls();
     let o = plan(
         &local,
         &[&fixture("terraform-plan.json"), "--format", "json"],
     );
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    // Five resources name two images (grafana:amd three times, grafana:latest twice): each
+    // image is read once.
+    let calls = local.gap.take_calls();
+    let reads = calls.iter().filter(|c| *c == "ecr:BatchGetImage").count();
+    assert_eq!(reads, 2, "{calls:?}");
     let v = json_out(&o);
     let rulings: Vec<(String, String)> = v
         .as_array()
@@ -216,6 +222,26 @@ async fn cdk_templates_and_task_definition_files_and_the_exit_codes() {
     assert_eq!(code(&o), 1);
     assert!(String::from_utf8_lossy(&o.stdout)
         .contains("REFUSED    AWS::ECS::TaskDefinition web-graviton"));
+    // AWS's own example task definitions (ECS Developer Guide, "Example task definitions"): the
+    // Fargate web server runs Docker Hub's httpd (not an ECR image: not judged, said so); the
+    // ECR example names an image this registry does not hold (not judged, said so). Neither
+    // is a silent pass, neither an error.
+    for (file, says) in [
+        (
+            "aws-example-webserver-fargate.json",
+            "httpd:2.4 is not an Amazon ECR image",
+        ),
+        ("aws-example-ecr-image-task-role.json", "aws-nodejs-sample"),
+    ] {
+        let o = plan(&local, &[&fixture(file), "--format", "json"]);
+        assert_eq!(code(&o), 0, "{file}");
+        let v = json_out(&o);
+        assert_eq!(v[0]["ruling"], "not-judged", "{file}: {v:#}");
+        assert!(
+            v[0]["message"].as_str().unwrap().contains(says),
+            "{file}: {v:#}"
+        );
+    }
     // Errors: 2.
     assert_eq!(code(&plan(&local, &["/nonexistent/plan.json"])), 2);
     let dir = tempfile::tempdir().unwrap();
