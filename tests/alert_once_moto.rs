@@ -10,12 +10,9 @@
 
 mod common;
 
-use bytes::Bytes;
 use common::grafana::{Grafana, REPO};
 use common::images::ARM_MANIFEST;
 use common::local_aws::*;
-use ecr_arch_guard::aws::s3_objects::S3Objects;
-use ecr_arch_guard::aws::trust::TrustRoots;
 use ecr_arch_guard::aws::wiring::{lambda_guard, LambdaGuard};
 use ecr_arch_guard::handler::settings::Settings;
 use ecr_arch_guard::handler::Answer;
@@ -58,12 +55,7 @@ fn status(answer: Result<Answer, ecr_arch_guard::Error>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_deliveries_of_one_event_alert_once_and_a_failed_first_still_alerts() {
     let local = Grafana::start().await;
-    let objects = S3Objects::new(&local.config, BUCKET, TrustRoots::Bundled).unwrap();
-    let created = objects
-        .send("PUT", "", "", &[], Bytes::new(), "s3:CreateBucket")
-        .await
-        .unwrap();
-    assert_eq!(created.status, 200);
+    state_bucket(&local.config, BUCKET).await;
     let topic = local.topic.clone();
 
     // Before: no claims. At once, two environments: two alerts.

@@ -10,13 +10,10 @@
 mod common;
 
 use aws_sdk_ecs::types::CpuArchitecture;
-use bytes::Bytes;
 use common::grafana::{Grafana, REPO};
 use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
 use ecr_arch_guard::aws::ecs_deployments::{ROLLBACK_IAM_ACTIONS, WATCH_IAM_ACTIONS};
-use ecr_arch_guard::aws::s3_objects::S3Objects;
-use ecr_arch_guard::aws::trust::TrustRoots;
 use ecr_arch_guard::aws::{GATE_IAM_ACTIONS, IAM_ACTIONS};
 use serde_json::Value;
 
@@ -57,12 +54,7 @@ fn granted() -> Vec<&'static str> {
 
 async fn world() -> Grafana {
     let local = Grafana::start().await;
-    let objects = S3Objects::new(&local.config, BUCKET, TrustRoots::Bundled).unwrap();
-    let created = objects
-        .send("PUT", "", "", &[], Bytes::new(), "s3:CreateBucket")
-        .await
-        .unwrap();
-    assert_eq!(created.status, 200);
+    state_bucket(&local.config, BUCKET).await;
     // web: X86_64 pointed at the Mac-pulled arm64-only image; api: X86_64 on amd64.
     for (service, tag) in [("web", "latest"), ("api", "amd"), ("hooked", "latest")] {
         ecs_service(

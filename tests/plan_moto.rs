@@ -280,8 +280,28 @@ async fn the_sarif_log_is_valid_sarif_2_1_0() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.sarif");
     std::fs::write(&path, &o.stdout).unwrap();
-    let python = format!("{}/.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
-    let check = std::process::Command::new(python)
+    let check = validate_sarif(&path);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // And an invalid log is caught by the same check (the check is not vacuous).
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["level"] = "fatal".into();
+    std::fs::write(&path, broken.to_string()).unwrap();
+    let check = validate_sarif(&path);
+    assert!(
+        !check.status.success(),
+        "a level outside the enum is invalid"
+    );
+}
+
+/// `path` against the vendored SARIF 2.1.0 schema (Draft 2020-12, the project's Python
+/// `jsonschema`): each error printed, exit 1 when there is one.
+fn validate_sarif(path: &std::path::Path) -> Output {
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::process::Command::new(format!("{root}/.venv/bin/python"))
         .args([
             "-c",
             "import json, sys, jsonschema\n\
@@ -290,37 +310,11 @@ async fn the_sarif_log_is_valid_sarif_2_1_0() {
              errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))))\n\
              [print(e.json_path, e.message) for e in errors]\n\
              sys.exit(1 if errors else 0)",
-            &format!("{}/tests/fixtures/sarif/sarif-2.1.0.json", env!("CARGO_MANIFEST_DIR")),
+            &format!("{root}/tests/fixtures/sarif/sarif-2.1.0.json"),
             path.to_str().unwrap(),
         ])
         .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    // And an invalid log is caught by the same check (the check is not vacuous).
-    let mut broken = log.clone();
-    broken["runs"][0]["results"][0]["level"] = "fatal".into();
-    std::fs::write(&path, broken.to_string()).unwrap();
-    let python = format!("{}/.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
-    let check = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import json, sys, jsonschema\n\
-             schema = json.load(open(sys.argv[1]))\n\
-             sys.exit(1 if list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2])))) else 0)",
-            &format!("{}/tests/fixtures/sarif/sarif-2.1.0.json", env!("CARGO_MANIFEST_DIR")),
-            path.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        !check.status.success(),
-        "a level outside the enum is invalid"
-    );
+        .unwrap()
 }
 
 /// One table, both entries: each resource as the CloudFormation hook receives it

@@ -8,13 +8,10 @@
 mod common;
 
 use aws_sdk_ecs::types::CpuArchitecture;
-use bytes::Bytes;
 use common::grafana::{Grafana, REPO};
 use common::images::{AMD_MANIFEST, ARM_MANIFEST};
 use common::lambda_rie::{Lambda, Outcome};
 use common::local_aws::*;
-use ecr_arch_guard::aws::s3_objects::S3Objects;
-use ecr_arch_guard::aws::trust::TrustRoots;
 use ecr_arch_guard::aws::{GATE_IAM_ACTIONS, IAM_ACTIONS};
 use serde_json::Value;
 
@@ -51,12 +48,7 @@ fn verdicts(lambda: &mut Lambda, event: &Value) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_loop_is_explained_once_per_task_group_and_image_per_hour() {
     let local = Grafana::start().await;
-    let objects = S3Objects::new(&local.config, BUCKET, TrustRoots::Bundled).unwrap();
-    let created = objects
-        .send("PUT", "", "", &[], Bytes::new(), "s3:CreateBucket")
-        .await
-        .unwrap();
-    assert_eq!(created.status, 200);
+    state_bucket(&local.config, BUCKET).await;
     let web = local
         .task_definition("web", "latest", CpuArchitecture::X8664)
         .await;

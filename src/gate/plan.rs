@@ -7,7 +7,7 @@
 //!
 //! Pure: parsing and classification; the judgement is the guard's (`cli/plan.rs`).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub use crate::consumers::proposal::Proposal;
 pub use crate::consumers::resource_type::ResourceType;
@@ -87,6 +87,52 @@ pub fn read(name: &str, text: &str, parameters: &Parameters) -> Result<Vec<PlanI
             }
         }
     }
+}
+
+/// The ECS API's camelCase `runtimePlatform` (or the provider's block) as CloudFormation's.
+pub fn runtime_platform(rp: &Value) -> Value {
+    let pick = |a: &str, b: &str| {
+        rp.get(a)
+            .or_else(|| rp.get(b))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let mut out = Map::new();
+    for (cfn, camel, snake) in [
+        ("CpuArchitecture", "cpuArchitecture", "cpu_architecture"),
+        (
+            "OperatingSystemFamily",
+            "operatingSystemFamily",
+            "operating_system_family",
+        ),
+    ] {
+        let v = pick(camel, snake);
+        if v.as_str().is_some_and(|s| !s.is_empty()) {
+            out.insert(cfn.into(), v);
+        }
+    }
+    Value::Object(out)
+}
+
+/// The ECS API's `containerDefinitions` (camelCase: what RegisterTaskDefinition takes and
+/// the AWS provider stores) as CloudFormation's `ContainerDefinitions`, by name and image (what
+/// the judgement reads).
+pub fn container_definitions(list: Option<&Value>) -> Value {
+    let containers = list
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let mut out = Map::new();
+            out.insert("Name".into(), c.get("name").cloned().unwrap_or(Value::Null));
+            out.insert(
+                "Image".into(),
+                c.get("image").cloned().unwrap_or(Value::Null),
+            );
+            Value::Object(out)
+        })
+        .collect();
+    Value::Array(containers)
 }
 
 /// The 1-based line of the first occurrence of `needle` in `text`.

@@ -202,3 +202,15 @@ pub async fn lambda_image_function(
         .await
         .expect("CreateFunction");
 }
+
+/// Creates the S3 bucket `name` (the guard's state bucket: alert claims, consumer index).
+pub async fn state_bucket(config: &aws_config::SdkConfig, name: &str) {
+    use ecr_arch_guard::aws::s3_objects::S3Objects;
+    use ecr_arch_guard::aws::trust::TrustRoots;
+    let objects = S3Objects::new(config, name, TrustRoots::Bundled).unwrap();
+    let created = objects
+        .send("PUT", "", "", &[], bytes::Bytes::new(), "s3:CreateBucket")
+        .await
+        .unwrap();
+    assert_eq!(created.status, 200, "CreateBucket {name}");
+}

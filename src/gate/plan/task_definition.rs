@@ -24,28 +24,10 @@ pub fn items(file: &str, text: &str, v: &Value) -> Vec<PlanItem> {
         .and_then(Value::as_str)
         .unwrap_or("(no family)")
         .to_string();
-    let containers: Vec<Value> = td
-        .get("containerDefinitions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            json!({"Name": c.get("name").cloned().unwrap_or(Value::Null),
-                        "Image": c.get("image").cloned().unwrap_or(Value::Null)})
-        })
-        .collect();
+    let containers = super::container_definitions(td.get("containerDefinitions"));
     let mut p = json!({"Family": family, "ContainerDefinitions": containers});
     if let Some(rp) = td.get("runtimePlatform") {
-        let mut out = serde_json::Map::new();
-        for (cfn, api) in [
-            ("CpuArchitecture", "cpuArchitecture"),
-            ("OperatingSystemFamily", "operatingSystemFamily"),
-        ] {
-            if let Some(s) = rp.get(api).and_then(Value::as_str) {
-                out.insert(cfn.into(), s.into());
-            }
-        }
-        p["RuntimePlatform"] = Value::Object(out);
+        p["RuntimePlatform"] = super::runtime_platform(rp);
     }
     if let Some(rc) = td.get("requiresCompatibilities").filter(|v| v.is_array()) {
         p["RequiresCompatibilities"] = rc.clone();

@@ -5,6 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::gate::plan::{container_definitions, runtime_platform};
+
 /// A JSON string attribute (`container_definitions`, `container_properties`) as JSON.
 fn embedded(after: &Value, key: &str) -> Result<Option<Value>, String> {
     match after.get(key) {
@@ -17,42 +19,8 @@ fn embedded(after: &Value, key: &str) -> Result<Option<Value>, String> {
     }
 }
 
-/// The ECS API's camelCase `runtimePlatform` (or the provider's block) as CloudFormation's.
-fn runtime_platform(rp: &Value) -> Value {
-    let pick = |a: &str, b: &str| {
-        rp.get(a)
-            .or_else(|| rp.get(b))
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
-    let mut out = Map::new();
-    for (cfn, camel, snake) in [
-        ("CpuArchitecture", "cpuArchitecture", "cpu_architecture"),
-        (
-            "OperatingSystemFamily",
-            "operatingSystemFamily",
-            "operating_system_family",
-        ),
-    ] {
-        let v = pick(camel, snake);
-        if v.as_str().is_some_and(|s| !s.is_empty()) {
-            out.insert(cfn.into(), v);
-        }
-    }
-    Value::Object(out)
-}
-
 pub(super) fn task_definition_properties(after: &Value) -> Result<Value, String> {
-    let containers: Vec<Value> = embedded(after, "container_definitions")?
-        .as_ref()
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            json!({"Name": c.get("name").cloned().unwrap_or(Value::Null),
-                        "Image": c.get("image").cloned().unwrap_or(Value::Null)})
-        })
-        .collect();
+    let containers = container_definitions(embedded(after, "container_definitions")?.as_ref());
     let mut p = json!({"ContainerDefinitions": containers});
     if let Some(f) = text(after, "family") {
         p["Family"] = f.into();
