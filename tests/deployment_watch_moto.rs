@@ -56,7 +56,12 @@ async fn world() -> Grafana {
     let local = Grafana::start().await;
     state_bucket(&local.config, BUCKET).await;
     // web: X86_64 pointed at the Mac-pulled arm64-only image; api: X86_64 on amd64.
-    for (service, tag) in [("web", "latest"), ("api", "amd"), ("hooked", "latest")] {
+    for (service, tag) in [
+        ("web", "latest"),
+        ("api", "amd"),
+        ("hooked", "latest"),
+        ("jobs", "latest"),
+    ] {
         ecs_service(
             &local.ecs,
             "prod",
@@ -208,6 +213,33 @@ async fn alert_mode_never_stops_and_what_cannot_be_judged_is_never_stopped() {
         "{:#}",
         alerts[0]
     );
+
+    // SNS down through every attempt of the alert: the invocation fails (Lambda retries it,
+    // then dead-letters it), the deployment is not stopped unannounced; the retry alerts and
+    // stops it.
+    let (jobs, _) = local.gap.record_service_deployment("prod", "jobs", None);
+    for _ in 0..3 {
+        local
+            .gap
+            .faults()
+            .script("sns:Publish", common::faults::Fault::Unavailable);
+    }
+    let event = deployment_event("prod", "jobs", "evt-sns-down");
+    assert!(
+        matches!(rolling.invoke(&event), Outcome::Error(_)),
+        "a lost alert fails the invocation"
+    );
+    assert!(
+        local.gap.deployments.stops().is_empty(),
+        "not stopped unannounced"
+    );
+    let v = answer(&mut rolling, &event);
+    assert_eq!(v["rolled_back"], true, "{v:#}");
+    assert_eq!(
+        local.gap.deployments.stops(),
+        vec![(jobs, "ROLLBACK".to_string())]
+    );
+    assert_eq!(local.alerts().await.len(), 1);
 
     let mut off = Lambda::start(
         &local.gap.endpoint,

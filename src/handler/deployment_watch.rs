@@ -72,9 +72,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             Err(e) if e.is_retryable() => return Err(e),
             Err(e) => {
                 let ruling = Ruling::failed(subject, &e.to_string());
-                return Ok(self
+                return self
                     .deployment_not_judged(event, subject, &scope, ruling, None)
-                    .await);
+                    .await;
             }
         };
         if deployment.rolling_back() {
@@ -92,9 +92,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         }
         let Some(revision) = deployment.target_revision.clone() else {
             let ruling = Ruling::failed(subject, "the service deployment names no target revision");
-            return Ok(self
+            return self
                 .deployment_not_judged(event, subject, &scope, ruling, Some(&deployment.arn))
-                .await);
+                .await;
         };
         let change = Change {
             event_id: Some(format!("ecs-deployment/{}", deployment.arn)),
@@ -106,15 +106,28 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             target: Target::EcsServiceRevision(revision),
             requested: None,
         };
-        let (ruling, verdicts) = self.rule(subject, &change, true).await;
+        // Judged and alerted as a consumer change; a failure to alert (or a transient read)
+        // fails the invocation (retried, then dead-lettered and alarmed), never a lost alert.
+        let (ruling, verdicts) = match self.judge_change_once(&change, true).await {
+            Ok(verdicts) => (Ruling::of(subject, &verdicts), verdicts),
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(Error::NotFound(what)) => (
+                Ruling::new(
+                    RulingKind::NotJudged,
+                    format!("ecr-arch-guard could not judge {subject}: {what} does not exist."),
+                ),
+                Vec::new(),
+            ),
+            Err(e) => (Ruling::failed(subject, &e.to_string()), Vec::new()),
+        };
         let step = deployment_watch::step(watch, ruling.kind);
         let earlier = verdicts
             .iter()
             .flat_map(|v| &v.actions)
             .any(|a| a.earlier_delivery);
         if step == Step::NotJudged && !earlier {
-            self.alert_unjudged(subject, &scope, &ruling, Unknown::Pass)
-                .await;
+            self.send_unjudged(subject, &scope, &ruling, Unknown::Pass)
+                .await?;
         }
         let rolled_back = match step {
             // A dry run (the CLI's `event --dry-run`) stops nothing, as it alerts nothing.
@@ -140,22 +153,25 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         scope: &RegistryId,
         ruling: Ruling,
         deployment: Option<&str>,
-    ) -> WatchReport {
-        let key = event.id.clone().unwrap_or_else(|| subject.to_string());
-        if self.changes.get(&format!("unjudged/{key}")).is_none() {
-            self.changes.insert(format!("unjudged/{key}"), Vec::new());
-            self.alert_unjudged(subject, scope, &ruling, Unknown::Pass)
-                .await;
+    ) -> Result<WatchReport, Error> {
+        let key = format!(
+            "unjudged/{}",
+            event.id.clone().unwrap_or_else(|| subject.to_string())
+        );
+        if self.changes.get(&key).is_none() {
+            self.send_unjudged(subject, scope, &ruling, Unknown::Pass)
+                .await?;
+            self.changes.insert(key, Vec::new());
         }
         debug_assert_eq!(ruling.kind, RulingKind::NotJudged);
-        WatchReport {
+        Ok(WatchReport {
             deployment: subject.to_string(),
             service_deployment: deployment.map(str::to_string),
             step: Some(Step::NotJudged),
             rolled_back: false,
             reason: ruling.message,
             verdicts: Vec::new(),
-        }
+        })
     }
 
     /// StopServiceDeployment(ROLLBACK) for `arn`, once across deliveries and environments when

@@ -157,14 +157,26 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         ruling: &Ruling,
         unknown: crate::gate::Unknown,
     ) {
+        if let Err(e) = self.send_unjudged(subject, scope, ruling, unknown).await {
+            tracing::error!(error = %e, subject, "the unjudged-deployment alert could not be sent");
+        }
+    }
+
+    /// [`Guard::alert_unjudged`], its failure returned (the deployment watcher, which answers
+    /// nobody, fails its invocation instead: Lambda retries it).
+    pub(super) async fn send_unjudged(
+        &self,
+        subject: &str,
+        scope: &crate::image::RegistryId,
+        ruling: &Ruling,
+        unknown: crate::gate::Unknown,
+    ) -> Result<(), Error> {
         if !self.settings.actions.alert || self.settings.dry_run {
-            return;
+            return Ok(());
         }
         let message =
             crate::gate::unjudged_alert::gate_unjudged(subject, scope, &ruling.message, unknown);
-        if let Err(e) = self.notifier.publish(&message).await {
-            tracing::error!(error = %e, subject, "the unjudged-deployment alert could not be sent");
-        }
+        self.notifier.publish(&message).await.map(|_| ())
     }
 
     /// Logs the ruling (one line) and wraps the answer.
