@@ -1,6 +1,7 @@
-//! `ecr-arch-guard plan` end to end on moto's ECR: a Terraform plan in HashiCorp's JSON output
-//! format (`tests/fixtures/plan/terraform-plan.json`: a module, a replacement, a deletion, a value
-//! known only at apply, a .zip function, a data source), AWS CDK's own synthesized templates
+//! `ecr-arch-guard plan` end to end on moto's ECR: real plans terraform-compliance publishes, a
+//! Terraform plan in HashiCorp's JSON output format (`tests/fixtures/plan/terraform-plan.json`: a
+//! module, a replacement, a deletion, a value known only at apply, a .zip function, a data
+//! source), AWS CDK's own synthesized templates
 //! (`cdk-lambda-ecr-docker*.template.json`, the integration-test snapshots AWS publishes), an ECS
 //! task definition file; exit codes; the SARIF output against the OASIS SARIF 2.1.0 schema; and
 //! the same resources judged identically by `plan` and by the CloudFormation hook.
@@ -389,5 +390,58 @@ async fn plan_and_the_cloudformation_hook_rule_alike() {
             verdicts(v[0]["verdicts"].as_array().cloned().unwrap_or_default()),
             "case {i}: the same verdicts"
         );
+    }
+}
+
+/// Real plans published in terraform-compliance's own test suite (`tests/fixtures/SOURCES.md`):
+/// Terraform 0.12 and 1.0 output, a module, creations, updates, deletions and no-ops of dozens
+/// of resource types. Their Lambda functions are .zip functions (0.12's AWS provider had no
+/// image functions): each listed and passed without a read; no other resource is listed; exit 0.
+#[test]
+fn real_published_plans_are_read() {
+    let lambdas = |names: &[&str]| -> Vec<String> { names.iter().map(|s| s.to_string()).collect() };
+    for (file, expected) in [
+        (
+            "terraform-compliance-issue-522.plan.json",
+            lambdas(&["aws_lambda_function.lambda"]),
+        ),
+        (
+            "terraform-compliance-issue-249.plan.json",
+            lambdas(&["module.lambda_TFUpgradeTest.aws_lambda_function.lambda"]),
+        ),
+        (
+            "terraform-compliance-it-must-be-in-pass.plan.json",
+            (1..=4)
+                .map(|i| format!("aws_lambda_function.test_lambda{i}"))
+                .collect(),
+        ),
+    ] {
+        // Nothing to read: no AWS endpoint is needed (a closed port stands in for one).
+        let o = local_cli(env!("CARGO_BIN_EXE_ecr-arch-guard"), "http://127.0.0.1:9")
+            .args(["plan", &fixture(file), "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            code(&o),
+            0,
+            "{file}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v = json_out(&o);
+        let listed: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["address"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(listed, expected, "{file}");
+        for j in v.as_array().unwrap() {
+            assert_eq!(j["ruling"], "pass", "{file}: {j:#}");
+            assert!(
+                j["message"].as_str().unwrap().contains(".zip function"),
+                "{j:#}"
+            );
+            assert!(j["line"].as_u64().is_some(), "{file}: the resource's line");
+        }
     }
 }
