@@ -102,10 +102,10 @@ impl PlanArgs {
             let guard = connect::guard(&connection, &policy)
                 .await?
                 .with_tag_cache(std::time::Duration::from_secs(3600));
-            let scope = RegistryId::new(
-                parameters.get("AWS::AccountId").map(String::as_str),
-                region.as_deref(),
-            );
+            // What a resource names besides its images (a task definition by ARN, cluster
+            // capacity) is read with the caller's own credentials, in the region read; each
+            // image in the registry its URI names.
+            let scope = RegistryId::new(None, region.as_deref());
             for item in items {
                 judged.push(judge(&guard, &scope, item).await);
             }
