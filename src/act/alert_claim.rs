@@ -124,6 +124,19 @@ fn owner_token() -> String {
     hex::encode(&Sha256::digest(seed.as_bytes())[..12])
 }
 
+/// `s` with every character but ASCII letters, digits, `-`, `.` and `_` replaced by `_`.
+fn key_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// What a claim found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
@@ -158,34 +171,13 @@ impl AlertClaims {
     /// The key of the alert about `image` for the event `event_id`: `alerts/EVENT/IMAGE`, each
     /// part reduced to characters safe in an object key.
     pub fn key(event_id: &str, image: &str) -> String {
-        let safe = |s: &str| -> String {
-            s.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
-        };
-        format!("alerts/{}/{}.json", safe(event_id), safe(image))
+        format!("alerts/{}/{}.json", key_safe(event_id), key_safe(image))
     }
 
     /// The key of the rollback of the ECS service deployment `arn` (one StopServiceDeployment
     /// across deliveries and environments): `rollbacks/ARN`.
     pub fn rollback_key(arn: &str) -> String {
-        let safe: String = arn
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("rollbacks/{safe}.json")
+        format!("rollbacks/{}.json", key_safe(arn))
     }
 
     fn record(&self, state: State, owner: &str) -> Vec<u8> {

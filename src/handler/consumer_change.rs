@@ -67,11 +67,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         if let Some(id) = &change.event_id {
             if let Some(mut previous) = self.changes.get(id) {
                 for v in &mut previous {
-                    v.reason = Some(format!(
-                        "duplicate delivery of event {id}: already handled ({})",
-                        v.reason.take().unwrap_or_default()
+                    v.mark_earlier_delivery(&format!(
+                        "duplicate delivery of event {id}: already handled"
                     ));
-                    v.actions.iter_mut().for_each(|a| a.earlier_delivery = true);
                 }
                 return Ok(previous);
             }

@@ -18,6 +18,7 @@ use crate::gate::deployment_watch::{self, Step, Watch, WatchReport};
 use crate::gate::{Ruling, RulingKind, Unknown};
 use crate::image::ports::Registry;
 use crate::image::RegistryId;
+use crate::judge::verdict::Verdict;
 use crate::util::error::Error;
 
 impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
@@ -109,22 +110,11 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         // Judged and alerted as a consumer change; a failure to alert (or a transient read)
         // fails the invocation (retried, then dead-lettered and alarmed), never a lost alert.
         let (ruling, verdicts) = match self.judge_change_once(&change, true).await {
-            Ok(verdicts) => (Ruling::of(subject, &verdicts), verdicts),
             Err(e) if e.is_retryable() => return Err(e),
-            Err(Error::NotFound(what)) => (
-                Ruling::new(
-                    RulingKind::NotJudged,
-                    format!("ecr-arch-guard could not judge {subject}: {what} does not exist."),
-                ),
-                Vec::new(),
-            ),
-            Err(e) => (Ruling::failed(subject, &e.to_string()), Vec::new()),
+            judged => super::gate::ruling_on(subject, judged),
         };
         let step = deployment_watch::step(watch, ruling.kind);
-        let earlier = verdicts
-            .iter()
-            .flat_map(|v| &v.actions)
-            .any(|a| a.earlier_delivery);
+        let earlier = verdicts.iter().any(Verdict::from_earlier_delivery);
         if step == Step::NotJudged && !earlier {
             self.send_unjudged(subject, &scope, &ruling, Unknown::Pass)
                 .await?;

@@ -93,10 +93,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
                     requested: None,
                 };
                 let (ruling, verdicts) = self.rule(&subject, &change, true).await;
-                let earlier = verdicts
-                    .iter()
-                    .flat_map(|v| &v.actions)
-                    .any(|a| a.earlier_delivery);
+                let earlier = verdicts.iter().any(Verdict::from_earlier_delivery);
                 if ruling.kind == RulingKind::NotJudged && !earlier {
                     self.alert_unjudged(&subject, &change.scope, &ruling, unknown)
                         .await;
@@ -124,15 +121,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
         let deadline = self.settings.gate.deadline;
         let judged = tokio::time::timeout(deadline, self.judge_change_once(change, act)).await;
         match judged {
-            Ok(Ok(verdicts)) => (Ruling::of(subject, &verdicts), verdicts),
-            Ok(Err(Error::NotFound(what))) => (
-                Ruling::new(
-                    RulingKind::NotJudged,
-                    format!("ecr-arch-guard could not judge {subject}: {what} does not exist."),
-                ),
-                Vec::new(),
-            ),
-            Ok(Err(e)) => (Ruling::failed(subject, &e.to_string()), Vec::new()),
+            Ok(judged) => ruling_on(subject, judged),
             Err(_) => (
                 Ruling::failed(
                     subject,
@@ -210,5 +199,24 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             ruling,
             kind,
         }
+    }
+}
+
+/// The ruling on what judging `subject` gave: its verdicts, or why nothing was judged (what it
+/// names does not exist; the reads failed).
+pub(super) fn ruling_on(
+    subject: &str,
+    judged: Result<Vec<Verdict>, Error>,
+) -> (Ruling, Vec<Verdict>) {
+    match judged {
+        Ok(verdicts) => (Ruling::of(subject, &verdicts), verdicts),
+        Err(Error::NotFound(what)) => (
+            Ruling::new(
+                RulingKind::NotJudged,
+                format!("ecr-arch-guard could not judge {subject}: {what} does not exist."),
+            ),
+            Vec::new(),
+        ),
+        Err(e) => (Ruling::failed(subject, &e.to_string()), Vec::new()),
     }
 }

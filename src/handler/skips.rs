@@ -57,13 +57,9 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
     pub(super) fn already_handled(&self, push: &Push) -> Option<Verdict> {
         let id = push.event_id.as_ref()?;
         let mut v = self.handled.get(id)?;
-        v.reason = Some(format!(
-            "duplicate delivery of event {id}: already handled ({})",
-            v.reason.unwrap_or_default()
+        v.mark_earlier_delivery(&format!(
+            "duplicate delivery of event {id}: already handled"
         ));
-        for a in &mut v.actions {
-            a.earlier_delivery = true;
-        }
         Some(v)
     }
 }

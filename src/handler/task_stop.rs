@@ -57,11 +57,7 @@ impl<R: Registry, N: Notify, D: Discover> Guard<R, N, D> {
             let key = format!("{event_id}/{image}");
             if let Some(mut earlier) = self.changes.get(&key) {
                 for v in &mut earlier {
-                    v.reason = Some(format!(
-                        "already explained for {group} this hour ({})",
-                        v.reason.take().unwrap_or_default()
-                    ));
-                    v.actions.iter_mut().for_each(|a| a.earlier_delivery = true);
+                    v.mark_earlier_delivery(&format!("already explained for {group} this hour"));
                 }
                 verdicts.extend(earlier);
                 continue;

@@ -194,6 +194,23 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// This verdict answered again for a later delivery: `note` before its reason, its actions
+    /// marked as the earlier delivery's (done, not to be counted or done again).
+    pub fn mark_earlier_delivery(&mut self, note: &str) {
+        self.reason = Some(format!(
+            "{note} ({})",
+            self.reason.take().unwrap_or_default()
+        ));
+        for a in &mut self.actions {
+            a.earlier_delivery = true;
+        }
+    }
+
+    /// Whether an earlier delivery of the same event acted on this verdict.
+    pub fn from_earlier_delivery(&self) -> bool {
+        self.actions.iter().any(|a| a.earlier_delivery)
+    }
+
     /// A verdict for an event that was not inspected.
     pub fn skipped(reason: impl Into<String>) -> Verdict {
         Verdict {
