@@ -348,6 +348,7 @@ async fn plan_and_the_cloudformation_hook_rule_alike() {
         ("X86_64", image("no-such-tag"), "not-judged"),
     ];
     let dir = tempfile::tempdir().unwrap();
+    let mut named = 0;
     for (i, (cpu, img, expected)) in cases.iter().enumerate() {
         let mut hook = base.clone();
         hook["clientRequestToken"] = format!("table-{i}").into();
@@ -365,11 +366,20 @@ async fn plan_and_the_cloudformation_hook_rule_alike() {
         };
         let template = json!({"Resources": {"WebTaskDefinition": {
             "Type": "AWS::ECS::TaskDefinition", "Properties": properties}}});
-        let file = dir.path().join(format!("case-{i}.json"));
+        let file = dir.path().join(format!("Case-{i}.json"));
         std::fs::write(&file, template.to_string()).unwrap();
         let o = plan(&local, &[file.to_str().unwrap(), "--format", "json"]);
         let v = json_out(&o);
         let plan_ruling = v[0]["ruling"].as_str().unwrap();
+        if let Some(change) = v[0]["verdicts"][0].get("change") {
+            named += 1;
+            let name = change["event_name"].as_str().unwrap();
+            assert!(
+                name.starts_with("cloudformation plan ")
+                    && name.contains(&format!("Case-{i}.json")),
+                "the file named as given: {name}"
+            );
+        }
         assert_eq!(
             (hook_ruling, plan_ruling),
             (*expected, *expected),
@@ -391,6 +401,10 @@ async fn plan_and_the_cloudformation_hook_rule_alike() {
             "case {i}: the same verdicts"
         );
     }
+    assert!(
+        named >= 4,
+        "the judged cases name their plan file ({named})"
+    );
 }
 
 /// Real plans published in terraform-compliance's own test suite (`tests/fixtures/SOURCES.md`):

@@ -181,7 +181,7 @@ async fn judge(guard: &crate::aws::wiring::CliGuard, scope: &RegistryId, item: P
     let subject = subject(&item);
     let change = Change {
         event_id: None,
-        event_name: format!("{:?} plan {}", item.source, item.file).to_ascii_lowercase(),
+        event_name: format!("{} plan {}", item.source.name(), item.file),
         event_time: None,
         caller: None,
         scope: scope.clone(),

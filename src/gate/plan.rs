@@ -27,6 +27,17 @@ pub enum Source {
     TaskDefinition,
 }
 
+impl Source {
+    /// `terraform`, `cloudformation`, `task-definition` (as the JSON output writes it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Terraform => "terraform",
+            Source::Cloudformation => "cloudformation",
+            Source::TaskDefinition => "task-definition",
+        }
+    }
+}
+
 /// What is to be done with one resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
