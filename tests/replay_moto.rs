@@ -25,14 +25,7 @@ async fn dead_letters_are_replayed_judged_and_deleted_and_failures_stay() {
     .await;
     let (topic, alerts) = topic_with_queue(&config, "alerts", "alerts").await;
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let dlq = sqs
-        .create_queue()
-        .queue_name("guard-dlq")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let dlq = create_queue(&config, "guard-dlq").await;
     // What the dead-letter queue holds: the push the guard could not handle (say the topic was
     // unavailable), as EventBridge writes it (the event itself), and an event it never will.
     let push = push_event("grafana", &digest, "latest", OCI_MANIFEST, OCI_CONFIG);

@@ -44,6 +44,18 @@ pub async fn topic_with_queue(
     (topic_arn, queue_url)
 }
 
+/// A new SQS queue (a dead-letter queue, a subscriber); its URL.
+pub async fn create_queue(config: &aws_config::SdkConfig, name: &str) -> String {
+    aws_sdk_sqs::Client::new(config)
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url
+        .unwrap()
+}
+
 /// A new SQS queue subscribed to the topic, with a subscription filter policy (on message
 /// attributes) if given. Returns the queue URL.
 pub async fn subscribe_queue(
@@ -53,14 +65,7 @@ pub async fn subscribe_queue(
     filter_policy: Option<&str>,
 ) -> String {
     let sqs = aws_sdk_sqs::Client::new(config);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(queue)
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url
-        .unwrap();
+    let queue_url = create_queue(config, queue).await;
     let queue_arn = sqs
         .get_queue_attributes()
         .queue_url(&queue_url)

@@ -23,14 +23,7 @@ pub async fn replay(
     dead_letters: &[Value],
 ) -> (usize, usize) {
     let sqs = aws_sdk_sqs::Client::new(direct);
-    let dlq = sqs
-        .create_queue()
-        .queue_name("guard-dlq")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let dlq = create_queue(direct, "guard-dlq").await;
     for body in dead_letters {
         sqs.send_message()
             .queue_url(&dlq)
